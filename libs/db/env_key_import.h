@@ -1,0 +1,17 @@
+#ifndef AIGW_LIBS_DB_ENV_KEY_IMPORT_H_
+#define AIGW_LIBS_DB_ENV_KEY_IMPORT_H_
+
+#include "absl/status/statusor.h"
+#include "libs/crypto/secret_box.h"
+#include "libs/db/database.h"
+
+namespace aigw::db {
+
+// First-start convenience of the original system: OPENAI_API_KEY,
+// ANTHROPIC_API_KEY and DEEPSEEK_API_KEY become keys of their provider when
+// that provider has no key yet. Stored encrypted. Returns how many it added.
+absl::StatusOr<int> ImportProviderKeysFromEnv(Database& db, const crypto::SecretBox& box);
+
+}  // namespace aigw::db
+
+#endif  // AIGW_LIBS_DB_ENV_KEY_IMPORT_H_

@@ -1,0 +1,149 @@
+#include "libs/server/service_main.h"
+
+#include <cstdio>
+#include <exception>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "libs/common/logging.h"
+#include "libs/db/migrations.h"
+#include "libs/server/grpc_metrics.h"
+#include "libs/server/signals.h"
+#include "prometheus/exposer.h"
+#include "prometheus/gauge.h"
+
+ABSL_FLAG(std::string, grpc_addr, "",
+          "gRPC listen address [env AIGW_GRPC_ADDR] (default 0.0.0.0:<service port>)");
+ABSL_FLAG(std::string, metrics_addr, "",
+          "Prometheus /metrics listen address [env AIGW_METRICS_ADDR] (default "
+          "0.0.0.0:<metrics port>)");
+ABSL_FLAG(std::string, db_url, "",
+          "Database URL [env AIGW_DB_URL; else DB_HOST/DB_PORT/DB_USERNAME/DB_PASSWORD/"
+          "DB_DATABASE; else sqlite3://var/aigw.db]");
+ABSL_FLAG(int, db_pool_size, 8, "Database connections [env AIGW_DB_POOL_SIZE]");
+ABSL_FLAG(std::string, log_level, "info",
+          "trace|debug|info|warn|error [env AIGW_LOG_LEVEL]");
+ABSL_FLAG(bool, migrate_only, false,
+          "Apply database migrations, then exit (a Kubernetes Job or init step)");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(25),
+          "On SIGTERM, how long in-flight calls may run before they are cancelled "
+          "[env AIGW_SHUTDOWN_GRACE]");
+
+namespace aigw::server {
+namespace {
+
+constexpr char kDefaultDbUrl[] = "sqlite3://var/aigw.db";
+
+// Start-up failures end the process with exactly one line on stderr.
+int Fail(const ServiceSpec& spec, absl::string_view what) {
+  std::fprintf(stderr, "aigw-%s: %.*s\n", spec.name.c_str(), static_cast<int>(what.size()),
+               what.data());
+  std::fflush(stderr);
+  return 1;
+}
+
+std::string ResolveDbUrl() {
+  std::string url = absl::GetFlag(FLAGS_db_url);
+  if (url.empty()) url = db::DatabaseUrl::FromLegacyEnv();
+  if (url.empty()) url = kDefaultDbUrl;
+  return url;
+}
+
+}  // namespace
+
+int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const ServiceFactory& factory) {
+  BlockTerminationSignals();
+  absl::SetProgramUsageMessage(absl::StrCat("aigw-", spec.name, ": the aigw ", spec.name,
+                                            " service. Flags fall back to the environment "
+                                            "variables named in their help."));
+  std::vector<EnvFlag> env = {{"grpc_addr", "AIGW_GRPC_ADDR"},
+                              {"metrics_addr", "AIGW_METRICS_ADDR"},
+                              {"db_url", "AIGW_DB_URL"},
+                              {"db_pool_size", "AIGW_DB_POOL_SIZE"},
+                              {"log_level", "AIGW_LOG_LEVEL"},
+                              {"shutdown_grace", "AIGW_SHUTDOWN_GRACE"}};
+  env.insert(env.end(), spec.env_flags.begin(), spec.env_flags.end());
+  if (absl::Status st = ApplyEnvFallbacks(env); !st.ok()) return Fail(spec, st.message());
+  absl::ParseCommandLine(argc, argv);
+
+  if (absl::Status st = InitLogging(spec.name, absl::GetFlag(FLAGS_log_level)); !st.ok()) {
+    return Fail(spec, st.message());
+  }
+  std::string grpc_addr = absl::GetFlag(FLAGS_grpc_addr);
+  if (grpc_addr.empty()) grpc_addr = absl::StrCat("0.0.0.0:", spec.default_grpc_port);
+  std::string metrics_addr = absl::GetFlag(FLAGS_metrics_addr);
+  if (metrics_addr.empty()) metrics_addr = absl::StrCat("0.0.0.0:", spec.default_metrics_port);
+
+  absl::StatusOr<db::DatabaseUrl> url = db::DatabaseUrl::Parse(ResolveDbUrl());
+  if (!url.ok()) return Fail(spec, url.status().message());
+  absl::StatusOr<std::unique_ptr<db::Database>> database =
+      db::Database::Open(*url, absl::GetFlag(FLAGS_db_pool_size));
+  if (!database.ok()) return Fail(spec, database.status().message());
+  absl::StatusOr<std::vector<int>> applied = db::ApplyMigrations(**database);
+  if (!applied.ok()) {
+    return Fail(spec, absl::StrCat("database ", url->display, ": ", applied.status().message()));
+  }
+  spdlog::info("msg=\"database ready\" url=\"{}\" migrations_applied={}", url->display,
+               applied->size());
+  if (absl::GetFlag(FLAGS_migrate_only)) return 0;
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  prometheus::BuildGauge()
+      .Name("aigw_build_info")
+      .Help("Always 1; labels carry the build's version and the service.")
+      .Register(*registry)
+      .Add({{"version", AIGW_VERSION}, {"service", spec.name}})
+      .Set(1);
+  GrpcServerMetrics grpc_metrics(*registry);
+
+  ServiceContext ctx{&spec, database->get(), registry.get()};
+  absl::StatusOr<ServiceParts> parts = factory(ctx);
+  if (!parts.ok()) return Fail(spec, parts.status().message());
+
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(metrics_addr);
+    exposer->RegisterCollectable(registry);
+  } catch (const std::exception& e) {
+    return Fail(spec, absl::StrCat("cannot serve /metrics on ", metrics_addr, ": ", e.what()));
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(grpc_addr, grpc::InsecureServerCredentials(), &bound_port);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(grpc_metrics.NewInterceptorFactory());
+  for (auto& i : parts->interceptors) interceptors.push_back(std::move(i));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  for (auto& svc : parts->services) builder.RegisterService(svc.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_port == 0) {
+    return Fail(spec, absl::StrCat("cannot listen for gRPC on ", grpc_addr,
+                                   " (address in use or not valid)"));
+  }
+  std::vector<int> metric_ports = exposer->GetListeningPorts();
+  spdlog::info("msg=\"serving\" grpc_addr=\"{}\" grpc_port={} metrics_port={}", grpc_addr,
+               bound_port, metric_ports.empty() ? 0 : metric_ports.front());
+
+  const int sig = WaitForTerminationSignal();
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  spdlog::info("msg=\"shutting down\" signal={} grace_ms={}", sig, absl::ToInt64Milliseconds(grace));
+  // Probes see NOT_SERVING at once, so load balancers stop sending new calls
+  // while in-flight ones finish.
+  server->GetHealthCheckService()->SetServingStatus(false);
+  server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server->Wait();
+  if (parts->on_shutdown) parts->on_shutdown();
+  spdlog::info("msg=\"stopped\"");
+  spdlog::default_logger()->flush();
+  return 0;
+}
+
+}  // namespace aigw::server

@@ -1,0 +1,61 @@
+#ifndef AIGW_LIBS_SERVER_SERVICE_MAIN_H_
+#define AIGW_LIBS_SERVER_SERVICE_MAIN_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/codegen/service_type.h"
+#include "grpcpp/support/server_interceptor.h"
+#include "libs/common/env_flags.h"
+#include "libs/db/database.h"
+#include "prometheus/registry.h"
+
+namespace aigw::server {
+
+// What distinguishes one aigw binary from another.
+struct ServiceSpec {
+  // "gateway", "keypool", "usage", "admin": names the binary aigw-<name>.
+  std::string name;
+  int default_grpc_port = 0;
+  int default_metrics_port = 0;
+  // The service's own flags that fall back to environment variables.
+  std::vector<EnvFlag> env_flags;
+};
+
+// What the shared start-up hands a service once the database is migrated.
+struct ServiceContext {
+  const ServiceSpec* spec = nullptr;
+  db::Database* db = nullptr;
+  prometheus::Registry* metrics = nullptr;
+};
+
+// What a service gives back: the gRPC services to register and hooks for
+// shutdown.
+struct ServiceParts {
+  // Both sync and callback services derive from grpc::Service.
+  std::vector<std::unique_ptr<grpc::Service>> services;
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  // Called after the gRPC server has stopped taking calls and drained: stop
+  // background work and flush what must not be lost.
+  std::function<void()> on_shutdown;
+  // Held for the life of the process (background workers and the like).
+  std::vector<std::shared_ptr<void>> keep_alive;
+};
+
+using ServiceFactory = std::function<absl::StatusOr<ServiceParts>(ServiceContext&)>;
+
+// The whole life of an aigw binary: flags (with env fallbacks), logging,
+// database open and migrations, the gRPC server with health, reflection and
+// metrics interceptors, the Prometheus /metrics endpoint, then waiting for
+// SIGTERM/SIGINT and draining in-flight calls. Returns the process exit code.
+// A start-up failure is one line on stderr and exit code 1.
+int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const ServiceFactory& factory);
+
+}  // namespace aigw::server
+
+#endif  // AIGW_LIBS_SERVER_SERVICE_MAIN_H_
