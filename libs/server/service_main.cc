@@ -117,6 +117,8 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound_port = 0;
+  // Without this a second instance on the same port would silently share it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(grpc_addr, grpc::InsecureServerCredentials(), &bound_port);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(grpc_metrics.NewInterceptorFactory());
@@ -141,6 +143,10 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server->Wait();
   if (parts->on_shutdown) parts->on_shutdown();
+  server.reset();
+  // civetweb's stop polls its listener thread once a second; the process is
+  // exiting and the OS closes the socket, so skip that wait.
+  (void)exposer.release();
   spdlog::info("msg=\"stopped\"");
   spdlog::default_logger()->flush();
   return 0;

@@ -1,0 +1,152 @@
+#ifndef AIGW_SERVICES_KEYPOOL_KEY_POOL_H_
+#define AIGW_SERVICES_KEYPOOL_KEY_POOL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "libs/common/clock.h"
+#include "services/keypool/day_calendar.h"
+#include "services/keypool/key_entry.h"
+#include "services/keypool/key_pool_options.h"
+#include "services/keypool/keypool_metrics.h"
+#include "services/keypool/lease_registry.h"
+#include "services/keypool/pool_snapshot.h"
+
+namespace aigw::keypool {
+
+// A provider as a lease hands it out. Immutable and shared.
+struct ProviderInfo {
+  int64_t id = 0;
+  std::string code;
+  std::string base_url;
+  std::string api_format;
+};
+
+// A granted lease.
+struct LeaseGrant {
+  std::string lease_id;
+  std::shared_ptr<const KeyIdentity> key;
+  std::shared_ptr<const ProviderInfo> provider;
+  // The provider's lru policy handed out a key past its limits.
+  bool over_limit = false;
+};
+
+// The in-memory key pool: selection, exact rate windows, daily counters and
+// key health for every provider. No I/O: the KeyStore fills it (Apply) and
+// writes back what CollectWrites gives.
+//
+// Selection (DESIGN.md "Key selection"): healthy keys of the provider;
+// highest priority first; least recently used first within a priority; the
+// first key where one more request and the estimated tokens fit RPM, TPM
+// (sliding 60 s) and RPD (calendar day in options.time_zone) wins.
+// Each priority keeps its keys in a list ordered by last use, and a leased
+// key moves to the list's end, so the usual lease looks at one key.
+//
+// Thread-safe and exact under concurrency: each provider's keys are guarded
+// by that provider's mutex, held across the check and the count.
+class KeyPool {
+ public:
+  KeyPool(Clock* clock, KeyPoolOptions options, KeyPoolMetrics* metrics = nullptr);
+  KeyPool(const KeyPool&) = delete;
+  KeyPool& operator=(const KeyPool&) = delete;
+
+  // Serves `snapshot` from now on. Keys that stay keep their live state
+  // (rate windows, counters, health, LRU order); see KeyEntry::ApplyRow.
+  // Returns the number of keys in the pool.
+  int Apply(const PoolSnapshot& snapshot);
+
+  // Leases a key. Errors: INVALID_ARGUMENT (empty provider, negative
+  // estimate), NOT_FOUND (unknown or inactive provider), RESOURCE_EXHAUSTED
+  // "No available API keys for provider <code>" with `*retry_after` set to
+  // when a key is expected to be free (InfiniteDuration when no key will be
+  // without an admin's action).
+  absl::StatusOr<LeaseGrant> Lease(absl::string_view provider_code, int64_t estimated_tokens,
+                                   absl::Span<const int64_t> exclude_key_ids,
+                                   absl::Duration* retry_after = nullptr);
+
+  // Reconciles a lease with its outcome. Errors: INVALID_ARGUMENT (no lease
+  // id, no outcome, negative counts), NOT_FOUND (lease unknown or expired).
+  // A repeated report of a lease within the lease timeout is OK and changes
+  // nothing (see LeaseRegistry).
+  //
+  // Tokens: the real count (total_tokens, else prompt + completion) replaces
+  // the estimate in the window and the day. A report without counts keeps
+  // the estimate when the call may have been billed (SUCCESS, NETWORK_ERROR)
+  // and releases it when the provider refused it (RATE_LIMITED, AUTH_FAILED,
+  // SERVER_ERROR, CLIENT_ERROR).
+  absl::Status Report(const UsageReport& report);
+
+  // Live state of the keys of one provider (empty code: every provider),
+  // ordered by provider code, then priority (highest first), then key id.
+  // NOT_FOUND for an unknown provider code.
+  absl::StatusOr<std::vector<KeyStateView>> ListKeyStates(absl::string_view provider_code);
+
+  // What changed since the last call, to be written back; see KeyEntry.
+  std::vector<KeyWrite> CollectWrites();
+  void AckWrites(const std::vector<KeyWrite>& writes, bool ok);
+
+  // Forgets leases older than the lease timeout; returns how many were never
+  // reported.
+  int64_t ExpireLeases();
+  int64_t outstanding_leases() const { return leases_.outstanding(); }
+
+  const KeyPoolOptions& options() const { return options_; }
+  Clock* clock() const { return clock_; }
+
+ private:
+  struct PriorityGroup {
+    int priority = 0;
+    KeyEntry* head = nullptr;
+    KeyEntry* tail = nullptr;
+  };
+  struct ProviderState {
+    std::shared_ptr<const ProviderInfo> info;
+    bool is_active = true;
+    KeyPolicy policy = KeyPolicy::kStrict;
+    prometheus::Counter* leases_ok = nullptr;
+    prometheus::Counter* leases_over_limit = nullptr;
+    prometheus::Counter* leases_exhausted = nullptr;
+
+    absl::Mutex mu;
+    std::vector<std::unique_ptr<KeyEntry>> keys ABSL_GUARDED_BY(mu);
+    // Highest priority first.
+    std::vector<PriorityGroup> groups ABSL_GUARDED_BY(mu);
+    DayCalendar calendar ABSL_GUARDED_BY(mu);
+  };
+  struct KeyRef {
+    ProviderState* provider;
+    KeyEntry* entry;
+  };
+
+  static void MoveToTail(ProviderState& p, KeyEntry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  static void BuildGroups(ProviderState& p, const absl::flat_hash_map<int64_t, int64_t>& rank)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  absl::Duration RetryAfter(ProviderState& p, absl::Time now, int64_t tokens,
+                            absl::Span<const int64_t> exclude) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  void CountLease(absl::string_view provider, absl::string_view result);
+
+  Clock* const clock_;
+  const KeyPoolOptions options_;
+  KeyPoolMetrics* const metrics_;
+  LeaseRegistry leases_;
+
+  // Writers: Apply only. Every other call reads the maps under a reader lock
+  // and then takes one provider's mutex.
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<ProviderState>> providers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int64_t, KeyRef> keys_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace aigw::keypool
+
+#endif  // AIGW_SERVICES_KEYPOOL_KEY_POOL_H_

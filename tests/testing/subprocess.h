@@ -1,0 +1,55 @@
+#ifndef AIGW_TESTS_TESTING_SUBPROCESS_H_
+#define AIGW_TESTS_TESTING_SUBPROCESS_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace aigw::testing {
+
+// A child process for integration tests over the real binaries. Its stdout
+// and stderr go to files that the test can read. Killed (SIGKILL) if still
+// running when destroyed.
+class Subprocess {
+ public:
+  // `env` entries are added to (and override) the test's own environment;
+  // an empty value removes the variable.
+  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
+      const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
+  ~Subprocess();
+
+  pid_t pid() const { return pid_; }
+  void Signal(int sig);
+  // Waits for exit; the exit code, 128+signal when killed by one, or
+  // DeadlineExceeded.
+  absl::StatusOr<int> Wait(absl::Duration timeout);
+  bool Running();
+
+  std::string Stdout() const;
+  std::string Stderr() const;
+
+ private:
+  Subprocess() = default;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int exit_code_ = 0;
+  std::string dir_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int PickFreePort();
+
+// Polls grpc.health.v1.Health/Check on `target` until SERVING or timeout.
+absl::Status WaitForServing(const std::string& target, absl::Duration timeout);
+
+// GET http://127.0.0.1:<port><path>; the body, or an error for non-200.
+absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
+
+}  // namespace aigw::testing
+
+#endif  // AIGW_TESTS_TESTING_SUBPROCESS_H_
