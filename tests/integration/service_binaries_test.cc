@@ -31,6 +31,8 @@ struct ServiceCase {
   std::string grpc_service;
 };
 
+void PrintTo(const ServiceCase& c, std::ostream* os) { *os << c.name; }
+
 std::vector<ServiceCase> Cases() {
   return {{"gateway", AIGW_GATEWAY_BIN, "aigw.v1.ChatService"},
           {"keypool", AIGW_KEYPOOL_BIN, "aigw.v1.KeyPool"},

@@ -45,8 +45,15 @@ class TestDatabase {
 };
 
 // For INSTANTIATE_TEST_SUITE_P: "Sqlite" / "MySql".
+// (Test names, and gtest's printing of the parameter.)
 std::string BackendName(const ::testing::TestParamInfo<db::Backend>& info);
 
 }  // namespace aigw::testing
+
+namespace aigw::db {
+inline void PrintTo(Backend b, std::ostream* os) {
+  *os << (b == Backend::kSqlite ? "sqlite" : "mysql");
+}
+}  // namespace aigw::db
 
 #endif  // AIGW_TESTS_TESTING_TEST_DATABASE_H_

@@ -1,0 +1,82 @@
+#ifndef AIGW_LIBS_HTTP_HTTP_ENGINE_H_
+#define AIGW_LIBS_HTTP_HTTP_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace aigw::http {
+
+struct HttpRequest {
+  std::string method = "POST";
+  std::string url;
+  // "Name: value" lines.
+  std::vector<std::string> headers;
+  std::string body;
+  // Whole transfer; zero = none.
+  absl::Duration timeout = absl::ZeroDuration();
+  absl::Duration connect_timeout = absl::Seconds(10);
+  // A stream that sends nothing for this long is cut; zero = none.
+  absl::Duration idle_timeout = absl::ZeroDuration();
+};
+
+// What a transfer reports as it goes. Every callback runs on the engine's
+// loop thread and must not block.
+struct HttpCallbacks {
+  // The status line and the headers have arrived. `retry_after` is the
+  // Retry-After header's value (empty when absent).
+  std::function<void(int status, absl::string_view retry_after)> on_headers;
+  // A piece of the body. Without it the body is collected and handed to
+  // on_done.
+  std::function<void(absl::string_view chunk)> on_data;
+  // The transfer ended. `transport` is OK when an HTTP response was received
+  // whole (whatever its status); otherwise it says what failed:
+  // kUnavailable (connect/DNS/reset), kDeadlineExceeded (timeout),
+  // kCancelled (Cancel). `body` is empty when on_data took the body.
+  std::function<void(absl::Status transport, int status, std::string body)> on_done;
+};
+
+// An event loop over one libcurl multi handle (epoll + curl's socket API):
+// any number of transfers in flight on one thread, connections kept alive and
+// reused per host, nothing blocked per transfer. Also runs timers and posted
+// tasks on that thread, so callers can schedule retries without a thread of
+// their own.
+class HttpEngine {
+ public:
+  struct Options {
+    // Idle keep-alive connections kept for reuse.
+    int max_idle_connections = 4096;
+    // Per host; 0 = no limit.
+    int max_host_connections = 0;
+    std::string user_agent = "aigw/0.1";
+  };
+  using TransferId = uint64_t;
+
+  static absl::StatusOr<std::unique_ptr<HttpEngine>> Create(const Options& options);
+  virtual ~HttpEngine() = default;
+
+  // Starts a transfer; thread-safe. Callbacks run on the loop thread.
+  virtual TransferId Start(HttpRequest request, HttpCallbacks callbacks) = 0;
+  // Aborts a transfer; its on_done runs with kCancelled unless it already
+  // finished. Thread-safe; a finished or unknown id is ignored.
+  virtual void Cancel(TransferId id) = 0;
+  // Runs `fn` on the loop thread after `delay`. Thread-safe.
+  virtual void RunAfter(absl::Duration delay, std::function<void()> fn) = 0;
+  // Runs `fn` on the loop thread soon. Thread-safe.
+  void Post(std::function<void()> fn) { RunAfter(absl::ZeroDuration(), std::move(fn)); }
+  // Transfers in flight.
+  virtual int64_t ActiveTransfers() const = 0;
+  // Finishes what is in flight (each on_done runs), then stops the loop.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace aigw::http
+
+#endif  // AIGW_LIBS_HTTP_HTTP_ENGINE_H_

@@ -1,0 +1,226 @@
+#include "libs/http/http_engine.h"
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "tests/testing/subprocess.h"
+
+namespace aigw::http {
+namespace {
+
+struct Result {
+  absl::Status transport;
+  int status = 0;
+  std::string body;
+  std::string retry_after;
+  std::vector<std::string> chunks;
+};
+
+class HttpEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content("you sent: " + req.body + " key=" + req.get_header_value("X-Key"),
+                      "text/plain");
+    });
+    server_.Get("/limited", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 429;
+      res.set_header("Retry-After", "7");
+      res.set_content(R"({"error":{"message":"slow down"}})", "application/json");
+    });
+    server_.Get("/slow", [](const httplib::Request&, httplib::Response& res) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+      res.set_content("late", "text/plain");
+    });
+    server_.Get("/stream", [](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("text/event-stream",
+                                       [](size_t offset, httplib::DataSink& sink) {
+                                         for (int i = 0; i < 5; ++i) {
+                                           std::string ev = "data: " + std::to_string(i) + "\n\n";
+                                           sink.write(ev.data(), ev.size());
+                                           std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                                         }
+                                         sink.done();
+                                         return true;
+                                       });
+    });
+    // More workers than the engine's per-host connection cap below, so every
+    // kept-alive connection has a server thread.
+    server_.new_task_queue = [] { return new httplib::ThreadPool(24); };
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    HttpEngine::Options options;
+    options.max_host_connections = 16;
+    auto engine = HttpEngine::Create(options);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = std::move(*engine);
+  }
+  void TearDown() override {
+    engine_.reset();
+    server_.stop();
+    thread_.join();
+  }
+
+  std::string Url(const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+  Result Run(HttpRequest req, bool streaming = false) {
+    auto result = std::make_shared<Result>();
+    std::promise<void> done;
+    HttpCallbacks cb;
+    cb.on_headers = [result](int status, absl::string_view retry_after) {
+      result->retry_after = std::string(retry_after);
+    };
+    if (streaming) {
+      cb.on_data = [result](absl::string_view chunk) { result->chunks.emplace_back(chunk); };
+    }
+    cb.on_done = [result, &done](absl::Status transport, int status, std::string body) {
+      result->transport = transport;
+      result->status = status;
+      result->body = std::move(body);
+      done.set_value();
+    };
+    engine_->Start(std::move(req), std::move(cb));
+    done.get_future().wait();
+    return *result;
+  }
+
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::unique_ptr<HttpEngine> engine_;
+};
+
+TEST_F(HttpEngineTest, PostsBodyAndHeadersAndCollectsTheResponse) {
+  HttpRequest req;
+  req.url = Url("/echo");
+  req.body = "hello";
+  req.headers = {"X-Key: k1", "Content-Type: text/plain"};
+  Result r = Run(req);
+  ASSERT_TRUE(r.transport.ok()) << r.transport;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "you sent: hello key=k1");
+}
+
+TEST_F(HttpEngineTest, ErrorStatusKeepsBodyAndRetryAfter) {
+  HttpRequest req;
+  req.method = "GET";
+  req.url = Url("/limited");
+  Result r = Run(req, /*streaming=*/true);
+  ASSERT_TRUE(r.transport.ok());
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.retry_after, "7");
+  // Error bodies are collected whole even for a streaming caller.
+  EXPECT_TRUE(r.chunks.empty());
+  EXPECT_EQ(r.body, R"({"error":{"message":"slow down"}})");
+}
+
+TEST_F(HttpEngineTest, StreamsChunksAsTheyArrive) {
+  HttpRequest req;
+  req.method = "GET";
+  req.url = Url("/stream");
+  Result r = Run(req, /*streaming=*/true);
+  ASSERT_TRUE(r.transport.ok()) << r.transport;
+  std::string joined;
+  for (const auto& c : r.chunks) joined += c;
+  EXPECT_EQ(joined, "data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n");
+  EXPECT_GE(r.chunks.size(), 2u) << "the body arrived in one piece: not streamed";
+  EXPECT_TRUE(r.body.empty());
+}
+
+TEST_F(HttpEngineTest, ConnectionRefusedIsUnavailable) {
+  HttpRequest req;
+  req.method = "GET";
+  req.url = "http://127.0.0.1:" + std::to_string(testing::PickFreePort()) + "/";
+  Result r = Run(req);
+  EXPECT_EQ(r.transport.code(), absl::StatusCode::kUnavailable) << r.transport;
+}
+
+TEST_F(HttpEngineTest, TimeoutIsDeadlineExceeded) {
+  HttpRequest req;
+  req.method = "GET";
+  req.url = Url("/slow");
+  req.timeout = absl::Milliseconds(100);
+  Result r = Run(req);
+  EXPECT_EQ(r.transport.code(), absl::StatusCode::kDeadlineExceeded) << r.transport;
+}
+
+TEST_F(HttpEngineTest, CancelEndsTheTransferOnceWithCancelled) {
+  std::atomic<int> done_calls{0};
+  std::promise<absl::Status> done;
+  HttpRequest req;
+  req.method = "GET";
+  req.url = Url("/slow");
+  HttpCallbacks cb;
+  cb.on_done = [&](absl::Status transport, int, std::string) {
+    if (done_calls.fetch_add(1) == 0) done.set_value(transport);
+  };
+  HttpEngine::TransferId id = engine_->Start(req, cb);
+  engine_->Cancel(id);
+  absl::Status st = done.get_future().get();
+  EXPECT_EQ(st.code(), absl::StatusCode::kCancelled);
+  engine_->Cancel(id);  // a second cancel of a finished transfer is ignored
+  engine_->Post([] {});
+  absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(done_calls.load(), 1);
+  EXPECT_EQ(engine_->ActiveTransfers(), 0);
+}
+
+// 500 transfers at once over at most 16 connections: curl queues the rest
+// and reuses kept-alive connections.
+TEST_F(HttpEngineTest, ManyConcurrentTransfersAllCompleteOverFewConnections) {
+  constexpr int kN = 500;
+  std::atomic<int> ok{0}, finished{0};
+  absl::Notification all;
+  for (int i = 0; i < kN; ++i) {
+    HttpRequest req;
+    req.url = Url("/echo");
+    req.body = std::to_string(i);
+    HttpCallbacks cb;
+    cb.on_done = [&, i](absl::Status transport, int status, std::string body) {
+      if (transport.ok() && status == 200 && body == "you sent: " + std::to_string(i) + " key=") {
+        ok.fetch_add(1);
+      }
+      if (finished.fetch_add(1) + 1 == kN) all.Notify();
+    };
+    engine_->Start(std::move(req), std::move(cb));
+  }
+  ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_EQ(ok.load(), kN);
+}
+
+TEST_F(HttpEngineTest, TimersRunInDueOrderOnTheLoop) {
+  std::vector<int> order;
+  absl::Notification done;
+  engine_->RunAfter(absl::Milliseconds(30), [&] {
+    order.push_back(3);
+    done.Notify();
+  });
+  engine_->RunAfter(absl::Milliseconds(10), [&] { order.push_back(2); });
+  engine_->Post([&] { order.push_back(1); });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+}
+
+TEST_F(HttpEngineTest, ShutdownFinishesWhatIsInFlight) {
+  std::atomic<bool> finished{false};
+  HttpRequest req;
+  req.url = Url("/echo");
+  req.body = "x";
+  HttpCallbacks cb;
+  cb.on_done = [&](absl::Status transport, int status, std::string) {
+    finished = transport.ok() && status == 200;
+  };
+  engine_->Start(req, cb);
+  engine_->Shutdown();
+  EXPECT_TRUE(finished.load());
+}
+
+}  // namespace
+}  // namespace aigw::http
