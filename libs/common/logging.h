@@ -6,6 +6,16 @@
 #include "absl/status/status.h"
 #include "spdlog/spdlog.h"
 
+// spdlog formats with fmt, which does not know absl::string_view (a type of
+// its own in this Abseil build); format it as the text it views.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<fmt::string_view> {
+  template <typename FormatContext>
+  auto format(absl::string_view s, FormatContext& ctx) const {
+    return fmt::formatter<fmt::string_view>::format(fmt::string_view(s.data(), s.size()), ctx);
+  }
+};
+
 namespace aigw {
 
 // One line per event on stderr, UTC timestamps, logfmt-style fields:

@@ -1,22 +1,148 @@
 // aigw-gateway: the completion pipeline (aigw.v1.ChatService).
 
+#include <random>
+
 #include "absl/flags/flag.h"
-#include "aigw/v1/chat.grpc.pb.h"
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
 #include "libs/server/service_main.h"
+#include "services/gateway/chat_service.h"
+#include "services/gateway/event_sink.h"
+#include "libs/common/logging.h"
 
 ABSL_FLAG(std::string, keypool_addr, "localhost:50052", "KeyPool service [env AIGW_KEYPOOL_ADDR]");
 ABSL_FLAG(std::string, usage_addr, "localhost:50053", "Usage service [env AIGW_USAGE_ADDR]");
+ABSL_FLAG(absl::Duration, catalogue_refresh, absl::Seconds(10),
+          "How often providers and models are re-read from the database "
+          "[env AIGW_CATALOGUE_REFRESH]");
+ABSL_FLAG(absl::Duration, upstream_timeout, absl::Seconds(120),
+          "One upstream attempt, unary [env AIGW_UPSTREAM_TIMEOUT]");
+ABSL_FLAG(absl::Duration, stream_idle_timeout, absl::Seconds(60),
+          "A stream silent this long is cut [env AIGW_STREAM_IDLE_TIMEOUT]");
+ABSL_FLAG(absl::Duration, lease_timeout, absl::Seconds(2), "LeaseKey deadline");
+ABSL_FLAG(int, retry_max_attempts, 4,
+          "Upstream attempts per target before the next fallback [env AIGW_RETRY_MAX_ATTEMPTS]");
+ABSL_FLAG(absl::Duration, retry_initial_backoff, absl::Seconds(1),
+          "First retry delay; doubles each retry [env AIGW_RETRY_INITIAL_BACKOFF]");
+ABSL_FLAG(absl::Duration, retry_max_backoff, absl::Seconds(10),
+          "Retry delay cap [env AIGW_RETRY_MAX_BACKOFF]");
+ABSL_FLAG(double, retry_jitter, 0.2, "Retry delays vary by +/- this fraction");
+ABSL_FLAG(absl::Duration, max_retry_after, absl::Seconds(30),
+          "A provider Retry-After longer than this moves to the next fallback instead");
+ABSL_FLAG(std::string, spool_dir, "var/spool",
+          "Where undeliverable call events wait for the usage service [env AIGW_SPOOL_DIR]");
+ABSL_FLAG(int, event_batch_size, 500, "Call events per RecordCalls batch");
+ABSL_FLAG(absl::Duration, event_flush_interval, absl::Milliseconds(200),
+          "Longest a call event waits in memory before it is sent");
+ABSL_FLAG(int64_t, max_request_bytes, 1 << 20, "Text per chat request [env AIGW_MAX_REQUEST_BYTES]");
+
+namespace aigw::gateway {
+namespace {
+
+// Everything the gateway runs, owned together and stopped in order.
+struct Gateway {
+  std::unique_ptr<http::HttpEngine> engine;
+  std::unique_ptr<CatalogueCache> catalogue;
+  std::unique_ptr<GatewayMetrics> metrics;
+  std::unique_ptr<KeyLeaser> leaser;
+  std::unique_ptr<EventSpool> spool;
+  std::unique_ptr<EventUploader> uploader;
+  std::unique_ptr<BatchingEventSink> events;
+  PipelineContext pipeline;
+
+  void Stop() {
+    // The gRPC server has drained: no new calls. Let in-flight upstream
+    // transfers end, then flush every call event to usage or the spool.
+    engine->Shutdown();
+    events->Stop();
+    catalogue->Stop();
+  }
+};
+
+absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
+  auto g = std::make_shared<Gateway>();
+  absl::StatusOr<std::unique_ptr<http::HttpEngine>> engine = http::HttpEngine::Create({});
+  if (!engine.ok()) return engine.status();
+  g->engine = std::move(*engine);
+  g->catalogue = std::make_unique<CatalogueCache>(ctx.db, absl::GetFlag(FLAGS_catalogue_refresh));
+  if (absl::Status st = g->catalogue->Start(); !st.ok()) {
+    return absl::Status(st.code(), absl::StrCat("loading providers and models: ", st.message()));
+  }
+  g->metrics = std::make_unique<GatewayMetrics>(*ctx.metrics);
+  g->leaser = std::make_unique<GrpcKeyLeaser>(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_keypool_addr), grpc::InsecureChannelCredentials()),
+      absl::GetFlag(FLAGS_lease_timeout));
+  const std::string spool_path = absl::StrCat(absl::GetFlag(FLAGS_spool_dir), "/call-events.spool");
+  absl::StatusOr<std::unique_ptr<EventSpool>> spool = EventSpool::Open(spool_path);
+  if (!spool.ok()) return spool.status();
+  g->spool = std::move(*spool);
+  if (g->spool->events() > 0) {
+    spdlog::info("msg=\"call events waiting in the spool\" events={} path=\"{}\"",
+                 g->spool->events(), spool_path);
+  }
+  g->uploader = std::make_unique<GrpcEventUploader>(
+      grpc::CreateChannel(absl::GetFlag(FLAGS_usage_addr), grpc::InsecureChannelCredentials()),
+      absl::Seconds(10));
+  BatchingEventSink::Options sink_options;
+  sink_options.batch_size = static_cast<size_t>(absl::GetFlag(FLAGS_event_batch_size));
+  sink_options.flush_interval = absl::GetFlag(FLAGS_event_flush_interval);
+  g->events = std::make_unique<BatchingEventSink>(sink_options, g->uploader.get(), g->spool.get());
+  GatewayMetrics* metrics = g->metrics.get();
+  g->events->set_observer([metrics](const EventSinkStats& s) {
+    metrics->queue_depth().Set(static_cast<double>(s.queued));
+    metrics->spool_events().Set(static_cast<double>(s.spooled));
+    metrics->events_delivered().Set(static_cast<double>(s.delivered));
+  });
+  g->events->Start();
+
+  PipelineContext& p = g->pipeline;
+  p.engine = g->engine.get();
+  p.leaser = g->leaser.get();
+  p.events = g->events.get();
+  p.metrics = g->metrics.get();
+  p.retry.max_attempts_per_target = absl::GetFlag(FLAGS_retry_max_attempts);
+  p.retry.initial_backoff = absl::GetFlag(FLAGS_retry_initial_backoff);
+  p.retry.max_backoff = absl::GetFlag(FLAGS_retry_max_backoff);
+  p.retry.jitter = absl::GetFlag(FLAGS_retry_jitter);
+  p.retry.max_retry_after = absl::GetFlag(FLAGS_max_retry_after);
+  p.upstream_timeout = absl::GetFlag(FLAGS_upstream_timeout);
+  p.stream_idle_timeout = absl::GetFlag(FLAGS_stream_idle_timeout);
+  http::HttpEngine* e = g->engine.get();
+  p.schedule = [e](absl::Duration delay, std::function<void()> fn) {
+    e->RunAfter(delay, std::move(fn));
+  };
+  p.random = [] {
+    thread_local absl::BitGen gen;
+    return absl::Uniform<double>(gen, 0.0, 1.0);
+  };
+
+  ChatServiceOptions options;
+  options.limits.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  server::ServiceParts parts;
+  parts.services.push_back(
+      std::make_unique<ChatServiceImpl>(&g->pipeline, g->catalogue.get(), options));
+  parts.on_shutdown = [g] { g->Stop(); };
+  parts.keep_alive.push_back(g);
+  return parts;
+}
+
+}  // namespace
+}  // namespace aigw::gateway
 
 int main(int argc, char** argv) {
   aigw::server::ServiceSpec spec{
       .name = "gateway",
       .default_grpc_port = 50051,
       .default_metrics_port = 9101,
-      .env_flags = {{"keypool_addr", "AIGW_KEYPOOL_ADDR"}, {"usage_addr", "AIGW_USAGE_ADDR"}}};
-  return aigw::server::RunServiceMain(spec, argc, argv, [](aigw::server::ServiceContext&) {
-    aigw::server::ServiceParts parts;
-    // Methods not overridden answer UNIMPLEMENTED until the pipeline lands.
-    parts.services.push_back(std::make_unique<aigw::v1::ChatService::CallbackService>());
-    return absl::StatusOr<aigw::server::ServiceParts>(std::move(parts));
-  });
+      .env_flags = {{"keypool_addr", "AIGW_KEYPOOL_ADDR"},
+                    {"usage_addr", "AIGW_USAGE_ADDR"},
+                    {"catalogue_refresh", "AIGW_CATALOGUE_REFRESH"},
+                    {"upstream_timeout", "AIGW_UPSTREAM_TIMEOUT"},
+                    {"stream_idle_timeout", "AIGW_STREAM_IDLE_TIMEOUT"},
+                    {"retry_max_attempts", "AIGW_RETRY_MAX_ATTEMPTS"},
+                    {"retry_initial_backoff", "AIGW_RETRY_INITIAL_BACKOFF"},
+                    {"retry_max_backoff", "AIGW_RETRY_MAX_BACKOFF"},
+                    {"spool_dir", "AIGW_SPOOL_DIR"},
+                    {"max_request_bytes", "AIGW_MAX_REQUEST_BYTES"}}};
+  return aigw::server::RunServiceMain(spec, argc, argv, &aigw::gateway::Build);
 }

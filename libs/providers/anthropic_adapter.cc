@@ -1,0 +1,351 @@
+#include "libs/providers/anthropic_adapter.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "libs/providers/error_body.h"
+#include "libs/providers/json_util.h"
+
+namespace aigw::providers {
+namespace {
+
+using json::Member;
+using json::Str;
+
+constexpr size_t kEnvelopeBytes = 224;
+constexpr size_t kPerMessageBytes = 40;
+constexpr absl::string_view kJoiner = "\n\n";
+
+bool IsSystem(absl::string_view role) { return role == "system" || role == "developer"; }
+
+absl::string_view WireRole(absl::string_view role) {
+  return role == "assistant" ? absl::string_view("assistant") : absl::string_view("user");
+}
+
+// Raw Anthropic counts; only normalised on the way out.
+struct RawUsage {
+  int64_t input = 0;
+  int64_t cache_creation = 0;
+  int64_t cache_read = 0;
+  int64_t output = 0;
+
+  // Fields absent from `u` keep their value: message_delta usage is
+  // cumulative and may carry only output_tokens.
+  void Update(const json::Value& u) {
+    auto update = [&u](absl::string_view key, int64_t* field) {
+      const json::Value* v = Member(u, key);
+      if (json::HasCount(v)) *field = json::Count(v);
+    };
+    update("input_tokens", &input);
+    update("cache_creation_input_tokens", &cache_creation);
+    update("cache_read_input_tokens", &cache_read);
+    update("output_tokens", &output);
+  }
+
+  TokenUsage Normalised() const {
+    TokenUsage t;
+    t.prompt = input + cache_creation + cache_read;
+    t.completion = output;
+    t.total = t.prompt + t.completion;
+    t.cached_prompt = cache_read;
+    t.cache_creation = cache_creation;
+    t.reasoning = 0;  // Anthropic does not split thinking out of output_tokens
+    return t;
+  }
+};
+
+// Writes the run of `count` non-system messages in [begin, end) as one
+// message; messages[begin] is the first of them.
+void WriteRun(json::Writer& w, const ChatParams& params, size_t begin, size_t end, size_t count,
+              absl::string_view role, std::string* scratch) {
+  w.StartObject();
+  json::Key(w, "role");
+  json::String(w, role);
+  json::Key(w, "content");
+  if (count == 1) {
+    json::String(w, params.messages[begin].content);  // the usual case: no copy
+  } else {
+    scratch->clear();
+    for (size_t i = begin; i < end; ++i) {
+      if (IsSystem(params.messages[i].role)) continue;
+      if (i != begin) scratch->append(kJoiner.data(), kJoiner.size());
+      scratch->append(params.messages[i].content);
+    }
+    json::String(w, *scratch);
+  }
+  w.EndObject();
+}
+
+class AnthropicStreamParser final : public SseStreamParser {
+ protected:
+  absl::Status OnEvent(SseEvent& event, std::vector<StreamEvent>* out) override {
+    if (done()) return absl::OkStatus();
+    json::ParsedJson doc;
+    if (absl::Status s = doc.ParseInsitu(&event.data); !s.ok()) return s;
+    const json::Value& root = doc.root();
+    if (!root.IsObject()) return absl::InternalError("malformed upstream JSON: event is not an object");
+    absl::string_view type = Str(Member(root, "type"));
+    if (type.empty()) type = event.type;
+
+    if (type == "content_block_delta") {
+      const json::Value* delta = Member(root, "delta");
+      absl::string_view kind = Str(Member(delta, "type"));
+      if (kind == "text_delta") {
+        EmitText(Str(Member(delta, "text")), {}, out);
+      } else if (kind == "thinking_delta") {
+        EmitText({}, Str(Member(delta, "thinking")), out);
+      }
+      // input_json_delta (tool arguments) and signature_delta carry nothing
+      // the gateway forwards.
+    } else if (type == "message_start") {
+      const json::Value* message = Member(root, "message");
+      SeeIdentity(Str(Member(message, "id")), Str(Member(message, "model")));
+      UpdateUsage(Member(message, "usage"));
+    } else if (type == "content_block_start") {
+      // The block's initial text is normally empty, but is content if not.
+      const json::Value* block = Member(root, "content_block");
+      absl::string_view kind = Str(Member(block, "type"));
+      if (kind == "text") {
+        EmitText(Str(Member(block, "text")), {}, out);
+      } else if (kind == "thinking") {
+        EmitText({}, Str(Member(block, "thinking")), out);
+      }
+    } else if (type == "message_delta") {
+      absl::string_view stop = Str(Member(Member(root, "delta"), "stop_reason"));
+      if (!stop.empty()) Emit(StreamEvent::Kind::kFinish, out).finish_reason = MapAnthropicStopReason(stop);
+      UpdateUsage(Member(root, "usage"));
+      FlushUsage(out);
+    } else if (type == "message_stop") {
+      FlushUsage(out);
+      set_done();
+      Emit(StreamEvent::Kind::kDone, out);
+    } else if (type == "error") {
+      StreamEvent& e = Emit(StreamEvent::Kind::kError, out);
+      ReadErrorObject(root, &e.error);
+      e.error.http_status = StatusForErrorType(e.error.type, e.error.code);
+      if (e.error.message.empty()) e.error.message = "upstream error inside the stream";
+    }
+    // ping, content_block_stop and event types added later are ignored, as
+    // Anthropic's versioning policy asks.
+    return absl::OkStatus();
+  }
+
+ private:
+  void EmitText(absl::string_view content, absl::string_view reasoning,
+                std::vector<StreamEvent>* out) {
+    if (content.empty() && reasoning.empty()) return;
+    StreamEvent& e = Emit(StreamEvent::Kind::kDelta, out);
+    e.delta_content.assign(content.data(), content.size());
+    e.delta_reasoning.assign(reasoning.data(), reasoning.size());
+  }
+
+  void UpdateUsage(const json::Value* usage) {
+    if (usage == nullptr || !usage->IsObject()) return;
+    raw_.Update(*usage);
+    usage_dirty_ = true;
+  }
+
+  // message_start's counts are provisional (output_tokens 1), so usage is
+  // reported at message_delta, or at message_stop if no delta carried it.
+  void FlushUsage(std::vector<StreamEvent>* out) {
+    if (!usage_dirty_) return;
+    usage_dirty_ = false;
+    Emit(StreamEvent::Kind::kUsage, out).usage = raw_.Normalised();
+  }
+
+  RawUsage raw_;
+  bool usage_dirty_ = false;
+};
+
+}  // namespace
+
+std::string MapAnthropicStopReason(absl::string_view stop_reason) {
+  if (stop_reason == "end_turn" || stop_reason == "stop_sequence" || stop_reason == "pause_turn") {
+    return "stop";
+  }
+  if (stop_reason == "max_tokens" || stop_reason == "model_context_window_exceeded") {
+    return "length";
+  }
+  if (stop_reason == "tool_use") return "tool_calls";
+  if (stop_reason == "refusal") return "content_filter";
+  return std::string(stop_reason);
+}
+
+HttpRequest AnthropicAdapter::BuildRequest(const ChatParams& params, absl::string_view base_url,
+                                           absl::string_view api_key) const {
+  HttpRequest request;
+  request.url = JoinUrl(base_url, "/v1/messages");
+  request.headers.reserve(4);
+  request.headers.emplace_back("x-api-key", std::string(api_key));
+  request.headers.emplace_back("anthropic-version", std::string(kApiVersion));
+  request.headers.emplace_back("content-type", "application/json");
+  if (params.stream) request.headers.emplace_back("accept", "text/event-stream");
+
+  size_t estimate = kEnvelopeBytes + params.model.size() + params.user.size();
+  size_t system_count = 0;
+  size_t system_bytes = 0;
+  for (const ChatMessage& m : params.messages) {
+    estimate += kPerMessageBytes + m.content.size();
+    if (IsSystem(m.role)) {
+      ++system_count;
+      system_bytes += m.content.size() + kJoiner.size();
+    }
+  }
+  for (const std::string& s : params.stop) estimate += s.size() + 4;
+  request.body.reserve(estimate);
+
+  json::StringSink sink(&request.body);
+  json::Writer w(sink);
+  w.StartObject();
+  json::Key(w, "model");
+  json::String(w, params.model);
+  json::Key(w, "max_tokens");
+  w.Int64(params.max_tokens.value_or(kDefaultMaxTokens));
+
+  std::string scratch;
+  if (system_count > 0) {
+    json::Key(w, "system");
+    if (system_count == 1) {
+      for (const ChatMessage& m : params.messages) {
+        if (IsSystem(m.role)) json::String(w, m.content);
+      }
+    } else {
+      scratch.reserve(system_bytes);
+      for (const ChatMessage& m : params.messages) {
+        if (!IsSystem(m.role)) continue;
+        if (!scratch.empty()) scratch.append(kJoiner.data(), kJoiner.size());
+        scratch.append(m.content);
+      }
+      json::String(w, scratch);
+    }
+  }
+
+  // Runs of same-role messages become one message. System messages between
+  // two user messages do not break the run: they have left the list.
+  json::Key(w, "messages");
+  w.StartArray();
+  size_t begin = 0;
+  size_t end = 0;  // one past the run's last non-system message
+  size_t count = 0;
+  absl::string_view run_role;
+  for (size_t i = 0; i < params.messages.size(); ++i) {
+    const ChatMessage& m = params.messages[i];
+    if (IsSystem(m.role)) continue;
+    absl::string_view role = WireRole(m.role);
+    if (count > 0 && role == run_role) {
+      end = i + 1;
+      ++count;
+      continue;
+    }
+    if (count > 0) WriteRun(w, params, begin, end, count, run_role, &scratch);
+    begin = i;
+    end = i + 1;
+    count = 1;
+    run_role = role;
+  }
+  if (count > 0) WriteRun(w, params, begin, end, count, run_role, &scratch);
+  w.EndArray();
+
+  if (params.temperature.has_value()) {
+    json::DoubleField(w, "temperature", std::clamp(*params.temperature, 0.0, 1.0));
+  }
+  if (params.top_p.has_value()) json::DoubleField(w, "top_p", *params.top_p);
+  if (!params.stop.empty()) {
+    json::Key(w, "stop_sequences");
+    w.StartArray();
+    for (const std::string& s : params.stop) json::String(w, s);
+    w.EndArray();
+  }
+  if (params.stream) {
+    json::Key(w, "stream");
+    w.Bool(true);
+  }
+  if (!params.user.empty()) {
+    json::Key(w, "metadata");
+    w.StartObject();
+    json::Key(w, "user_id");
+    json::String(w, params.user);
+    w.EndObject();
+  }
+  w.EndObject();
+  sink.Finish();
+  return request;
+}
+
+absl::StatusOr<Completion> AnthropicAdapter::ParseResponse(absl::string_view body) const {
+  json::ParsedJson doc;
+  if (absl::Status s = doc.Parse(body); !s.ok()) return s;
+  const json::Value& root = doc.root();
+  if (!root.IsObject()) return absl::InternalError("malformed upstream JSON: not an object");
+  if (json::StrMember(root, "type") == "error") {
+    UpstreamError error;
+    ReadErrorObject(root, &error);
+    return absl::InternalError(absl::StrCat("upstream returned an error in a 2xx response: ",
+                                            error.message.empty() ? error.type : error.message));
+  }
+  const json::Value* content = Member(root, "content");
+  if (content == nullptr || !content->IsArray()) {
+    return absl::InternalError("upstream response has no content array");
+  }
+
+  Completion c;
+  auto assign = [](std::string* out, absl::string_view v) { out->assign(v.data(), v.size()); };
+  assign(&c.id, Str(Member(root, "id")));
+  assign(&c.model, Str(Member(root, "model")));
+  for (const json::Value& block : content->GetArray()) {
+    absl::string_view type = json::StrMember(block, "type");
+    if (type == "text") {
+      absl::string_view text = json::StrMember(block, "text");
+      c.content.append(text.data(), text.size());
+    } else if (type == "thinking") {
+      absl::string_view thinking = json::StrMember(block, "thinking");
+      c.reasoning_content.append(thinking.data(), thinking.size());
+    }
+  }
+  absl::string_view stop = Str(Member(root, "stop_reason"));
+  if (!stop.empty()) c.finish_reason = MapAnthropicStopReason(stop);
+  if (const json::Value* usage = Member(root, "usage"); usage != nullptr && usage->IsObject()) {
+    RawUsage raw;
+    raw.Update(*usage);
+    c.usage = raw.Normalised();
+    c.has_usage = true;
+  }
+  return c;
+}
+
+std::unique_ptr<StreamParser> AnthropicAdapter::NewStreamParser() const {
+  return std::make_unique<AnthropicStreamParser>();
+}
+
+HttpRequest AnthropicAdapter::BuildListModelsRequest(absl::string_view base_url,
+                                                     absl::string_view api_key) const {
+  HttpRequest request;
+  request.method = "GET";
+  // The default page is 20 models; 1000 is the maximum.
+  request.url = absl::StrCat(JoinUrl(base_url, "/v1/models"), "?limit=1000");
+  request.headers.emplace_back("x-api-key", std::string(api_key));
+  request.headers.emplace_back("anthropic-version", std::string(kApiVersion));
+  return request;
+}
+
+absl::StatusOr<std::vector<ModelInfo>> AnthropicAdapter::ParseModelList(
+    absl::string_view body) const {
+  json::ParsedJson doc;
+  if (absl::Status s = doc.Parse(body); !s.ok()) return s;
+  const json::Value* data = Member(doc.root(), "data");
+  if (data == nullptr || !data->IsArray()) {
+    return absl::InternalError("upstream model list has no data array");
+  }
+  std::vector<ModelInfo> models;
+  models.reserve(data->Size());
+  for (const json::Value& m : data->GetArray()) {
+    absl::string_view id = json::StrMember(m, "id");
+    if (!id.empty()) models.push_back({std::string(id), std::string(json::StrMember(m, "display_name"))});
+  }
+  return models;
+}
+
+}  // namespace aigw::providers

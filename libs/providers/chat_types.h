@@ -1,0 +1,75 @@
+#ifndef AIGW_LIBS_PROVIDERS_CHAT_TYPES_H_
+#define AIGW_LIBS_PROVIDERS_CHAT_TYPES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+// Plain data exchanged with the provider adapters. Independent of the protos
+// so that the wire-format layer can be tested and benchmarked on its own; the
+// gateway copies proto fields in and out.
+namespace aigw::providers {
+
+struct ChatMessage {
+  std::string role;  // system | user | assistant
+  std::string content;
+  std::string name;  // optional participant name (OpenAI format only)
+};
+
+struct ChatParams {
+  std::string model;
+  std::vector<ChatMessage> messages;
+  std::optional<int64_t> max_tokens;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::vector<std::string> stop;
+  bool stream = false;
+  std::string user;  // end-user id passed to the provider for abuse tracking
+};
+
+// Token counts normalised across providers:
+//   prompt      includes cached_prompt and cache_creation,
+//   completion  includes reasoning.
+// For Anthropic, prompt = input_tokens + cache_creation_input_tokens +
+// cache_read_input_tokens (Anthropic's input_tokens counts only the uncached
+// remainder).
+struct TokenUsage {
+  int64_t prompt = 0;
+  int64_t completion = 0;
+  int64_t total = 0;
+  int64_t cached_prompt = 0;   // cache reads / hits
+  int64_t cache_creation = 0;  // Anthropic cache writes
+  int64_t reasoning = 0;
+
+  friend bool operator==(const TokenUsage&, const TokenUsage&) = default;
+};
+
+struct Completion {
+  std::string id;
+  std::string content;
+  std::string reasoning_content;
+  std::string model;
+  // OpenAI vocabulary: stop | length | tool_calls | content_filter. Other
+  // providers' reasons are mapped onto it where a mapping exists.
+  std::string finish_reason;
+  TokenUsage usage;
+  bool has_usage = false;
+};
+
+// A failed upstream call, as far as the response tells.
+struct UpstreamError {
+  // The HTTP status. For an error event inside a 200 stream it is inferred
+  // from the error type (e.g. overloaded_error -> 529), since the real
+  // status line said 200.
+  int http_status = 0;
+  std::string type;     // provider's error type, e.g. rate_limit_error
+  std::string message;  // provider's human-readable text
+  std::string code;     // OpenAI's error code (string or number), if any
+  // From Retry-After (seconds or HTTP-date), when present and parseable.
+  std::optional<int64_t> retry_after_ms;
+};
+
+}  // namespace aigw::providers
+
+#endif  // AIGW_LIBS_PROVIDERS_CHAT_TYPES_H_

@@ -1,0 +1,48 @@
+#ifndef AIGW_SERVICES_GATEWAY_CHAT_SERVICE_H_
+#define AIGW_SERVICES_GATEWAY_CHAT_SERVICE_H_
+
+#include "aigw/v1/chat.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "services/gateway/catalogue.h"
+#include "services/gateway/completion_call.h"
+#include "services/gateway/request_validation.h"
+
+namespace aigw::gateway {
+
+struct ChatServiceOptions {
+  ValidationLimits limits;
+  // BatchCreateChatCompletion: items per batch, and items in flight at once
+  // when the request does not say.
+  int max_batch_items = 100;
+  int default_batch_concurrency = 8;
+  int max_batch_concurrency = 64;
+};
+
+// aigw.v1.ChatService on the callback API: no thread is held while a call
+// waits for the keypool or the provider.
+class ChatServiceImpl final : public aigw::v1::ChatService::CallbackService {
+ public:
+  ChatServiceImpl(const PipelineContext* pipeline, CatalogueCache* catalogue,
+                  ChatServiceOptions options);
+
+  grpc::ServerUnaryReactor* CreateChatCompletion(
+      grpc::CallbackServerContext* ctx, const aigw::v1::ChatCompletionRequest* request,
+      aigw::v1::ChatCompletion* response) override;
+  grpc::ServerWriteReactor<aigw::v1::ChatCompletionChunk>* StreamChatCompletion(
+      grpc::CallbackServerContext* ctx, const aigw::v1::ChatCompletionRequest* request) override;
+  grpc::ServerUnaryReactor* BatchCreateChatCompletion(
+      grpc::CallbackServerContext* ctx, const aigw::v1::BatchChatCompletionRequest* request,
+      aigw::v1::BatchChatCompletionResponse* response) override;
+  grpc::ServerUnaryReactor* CountTokens(grpc::CallbackServerContext* ctx,
+                                        const aigw::v1::CountTokensRequest* request,
+                                        aigw::v1::CountTokensResponse* response) override;
+
+ private:
+  const PipelineContext* const pipeline_;
+  CatalogueCache* const catalogue_;
+  const ChatServiceOptions options_;
+};
+
+}  // namespace aigw::gateway
+
+#endif  // AIGW_SERVICES_GATEWAY_CHAT_SERVICE_H_

@@ -1,0 +1,587 @@
+#include "services/gateway/completion_call.h"
+
+#include <algorithm>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/time_util.h"
+#include "libs/providers/cost.h"
+#include "libs/tokenizer/token_counter.h"
+
+namespace aigw::gateway {
+namespace {
+
+using aigw::v1::Outcome;
+
+constexpr int kClientClosedRequest = 499;  // nginx's code for a client that left
+constexpr size_t kMaxErrorMessage = 1000;
+
+std::string NewRequestId() {
+  thread_local absl::BitGen gen;
+  return absl::StrCat("req_", absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16),
+                      absl::Hex(absl::Uniform<uint32_t>(gen), absl::kZeroPad8));
+}
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t nanos = absl::ToUnixNanos(t);
+  ts.set_seconds(nanos / 1000000000);
+  ts.set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  return ts;
+}
+
+void ToProto(const providers::TokenUsage& u, aigw::v1::Usage* out) {
+  out->set_prompt_tokens(u.prompt);
+  out->set_completion_tokens(u.completion);
+  out->set_total_tokens(u.total);
+  out->set_cached_prompt_tokens(u.cached_prompt);
+  out->set_cache_creation_tokens(u.cache_creation);
+  out->set_reasoning_tokens(u.reasoning);
+}
+
+double NanosToUsd(int64_t nanos) { return static_cast<double>(nanos) / 1e9; }
+
+std::string Truncate(absl::string_view s) {
+  return std::string(s.substr(0, std::min(s.size(), kMaxErrorMessage)));
+}
+
+// The client-facing status of one failed upstream attempt.
+absl::Status AttemptStatus(Outcome outcome, int http_status, const absl::Status& transport,
+                           absl::string_view provider, absl::string_view upstream_message) {
+  const std::string what = absl::StrCat(provider, ": ", upstream_message);
+  switch (outcome) {
+    case aigw::v1::NETWORK_ERROR:
+      if (transport.code() == absl::StatusCode::kDeadlineExceeded) {
+        return absl::DeadlineExceededError(absl::StrCat(provider, " timed out: ", upstream_message));
+      }
+      return absl::UnavailableError(absl::StrCat(provider, " unreachable: ", upstream_message));
+    case aigw::v1::RATE_LIMITED:
+      return absl::ResourceExhaustedError(
+          absl::StrCat(provider, " rate limit (HTTP 429): ", upstream_message));
+    case aigw::v1::AUTH_FAILED:
+      if (http_status == 403) {
+        return absl::PermissionDeniedError(
+            absl::StrCat(provider, " refused the API key (HTTP 403): ", upstream_message));
+      }
+      return absl::UnauthenticatedError(
+          absl::StrCat(provider, " rejected the API key (HTTP 401): ", upstream_message));
+    case aigw::v1::SERVER_ERROR:
+      return absl::UnavailableError(
+          absl::StrCat(provider, " failed (HTTP ", http_status, "): ", upstream_message));
+    default:
+      if (http_status == 404) return absl::NotFoundError(what);
+      if (http_status == 400 || http_status == 413 || http_status == 422) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(provider, " refused the request (HTTP ", http_status, "): ",
+                         upstream_message));
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat(provider, " refused the request (HTTP ", http_status, "): ",
+                       upstream_message));
+  }
+}
+
+std::string ErrorCode(Outcome outcome, const absl::Status& transport) {
+  if (outcome == aigw::v1::NETWORK_ERROR &&
+      transport.code() == absl::StatusCode::kDeadlineExceeded) {
+    return "TIMEOUT";
+  }
+  return aigw::v1::Outcome_Name(outcome);
+}
+
+}  // namespace
+
+std::shared_ptr<CompletionCall> CompletionCall::Create(const PipelineContext* ctx,
+                                                       aigw::v1::ChatCompletionRequest request,
+                                                       std::vector<ResolvedTarget> targets,
+                                                       std::shared_ptr<const Catalogue> catalogue,
+                                                       ChunkWriter* writer, absl::Time deadline,
+                                                       Done done) {
+  std::shared_ptr<CompletionCall> call(new CompletionCall(ctx, std::move(request),
+                                                          std::move(targets), std::move(catalogue),
+                                                          writer, deadline, std::move(done)));
+  call->self_ = call;
+  return call;
+}
+
+CompletionCall::CompletionCall(const PipelineContext* ctx, aigw::v1::ChatCompletionRequest request,
+                               std::vector<ResolvedTarget> targets,
+                               std::shared_ptr<const Catalogue> catalogue, ChunkWriter* writer,
+                               absl::Time deadline, Done done)
+    : ctx_(ctx),
+      request_(std::move(request)),
+      targets_(std::move(targets)),
+      catalogue_(std::move(catalogue)),
+      writer_(writer),
+      deadline_(deadline),
+      done_(std::move(done)),
+      started_(ctx->clock->Now()) {
+  if (request_.request_id().empty()) request_.set_request_id(NewRequestId());
+  failures_.resize(targets_.size());
+}
+
+void CompletionCall::Start() {
+  if (ctx_->metrics != nullptr) ctx_->metrics->inflight().Increment();
+  LeaseNext();
+}
+
+void CompletionCall::Cancel() {
+  auto self = shared_from_this();
+  ctx_->engine->Post([self] { self->DoCancel(); });
+}
+
+void CompletionCall::DoCancel() {
+  if (finished_ || cancelled_) return;
+  cancelled_ = true;
+  if (transfer_active_) {
+    ctx_->engine->Cancel(transfer_);  // OnHttpDone finishes the call
+  } else if (!lease_pending_) {
+    Fail(absl::CancelledError("the client cancelled the call"));  // waiting for a retry
+  }
+}
+
+int64_t CompletionCall::EstimatedTokens() const {
+  int64_t bytes = 0;
+  for (const auto& m : request_.messages()) bytes += static_cast<int64_t>(m.content().size());
+  int64_t completion = request_.has_max_tokens() ? request_.max_tokens() : 0;
+  if (completion == 0) {
+    const int32_t model_max = target().model->max_output_tokens;
+    completion = model_max > 0 ? std::min<int64_t>(model_max, 1024) : 1024;
+  }
+  // ~4 bytes a token for English; the keypool reconciles with the real count.
+  return bytes / 4 + completion;
+}
+
+void CompletionCall::LeaseNext() {
+  if (finished_) return;
+  if (cancelled_) {
+    Fail(absl::CancelledError("the client cancelled the call"));
+    return;
+  }
+  aigw::v1::LeaseKeyRequest req;
+  req.set_provider_code(target().provider->code);
+  req.set_model(target().model->code);
+  req.set_estimated_tokens(EstimatedTokens());
+  for (int64_t k : excluded_keys_) req.add_exclude_key_ids(k);
+  lease_pending_ = true;
+  auto self = shared_from_this();
+  ctx_->leaser->Lease(req, [self](LeaseResult result) {
+    self->ctx_->engine->Post(
+        [self, result = std::move(result)]() mutable { self->OnLease(std::move(result)); });
+  });
+}
+
+void CompletionCall::OnLease(LeaseResult result) {
+  lease_pending_ = false;
+  if (finished_) return;
+  if (result.status.ok()) {
+    lease_ = std::move(result.lease);
+    has_lease_ = true;
+  }
+  if (cancelled_) {
+    if (has_lease_) {
+      ReportAttempt(aigw::v1::CLIENT_ERROR, kClientClosedRequest, "CANCELLED",
+                    "the client cancelled the call", {}, 0, /*is_final=*/true, /*event=*/false);
+    }
+    Fail(absl::CancelledError("the client cancelled the call"));
+    return;
+  }
+  if (!result.status.ok()) {
+    absl::Status failure;
+    std::string code;
+    if (result.status.code() == absl::StatusCode::kResourceExhausted ||
+        result.status.code() == absl::StatusCode::kNotFound) {
+      failure = absl::Status(result.status.code(), result.status.message());
+      code = "NO_AVAILABLE_KEYS";
+    } else {
+      failure = absl::UnavailableError(
+          absl::StrCat("keypool unavailable: ", result.status.message()));
+      code = "KEYPOOL_UNAVAILABLE";
+    }
+    ++attempt_;
+    attempt_started_ = ctx_->clock->Now();
+    RecordFailure(failure, /*upstream=*/false);
+    const bool is_final = target_index_ + 1 >= targets_.size();
+    ReportAttempt(aigw::v1::OUTCOME_UNSPECIFIED, 0, code, std::string(failure.message()), {}, 0,
+                  is_final, /*event=*/true);
+    NextTarget();
+    return;
+  }
+  SendAttempt();
+}
+
+providers::ChatParams CompletionCall::BuildParams() const {
+  providers::ChatParams p;
+  const ModelEntry& model = *target().model;
+  p.model = model.code;
+  p.messages.reserve(request_.messages_size());
+  for (const auto& m : request_.messages()) {
+    p.messages.push_back(providers::ChatMessage{m.role(), m.content(), m.name()});
+  }
+  if (request_.has_max_tokens()) {
+    int64_t max_tokens = request_.max_tokens();
+    // A fallback model may allow less than the first target.
+    if (model.max_output_tokens > 0) max_tokens = std::min<int64_t>(max_tokens, model.max_output_tokens);
+    p.max_tokens = max_tokens;
+  } else if (providers::AdapterFor(lease_.api_format()).api_format() == "anthropic") {
+    // Anthropic requires max_tokens: the model's own output limit.
+    p.max_tokens = model.max_output_tokens > 0 ? model.max_output_tokens : 4096;
+  }
+  if (request_.has_temperature()) p.temperature = request_.temperature();
+  if (request_.has_top_p()) p.top_p = request_.top_p();
+  p.stop.assign(request_.stop().begin(), request_.stop().end());
+  p.stream = writer_ != nullptr;
+  p.user = request_.caller().user_id();
+  return p;
+}
+
+void CompletionCall::SendAttempt() {
+  ++attempt_;
+  ++target_attempts_;
+  const absl::Time now = ctx_->clock->Now();
+  attempt_started_ = now;
+  retry_after_header_.clear();
+  const providers::ProviderAdapter& adapter = providers::AdapterFor(lease_.api_format());
+  const std::string& base_url =
+      lease_.base_url().empty() ? target().provider->base_url : lease_.base_url();
+  providers::HttpRequest built = adapter.BuildRequest(BuildParams(), base_url, lease_.api_key());
+
+  http::HttpRequest req;
+  req.method = std::move(built.method);
+  req.url = std::move(built.url);
+  req.body = std::move(built.body);
+  req.headers.reserve(built.headers.size());
+  for (auto& [name, value] : built.headers) req.headers.push_back(absl::StrCat(name, ": ", value));
+  const absl::Duration remaining = deadline_ - now;
+  if (writer_ != nullptr) {
+    req.timeout = remaining < absl::InfiniteDuration() ? remaining : absl::ZeroDuration();
+    req.idle_timeout = ctx_->stream_idle_timeout;
+    parser_ = adapter.NewStreamParser();
+    stream_ = providers::StreamAccumulator();
+    stream_error_ = absl::OkStatus();
+  } else {
+    req.timeout = std::min(ctx_->upstream_timeout, remaining);
+  }
+  if (req.timeout < absl::ZeroDuration()) req.timeout = absl::Milliseconds(1);
+
+  auto self = shared_from_this();
+  http::HttpCallbacks cb;
+  cb.on_headers = [self](int, absl::string_view retry_after) {
+    self->retry_after_header_ = std::string(retry_after);
+  };
+  if (writer_ != nullptr) {
+    cb.on_data = [self](absl::string_view bytes) { self->OnData(bytes); };
+  }
+  cb.on_done = [self](absl::Status transport, int status, std::string body) {
+    self->OnHttpDone(std::move(transport), status, std::move(body));
+  };
+  transfer_active_ = true;
+  transfer_ = ctx_->engine->Start(std::move(req), std::move(cb));
+}
+
+void CompletionCall::OnData(absl::string_view bytes) {
+  if (finished_ || cancelled_ || !stream_error_.ok()) return;
+  events_scratch_.clear();
+  absl::Status st = parser_->Feed(bytes, &events_scratch_);
+  for (const providers::StreamEvent& ev : events_scratch_) {
+    stream_.Add(ev);
+    if (ev.kind != providers::StreamEvent::Kind::kDelta) continue;
+    aigw::v1::ChatCompletionChunk chunk;
+    chunk.set_id(stream_.completion().id);
+    chunk.set_delta_content(ev.delta_content);
+    chunk.set_delta_reasoning_content(ev.delta_reasoning);
+    if (!first_delta_sent_) {
+      first_delta_sent_ = true;
+      ttft_ = ctx_->clock->Now() - started_;
+      if (ctx_->metrics != nullptr) {
+        ctx_->metrics->FirstToken(target().provider->code, absl::ToDoubleSeconds(*ttft_));
+      }
+      chunk.set_model(target().model->code);
+      chunk.set_provider_code(target().provider->code);
+      chunk.set_request_id(request_.request_id());
+    }
+    writer_->Write(std::move(chunk));
+  }
+  if (!st.ok()) {
+    stream_error_ = st;
+    ctx_->engine->Cancel(transfer_);
+  }
+}
+
+void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string body) {
+  transfer_active_ = false;
+  if (finished_) return;
+  const absl::Time now = ctx_->clock->Now();
+  const std::string& provider = target().provider->code;
+  if (cancelled_) {
+    if (ctx_->metrics != nullptr) {
+      ctx_->metrics->UpstreamAttempt(provider, "CANCELLED", absl::ToDoubleSeconds(now - attempt_started_));
+    }
+    ReportAttempt(aigw::v1::CLIENT_ERROR, kClientClosedRequest, "CANCELLED",
+                  "the client cancelled the call", {}, 0, /*is_final=*/true, /*event=*/true);
+    Fail(absl::CancelledError("the client cancelled the call"));
+    return;
+  }
+  const providers::ProviderAdapter& adapter = providers::AdapterFor(lease_.api_format());
+  Outcome outcome = ClassifyAttempt(transport, status);
+  std::optional<int64_t> retry_after_ms;
+  std::string error_code;
+  absl::Status failure;
+
+  if (outcome == aigw::v1::SUCCESS) {
+    if (writer_ != nullptr) {
+      if (!stream_error_.ok() && transport.code() == absl::StatusCode::kCancelled) {
+        outcome = aigw::v1::SERVER_ERROR;
+        error_code = "BAD_RESPONSE";
+        failure = absl::UnavailableError(
+            absl::StrCat(provider, " sent a malformed stream: ", stream_error_.message()));
+      } else if (stream_.error().has_value()) {
+        const providers::UpstreamError& e = *stream_.error();
+        outcome = ClassifyAttempt(absl::OkStatus(), e.http_status);
+        if (outcome == aigw::v1::SUCCESS) outcome = aigw::v1::SERVER_ERROR;
+        error_code = aigw::v1::Outcome_Name(outcome);
+        failure = AttemptStatus(outcome, e.http_status, transport, provider,
+                                absl::StrCat(e.type, e.type.empty() ? "" : ": ", e.message));
+        status = e.http_status;
+        retry_after_ms = e.retry_after_ms;
+      } else if (!stream_.done() && stream_.completion().finish_reason.empty()) {
+        outcome = aigw::v1::NETWORK_ERROR;
+        error_code = "STREAM_INTERRUPTED";
+        failure = absl::UnavailableError(absl::StrCat(provider, " ended the stream early"));
+      } else {
+        if (ctx_->metrics != nullptr) {
+          ctx_->metrics->UpstreamAttempt(provider, "SUCCESS", absl::ToDoubleSeconds(now - attempt_started_));
+        }
+        Succeed(stream_.Take());
+        return;
+      }
+    } else {
+      absl::StatusOr<providers::Completion> parsed = adapter.ParseResponse(body);
+      if (parsed.ok()) {
+        if (ctx_->metrics != nullptr) {
+          ctx_->metrics->UpstreamAttempt(provider, "SUCCESS", absl::ToDoubleSeconds(now - attempt_started_));
+        }
+        Succeed(*std::move(parsed));
+        return;
+      }
+      outcome = aigw::v1::SERVER_ERROR;
+      error_code = "BAD_RESPONSE";
+      failure = absl::UnavailableError(
+          absl::StrCat(provider, " sent an unreadable answer: ", parsed.status().message()));
+    }
+  } else if (outcome == aigw::v1::NETWORK_ERROR) {
+    error_code = ErrorCode(outcome, transport);
+    failure = AttemptStatus(outcome, 0, transport, provider, transport.message());
+  } else {
+    providers::UpstreamError e =
+        adapter.ParseError(status, body, retry_after_header_, ctx_->clock);
+    retry_after_ms = e.retry_after_ms;
+    error_code = ErrorCode(outcome, transport);
+    failure = AttemptStatus(outcome, status, transport, provider, e.message);
+  }
+  if (ctx_->metrics != nullptr) {
+    ctx_->metrics->UpstreamAttempt(provider, aigw::v1::Outcome_Name(outcome),
+                                   absl::ToDoubleSeconds(now - attempt_started_));
+  }
+  AfterFailure(outcome, status, std::move(failure), error_code, retry_after_ms);
+}
+
+void CompletionCall::RecordFailure(const absl::Status& failure, bool upstream) {
+  std::optional<Failure>& slot = failures_[target_index_];
+  // A lease refused after an upstream failure says less than that failure.
+  if (slot.has_value() && slot->upstream && !upstream) return;
+  slot = Failure{failure, upstream};
+}
+
+void CompletionCall::AfterFailure(Outcome outcome, int http_status, absl::Status failure,
+                                  const std::string& error_code,
+                                  std::optional<int64_t> retry_after_ms) {
+  RecordFailure(failure, /*upstream=*/true);
+  const NextStep step = NextStepFor(outcome, http_status);
+  bool retry = step != NextStep::kGiveUp && !first_delta_sent_ &&
+               target_attempts_ < ctx_->retry.max_attempts_per_target;
+  absl::Duration delay = absl::ZeroDuration();
+  if (retry) {
+    if (outcome == aigw::v1::AUTH_FAILED) {
+      delay = absl::ZeroDuration();  // another key, at once
+    } else {
+      const double r = ctx_->random ? ctx_->random() : 0.5;
+      delay = BackoffDelay(ctx_->retry, target_attempts_, retry_after_ms, r);
+      if (retry_after_ms.has_value() &&
+          absl::Milliseconds(*retry_after_ms) > ctx_->retry.max_retry_after) {
+        retry = false;  // the provider asks for longer than we wait: next target
+      }
+    }
+    if (ctx_->clock->Now() + delay >= deadline_) retry = false;
+  }
+  if (step == NextStep::kRetryOtherKey && has_lease_) excluded_keys_.push_back(lease_.key_id());
+  const bool ends_call = !retry && (step == NextStep::kGiveUp || first_delta_sent_ ||
+                                    target_index_ + 1 >= targets_.size());
+  ReportAttempt(outcome, http_status, error_code, std::string(failure.message()), {}, 0, ends_call,
+                /*event=*/true, retry_after_ms.value_or(0));
+  if (retry) {
+    if (ctx_->metrics != nullptr) ctx_->metrics->Retry(target().provider->code, error_code);
+    auto self = shared_from_this();
+    ctx_->schedule(delay, [self] { self->LeaseNext(); });
+    return;
+  }
+  if (step == NextStep::kGiveUp || first_delta_sent_) {
+    Fail(std::move(failure));
+    return;
+  }
+  NextTarget();
+}
+
+void CompletionCall::NextTarget() {
+  if (target_index_ + 1 >= targets_.size()) {
+    std::vector<std::string> parts;
+    absl::StatusCode code = absl::StatusCode::kUnavailable;
+    for (size_t i = 0; i < targets_.size(); ++i) {
+      if (!failures_[i].has_value()) continue;
+      code = failures_[i]->status.code();
+      parts.push_back(std::string(failures_[i]->status.message()));
+    }
+    std::string message = parts.size() == 1
+                              ? parts.front()
+                              : absl::StrCat("every target failed: ", absl::StrJoin(parts, "; "));
+    Fail(absl::Status(code, message));
+    return;
+  }
+  const std::string& from = target().provider->code;
+  ++target_index_;
+  if (ctx_->metrics != nullptr) ctx_->metrics->Fallback(from, target().provider->code);
+  target_attempts_ = 0;
+  excluded_keys_.clear();
+  LeaseNext();
+}
+
+providers::TokenUsage CompletionCall::UsageOf(const providers::Completion& c) const {
+  providers::TokenUsage u = c.usage;
+  if (!c.has_usage) {
+    // Never log a call with zero tokens: count what the provider did not.
+    const std::string& model = target().model->code;
+    const std::string& provider = target().provider->code;
+    std::vector<tokenizer::ChatMessage> messages;
+    messages.reserve(request_.messages_size());
+    for (const auto& m : request_.messages()) {
+      messages.push_back(tokenizer::ChatMessage{m.role(), m.content(), m.name()});
+    }
+    absl::StatusOr<tokenizer::TokenCount> prompt =
+        tokenizer::CountChatTokens(model, messages, provider);
+    absl::StatusOr<tokenizer::TokenCount> completion = tokenizer::CountTextTokens(
+        model, absl::StrCat(c.reasoning_content, c.content), provider);
+    int64_t prompt_bytes = 0;
+    for (const auto& m : request_.messages()) prompt_bytes += m.content().size();
+    u.prompt = prompt.ok() ? prompt->tokens : (prompt_bytes + 3) / 4;
+    u.completion = completion.ok()
+                       ? completion->tokens
+                       : static_cast<int64_t>(c.content.size() + c.reasoning_content.size() + 3) / 4;
+  }
+  if (u.total == 0) u.total = u.prompt + u.completion;
+  return u;
+}
+
+void CompletionCall::ReportAttempt(Outcome outcome, int http_status, const std::string& error_code,
+                                   const std::string& error_message,
+                                   const providers::TokenUsage& usage, int64_t cost_nanos,
+                                   bool is_final, bool event, int64_t retry_after_ms) {
+  if (has_lease_) {
+    aigw::v1::ReportUsageRequest r;
+    r.set_lease_id(lease_.lease_id());
+    r.set_outcome(outcome);
+    r.set_http_status(http_status);
+    r.set_prompt_tokens(usage.prompt);
+    r.set_completion_tokens(usage.completion);
+    r.set_total_tokens(usage.total);
+    r.set_retry_after_ms(retry_after_ms);
+    if (!error_message.empty()) r.set_error_message(Truncate(error_message));
+    ctx_->leaser->Report(r);
+    has_lease_ = false;
+  }
+  if (!event) return;
+  const absl::Time now = ctx_->clock->Now();
+  aigw::v1::CallEvent ev;
+  ev.set_request_id(request_.request_id());
+  ev.set_attempt(attempt_);
+  ev.set_provider_code(target().provider->code);
+  ev.set_provider_id(target().provider->id);
+  ev.set_key_id(lease_.key_id());
+  ev.set_model(target().model->code);
+  *ev.mutable_caller() = request_.caller();
+  ev.set_outcome(outcome);
+  ev.set_error_code(error_code);
+  ev.set_error_message(Truncate(error_message));
+  ev.set_http_status(http_status);
+  ToProto(usage, ev.mutable_usage());
+  ev.set_cost_nanos(cost_nanos);
+  ev.set_latency_ms(absl::ToInt64Milliseconds(now - attempt_started_));
+  if (ttft_.has_value()) ev.set_ttft_ms(absl::ToInt64Milliseconds(*ttft_));
+  ev.set_is_stream(writer_ != nullptr);
+  *ev.mutable_created_at() = ToProto(attempt_started_);
+  ev.set_is_final(is_final);
+  ctx_->events->Emit(std::move(ev));
+}
+
+void CompletionCall::Succeed(providers::Completion completion) {
+  const providers::TokenUsage usage = UsageOf(completion);
+  const int64_t cost = providers::CostNanos(usage, target().model->prices);
+  ReportAttempt(aigw::v1::SUCCESS, 200, "", "", usage, cost, /*is_final=*/true, /*event=*/true);
+  const std::string& provider = target().provider->code;
+  const std::string& model = target().model->code;
+  if (ctx_->metrics != nullptr) {
+    GatewayMetrics::PerModel& pm = ctx_->metrics->ForModel(provider, model);
+    pm.prompt_tokens->Increment(static_cast<double>(usage.prompt));
+    pm.completion_tokens->Increment(static_cast<double>(usage.completion));
+    pm.cached_prompt_tokens->Increment(static_cast<double>(usage.cached_prompt));
+    pm.cache_creation_tokens->Increment(static_cast<double>(usage.cache_creation));
+    pm.reasoning_tokens->Increment(static_cast<double>(usage.reasoning));
+    pm.cost_usd->Increment(NanosToUsd(cost));
+  }
+  aigw::v1::ChatCompletion out;
+  if (writer_ != nullptr) {
+    aigw::v1::ChatCompletionChunk last;
+    last.set_id(completion.id);
+    last.set_finish_reason(completion.finish_reason);
+    ToProto(usage, last.mutable_usage());
+    last.set_cost_usd(NanosToUsd(cost));
+    last.set_cost_nanos(cost);
+    last.set_model(completion.model.empty() ? model : completion.model);
+    last.set_provider_code(provider);
+    last.set_request_id(request_.request_id());
+    last.set_attempts(attempt_);
+    writer_->Write(std::move(last));
+  } else {
+    out.set_id(std::move(completion.id));
+    out.set_content(std::move(completion.content));
+    out.set_reasoning_content(std::move(completion.reasoning_content));
+    out.set_model(completion.model.empty() ? model : completion.model);
+    out.set_provider_code(provider);
+    ToProto(usage, out.mutable_usage());
+    out.set_finish_reason(std::move(completion.finish_reason));
+    *out.mutable_created_at() = ToProto(ctx_->clock->Now());
+    out.set_cost_usd(NanosToUsd(cost));
+    out.set_cost_nanos(cost);
+    out.set_attempts(attempt_);
+    out.set_request_id(request_.request_id());
+  }
+  Finish(absl::OkStatus(), std::move(out));
+}
+
+void CompletionCall::Fail(absl::Status status) { Finish(std::move(status), {}); }
+
+void CompletionCall::Finish(absl::Status status, aigw::v1::ChatCompletion completion) {
+  if (finished_) return;
+  finished_ = true;
+  if (ctx_->metrics != nullptr) {
+    ctx_->metrics->inflight().Decrement();
+    ctx_->metrics->RequestDone(target().provider->code, target().model->code,
+                               static_cast<int>(status.code()), writer_ != nullptr,
+                               absl::ToDoubleSeconds(ctx_->clock->Now() - started_));
+  }
+  Done done = std::move(done_);
+  std::shared_ptr<CompletionCall> keep = std::move(self_);
+  done(std::move(status), std::move(completion));
+}
+
+}  // namespace aigw::gateway

@@ -1,0 +1,154 @@
+#ifndef AIGW_SERVICES_GATEWAY_COMPLETION_CALL_H_
+#define AIGW_SERVICES_GATEWAY_COMPLETION_CALL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "aigw/v1/chat.pb.h"
+#include "aigw/v1/usage.pb.h"
+#include "libs/common/clock.h"
+#include "libs/http/http_engine.h"
+#include "libs/providers/adapter.h"
+#include "libs/providers/stream_accumulator.h"
+#include "services/gateway/catalogue.h"
+#include "services/gateway/event_sink.h"
+#include "services/gateway/gateway_metrics.h"
+#include "services/gateway/key_leaser.h"
+#include "services/gateway/request_validation.h"
+#include "services/gateway/retry_policy.h"
+
+namespace aigw::gateway {
+
+// What every completion call shares: the process's engine, keypool client,
+// event sink and settings.
+struct PipelineContext {
+  http::HttpEngine* engine = nullptr;
+  KeyLeaser* leaser = nullptr;
+  EventSink* events = nullptr;
+  GatewayMetrics* metrics = nullptr;  // optional
+  Clock* clock = Clock::Real();
+  RetryOptions retry;
+  // One upstream attempt, whole (unary) or until the first byte (streams).
+  absl::Duration upstream_timeout = absl::Seconds(120);
+  // A stream silent for this long is cut.
+  absl::Duration stream_idle_timeout = absl::Seconds(60);
+  // Runs `fn` on the engine's loop after `delay`. Tests replace it to record
+  // the backoff delays and skip the waiting.
+  std::function<void(absl::Duration delay, std::function<void()> fn)> schedule;
+  // Uniform in [0, 1): backoff jitter.
+  std::function<double()> random;
+};
+
+// Receives a streamed completion's chunks in order, on the engine thread.
+// Must not block.
+class ChunkWriter {
+ public:
+  virtual ~ChunkWriter() = default;
+  virtual void Write(aigw::v1::ChatCompletionChunk chunk) = 0;
+};
+
+// One client request through the pipeline: for each target (the first, then
+// the fallbacks) lease a key, call the provider, report to the keypool, emit
+// a CallEvent; retry with backoff on 429, 5xx and network errors (switching
+// key on 429 and 401/403); move to the next target when one is exhausted.
+// A stream retries only until its first delta has been sent.
+//
+// Every step after Start runs on the HTTP engine's loop thread, so the state
+// needs no lock. The object keeps itself alive until it has finished.
+class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
+ public:
+  // Unary: the completion or the error. Streams: the final status (the last
+  // chunk, with usage and cost, was written before).
+  using Done = std::function<void(absl::Status status, aigw::v1::ChatCompletion completion)>;
+
+  static std::shared_ptr<CompletionCall> Create(const PipelineContext* ctx,
+                                                aigw::v1::ChatCompletionRequest request,
+                                                std::vector<ResolvedTarget> targets,
+                                                std::shared_ptr<const Catalogue> catalogue,
+                                                ChunkWriter* writer, absl::Time deadline,
+                                                Done done);
+  void Start();
+  // The client went away: the upstream transfer is aborted. Thread-safe.
+  void Cancel();
+
+  const std::string& request_id() const { return request_.request_id(); }
+
+ private:
+  struct Failure {
+    absl::Status status;  // what the client would get
+    bool upstream = false;  // an upstream answer, not a refused lease
+  };
+
+  CompletionCall(const PipelineContext* ctx, aigw::v1::ChatCompletionRequest request,
+                 std::vector<ResolvedTarget> targets, std::shared_ptr<const Catalogue> catalogue,
+                 ChunkWriter* writer, absl::Time deadline, Done done);
+
+  const ResolvedTarget& target() const { return targets_[target_index_]; }
+  void LeaseNext();
+  void OnLease(LeaseResult result);
+  void SendAttempt();
+  void OnData(absl::string_view bytes);
+  void OnHttpDone(absl::Status transport, int status, std::string body);
+  // After a failed attempt (or lease): retry, move on, or finish.
+  void AfterFailure(aigw::v1::Outcome outcome, int http_status, absl::Status failure,
+                    const std::string& error_code, std::optional<int64_t> retry_after_ms);
+  void RecordFailure(const absl::Status& failure, bool upstream);
+  void NextTarget();
+  void Succeed(providers::Completion completion);
+  void Fail(absl::Status status);
+  void Finish(absl::Status status, aigw::v1::ChatCompletion completion);
+  void DoCancel();
+
+  // One attempt's record for the usage service and the keypool.
+  // `event`: also emit the CallEvent (not for a lease never used).
+  void ReportAttempt(aigw::v1::Outcome outcome, int http_status, const std::string& error_code,
+                     const std::string& error_message, const providers::TokenUsage& usage,
+                     int64_t cost_nanos, bool is_final, bool event, int64_t retry_after_ms = 0);
+  // Usage from the provider, or counted by the tokenizer when it sent none.
+  providers::TokenUsage UsageOf(const providers::Completion& c) const;
+  providers::ChatParams BuildParams() const;
+  int64_t EstimatedTokens() const;
+
+  const PipelineContext* const ctx_;
+  aigw::v1::ChatCompletionRequest request_;
+  const std::vector<ResolvedTarget> targets_;
+  const std::shared_ptr<const Catalogue> catalogue_;  // keeps targets_ valid
+  ChunkWriter* const writer_;
+  const absl::Time deadline_;
+  Done done_;
+  std::shared_ptr<CompletionCall> self_;  // alive until finished
+
+  // Engine-thread state.
+  size_t target_index_ = 0;
+  int attempt_ = 0;         // across targets: the CallEvent's attempt number
+  int target_attempts_ = 0;  // on the current target
+  std::vector<int64_t> excluded_keys_;
+  aigw::v1::LeaseKeyResponse lease_;
+  bool has_lease_ = false;
+  http::HttpEngine::TransferId transfer_ = 0;
+  bool transfer_active_ = false;
+  bool lease_pending_ = false;
+  std::string retry_after_header_;
+  absl::Time started_;
+  absl::Time attempt_started_;
+  std::optional<absl::Duration> ttft_;
+  std::unique_ptr<providers::StreamParser> parser_;
+  providers::StreamAccumulator stream_;
+  std::vector<providers::StreamEvent> events_scratch_;
+  absl::Status stream_error_;
+  bool first_delta_sent_ = false;
+  bool cancelled_ = false;
+  bool finished_ = false;
+  // The last failure on each target, for the final error.
+  std::vector<std::optional<Failure>> failures_;
+};
+
+}  // namespace aigw::gateway
+
+#endif  // AIGW_SERVICES_GATEWAY_COMPLETION_CALL_H_

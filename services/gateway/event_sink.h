@@ -1,0 +1,105 @@
+#ifndef AIGW_SERVICES_GATEWAY_EVENT_SINK_H_
+#define AIGW_SERVICES_GATEWAY_EVENT_SINK_H_
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "aigw/v1/usage.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "services/gateway/event_spool.h"
+
+namespace aigw::gateway {
+
+// Where the pipeline puts one CallEvent per upstream attempt. Emit never
+// blocks on the network.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void Emit(aigw::v1::CallEvent event) = 0;
+};
+
+// Delivers a batch to the usage service; OK only once usage has committed it.
+class EventUploader {
+ public:
+  virtual ~EventUploader() = default;
+  virtual absl::Status Upload(const aigw::v1::RecordCallsRequest& batch) = 0;
+};
+
+class GrpcEventUploader : public EventUploader {
+ public:
+  GrpcEventUploader(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout,
+                    std::function<std::string()> authorization = nullptr);
+  absl::Status Upload(const aigw::v1::RecordCallsRequest& batch) override;
+
+ private:
+  std::unique_ptr<aigw::v1::UsageService::Stub> stub_;
+  const absl::Duration timeout_;
+  const std::function<std::string()> authorization_;
+};
+
+struct EventSinkStats {
+  int64_t queued = 0;     // in memory, waiting
+  int64_t spooled = 0;    // on disk, waiting for usage
+  int64_t delivered = 0;  // acknowledged by usage (this process)
+};
+
+// A bounded in-memory queue drained by one thread that sends batches to
+// usage. A batch usage does not take, and events that find the queue full,
+// go to the EventSpool; the spool is replayed whenever usage answers again.
+// Usage is idempotent on (request_id, attempt), so a replay after a partial
+// delivery is harmless: every event arrives, once.
+class BatchingEventSink : public EventSink {
+ public:
+  struct Options {
+    size_t queue_capacity = 200000;
+    size_t batch_size = 500;
+    absl::Duration flush_interval = absl::Milliseconds(200);
+    // After a failed delivery, how long before usage is tried again.
+    absl::Duration retry_interval = absl::Seconds(2);
+  };
+  BatchingEventSink(Options options, EventUploader* uploader, EventSpool* spool);
+  ~BatchingEventSink() override;
+
+  void Start();
+  // Sends or spools everything still queued; nothing is dropped.
+  void Stop();
+  void Emit(aigw::v1::CallEvent event) override;
+  EventSinkStats Stats() const;
+  // Called after every state change (metrics).
+  void set_observer(std::function<void(const EventSinkStats&)> observer) {
+    observer_ = std::move(observer);
+  }
+
+ private:
+  void Run();
+  // Delivers or spools one batch; false when neither worked (the events
+  // went back to the queue).
+  bool Deliver(aigw::v1::RecordCallsRequest batch);
+  // Replays the spool if usage takes it; false when usage is still down.
+  bool ReplaySpool();
+  void Notify();
+
+  const Options options_;
+  EventUploader* const uploader_;
+  EventSpool* const spool_;
+  std::function<void(const EventSinkStats&)> observer_;
+
+  mutable absl::Mutex mu_;
+  std::deque<aigw::v1::CallEvent> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t delivered_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_;
+  // Sender thread only.
+  absl::Time usage_down_until_ = absl::InfinitePast();
+};
+
+}  // namespace aigw::gateway
+
+#endif  // AIGW_SERVICES_GATEWAY_EVENT_SINK_H_

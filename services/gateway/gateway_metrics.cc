@@ -1,0 +1,162 @@
+#include "services/gateway/gateway_metrics.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace aigw::gateway {
+namespace {
+
+constexpr const char* kCodeNames[17] = {
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
+
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const auto* const kBuckets = new prometheus::Histogram::BucketBoundaries{
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+      1,      2.5,   5,      10,    20,   30,    60,   120};
+  return *kBuckets;
+}
+
+// A cache key for a label set (labels are ordered by name in the map).
+std::string Key(const void* family, const prometheus::Labels& labels) {
+  std::string key = absl::StrCat(reinterpret_cast<uintptr_t>(family));
+  for (const auto& [k, v] : labels) absl::StrAppend(&key, "\x1f", k, "=", v);
+  return key;
+}
+
+}  // namespace
+
+GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
+    : requests_(prometheus::BuildCounter()
+                    .Name("aigw_gateway_requests_total")
+                    .Help("Client chat requests by provider, model and final gRPC code.")
+                    .Register(registry)),
+      request_seconds_(prometheus::BuildHistogram()
+                           .Name("aigw_gateway_request_duration_seconds")
+                           .Help("Whole client request, retries and fallbacks included.")
+                           .Register(registry)),
+      upstream_seconds_(prometheus::BuildHistogram()
+                            .Name("aigw_gateway_upstream_duration_seconds")
+                            .Help("One upstream HTTP attempt.")
+                            .Register(registry)),
+      attempts_(prometheus::BuildCounter()
+                    .Name("aigw_gateway_upstream_attempts_total")
+                    .Help("Upstream attempts by provider and outcome.")
+                    .Register(registry)),
+      ttft_(prometheus::BuildHistogram()
+                .Name("aigw_gateway_ttft_seconds")
+                .Help("Time from the client's request to the first streamed delta.")
+                .Register(registry)),
+      tokens_(prometheus::BuildCounter()
+                  .Name("aigw_gateway_tokens_total")
+                  .Help("Tokens by provider, model and kind.")
+                  .Register(registry)),
+      cost_(prometheus::BuildCounter()
+                .Name("aigw_gateway_cost_usd_total")
+                .Help("Cost of successful completions in USD.")
+                .Register(registry)),
+      retries_(prometheus::BuildCounter()
+                   .Name("aigw_gateway_retries_total")
+                   .Help("Upstream retries by provider and reason.")
+                   .Register(registry)),
+      fallbacks_(prometheus::BuildCounter()
+                     .Name("aigw_gateway_fallbacks_total")
+                     .Help("Moves from an exhausted target to the next fallback.")
+                     .Register(registry)) {
+  inflight_ = &prometheus::BuildGauge()
+                   .Name("aigw_gateway_inflight_requests")
+                   .Help("Client requests in progress.")
+                   .Register(registry)
+                   .Add({});
+  queue_depth_ = &prometheus::BuildGauge()
+                      .Name("aigw_gateway_event_queue_depth")
+                      .Help("Call events queued in memory for the usage service.")
+                      .Register(registry)
+                      .Add({});
+  spool_events_ = &prometheus::BuildGauge()
+                       .Name("aigw_gateway_spool_events")
+                       .Help("Call events in the on-disk spool waiting for the usage service.")
+                       .Register(registry)
+                       .Add({});
+  events_delivered_ = &prometheus::BuildGauge()
+                           .Name("aigw_gateway_events_delivered_total")
+                           .Help("Call events acknowledged by the usage service.")
+                           .Register(registry)
+                           .Add({});
+}
+
+prometheus::Counter& GatewayMetrics::CounterFor(prometheus::Family<prometheus::Counter>& family,
+                                                const prometheus::Labels& labels) {
+  const std::string key = Key(&family, labels);
+  absl::MutexLock lock(&mu_);
+  auto it = counters_.find(key);
+  if (it != counters_.end()) return *it->second;
+  prometheus::Counter* c = &family.Add(labels);
+  counters_.emplace(key, c);
+  return *c;
+}
+
+prometheus::Histogram& GatewayMetrics::HistogramFor(
+    prometheus::Family<prometheus::Histogram>& family, const prometheus::Labels& labels,
+    const prometheus::Histogram::BucketBoundaries& buckets) {
+  const std::string key = Key(&family, labels);
+  absl::MutexLock lock(&mu_);
+  auto it = histograms_.find(key);
+  if (it != histograms_.end()) return *it->second;
+  prometheus::Histogram* h = &family.Add(labels, buckets);
+  histograms_.emplace(key, h);
+  return *h;
+}
+
+GatewayMetrics::PerModel& GatewayMetrics::ForModel(const std::string& provider,
+                                                   const std::string& model) {
+  const std::string key = absl::StrCat(provider, "\x1f", model);
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = per_model_.find(key);
+    if (it != per_model_.end()) return *it->second;
+  }
+  auto pm = std::make_unique<PerModel>();
+  auto tokens = [&](const char* kind) {
+    return &tokens_.Add({{"provider", provider}, {"model", model}, {"kind", kind}});
+  };
+  pm->prompt_tokens = tokens("prompt");
+  pm->completion_tokens = tokens("completion");
+  pm->cached_prompt_tokens = tokens("cached_prompt");
+  pm->cache_creation_tokens = tokens("cache_creation");
+  pm->reasoning_tokens = tokens("reasoning");
+  pm->cost_usd = &cost_.Add({{"provider", provider}, {"model", model}});
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = per_model_.emplace(key, std::move(pm));
+  return *it->second;
+}
+
+void GatewayMetrics::RequestDone(const std::string& provider, const std::string& model,
+                                 int grpc_code, bool stream, double seconds) {
+  const char* code = grpc_code >= 0 && grpc_code <= 16 ? kCodeNames[grpc_code] : "UNKNOWN";
+  CounterFor(requests_, {{"provider", provider}, {"model", model}, {"code", code}}).Increment();
+  HistogramFor(request_seconds_, {{"provider", provider}, {"stream", stream ? "true" : "false"}},
+               LatencyBuckets())
+      .Observe(seconds);
+}
+
+void GatewayMetrics::UpstreamAttempt(const std::string& provider, const std::string& outcome,
+                                     double seconds) {
+  CounterFor(attempts_, {{"provider", provider}, {"outcome", outcome}}).Increment();
+  HistogramFor(upstream_seconds_, {{"provider", provider}}, LatencyBuckets()).Observe(seconds);
+}
+
+void GatewayMetrics::FirstToken(const std::string& provider, double seconds) {
+  HistogramFor(ttft_, {{"provider", provider}}, LatencyBuckets()).Observe(seconds);
+}
+
+void GatewayMetrics::Retry(const std::string& provider, const std::string& reason) {
+  CounterFor(retries_, {{"provider", provider}, {"reason", reason}}).Increment();
+}
+
+void GatewayMetrics::Fallback(const std::string& from, const std::string& to) {
+  CounterFor(fallbacks_, {{"from", from}, {"to", to}}).Increment();
+}
+
+}  // namespace aigw::gateway

@@ -1,0 +1,88 @@
+#ifndef AIGW_SERVICES_GATEWAY_GATEWAY_METRICS_H_
+#define AIGW_SERVICES_GATEWAY_GATEWAY_METRICS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace aigw::gateway {
+
+// The gateway's Prometheus metrics (names are the dashboards' contract):
+//   aigw_gateway_requests_total{provider,model,code}      client requests by final gRPC code
+//   aigw_gateway_request_duration_seconds{provider,stream} whole client request
+//   aigw_gateway_upstream_duration_seconds{provider}       one upstream attempt
+//   aigw_gateway_upstream_attempts_total{provider,outcome}
+//   aigw_gateway_ttft_seconds{provider}                    time to first streamed delta
+//   aigw_gateway_tokens_total{provider,model,kind}         prompt|completion|cached_prompt|cache_creation|reasoning
+//   aigw_gateway_cost_usd_total{provider,model}
+//   aigw_gateway_retries_total{provider,reason}
+//   aigw_gateway_fallbacks_total{from,to}
+//   aigw_gateway_inflight_requests
+//   aigw_gateway_event_queue_depth, aigw_gateway_spool_events,
+//   aigw_gateway_events_delivered_total
+// Label lookups are cached so the request path takes a shared lock, not
+// prometheus-cpp's label hashing.
+class GatewayMetrics {
+ public:
+  explicit GatewayMetrics(prometheus::Registry& registry);
+
+  struct PerModel {
+    prometheus::Counter* prompt_tokens;
+    prometheus::Counter* completion_tokens;
+    prometheus::Counter* cached_prompt_tokens;
+    prometheus::Counter* cache_creation_tokens;
+    prometheus::Counter* reasoning_tokens;
+    prometheus::Counter* cost_usd;
+  };
+  PerModel& ForModel(const std::string& provider, const std::string& model);
+
+  void RequestDone(const std::string& provider, const std::string& model, int grpc_code,
+                   bool stream, double seconds);
+  void UpstreamAttempt(const std::string& provider, const std::string& outcome, double seconds);
+  void FirstToken(const std::string& provider, double seconds);
+  void Retry(const std::string& provider, const std::string& reason);
+  void Fallback(const std::string& from, const std::string& to);
+
+  prometheus::Gauge& inflight() { return *inflight_; }
+  prometheus::Gauge& queue_depth() { return *queue_depth_; }
+  prometheus::Gauge& spool_events() { return *spool_events_; }
+  prometheus::Gauge& events_delivered() { return *events_delivered_; }
+
+ private:
+  prometheus::Counter& CounterFor(prometheus::Family<prometheus::Counter>& family,
+                                  const prometheus::Labels& labels);
+  prometheus::Histogram& HistogramFor(prometheus::Family<prometheus::Histogram>& family,
+                                      const prometheus::Labels& labels,
+                                      const prometheus::Histogram::BucketBoundaries& buckets);
+
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& request_seconds_;
+  prometheus::Family<prometheus::Histogram>& upstream_seconds_;
+  prometheus::Family<prometheus::Counter>& attempts_;
+  prometheus::Family<prometheus::Histogram>& ttft_;
+  prometheus::Family<prometheus::Counter>& tokens_;
+  prometheus::Family<prometheus::Counter>& cost_;
+  prometheus::Family<prometheus::Counter>& retries_;
+  prometheus::Family<prometheus::Counter>& fallbacks_;
+  prometheus::Gauge* inflight_;
+  prometheus::Gauge* queue_depth_;
+  prometheus::Gauge* spool_events_;
+  prometheus::Gauge* events_delivered_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<PerModel>> per_model_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, prometheus::Counter*> counters_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, prometheus::Histogram*> histograms_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace aigw::gateway
+
+#endif  // AIGW_SERVICES_GATEWAY_GATEWAY_METRICS_H_

@@ -1,0 +1,267 @@
+#include "libs/tokenizer/token_counter.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "libs/tokenizer/registry.h"
+
+namespace aigw::tokenizer {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The example conversation of OpenAI's cookbook
+// (How_to_count_tokens_with_tiktoken.ipynb), whose counts the OpenAI API
+// confirmed: 129 prompt tokens for gpt-3.5-turbo / gpt-4, 124 for gpt-4o and
+// gpt-4o-mini.
+const std::vector<ChatMessage>& CookbookMessages() {
+  static const auto* messages = new std::vector<ChatMessage>{
+      {"system",
+       "You are a helpful, pattern-following assistant that translates "
+       "corporate jargon into plain English.",
+       ""},
+      {"system", "New synergies will help drive top-line growth.",
+       "example_user"},
+      {"system", "Things working well together will increase revenue.",
+       "example_assistant"},
+      {"system",
+       "Let's circle back when we have more bandwidth to touch base on "
+       "opportunities for increased leverage.",
+       "example_user"},
+      {"system",
+       "Let's talk later when we're less busy about how to do better.",
+       "example_assistant"},
+      {"user",
+       "This late pivot means we don't have time to boil the ocean for the "
+       "client deliverable.",
+       ""},
+  };
+  return *messages;
+}
+
+TokenCount Chat(absl::string_view model, absl::Span<const ChatMessage> messages,
+                absl::string_view provider = {}) {
+  absl::StatusOr<TokenCount> c = CountChatTokens(model, messages, provider);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *c : TokenCount{};
+}
+
+TokenCount Text(absl::string_view model, absl::string_view text,
+                absl::string_view provider = {}) {
+  absl::StatusOr<TokenCount> c = CountTextTokens(model, text, provider);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *c : TokenCount{};
+}
+
+TEST(ChatCountTest, MatchesCookbookForCl100kModels) {
+  for (absl::string_view model :
+       {"gpt-3.5-turbo", "gpt-4-0613", "gpt-4", "gpt-4-turbo"}) {
+    const TokenCount c = Chat(model, CookbookMessages());
+    EXPECT_EQ(c.tokens, 129) << model;
+    EXPECT_EQ(c.encoding, "cl100k_base") << model;
+    EXPECT_FALSE(c.is_estimate) << model;
+  }
+}
+
+TEST(ChatCountTest, MatchesCookbookForO200kModels) {
+  for (absl::string_view model :
+       {"gpt-4o", "gpt-4o-mini", "gpt-4o-2024-08-06", "o1", "o3-mini", "gpt-4.1"}) {
+    const TokenCount c = Chat(model, CookbookMessages());
+    EXPECT_EQ(c.tokens, 124) << model;
+    EXPECT_EQ(c.encoding, "o200k_base") << model;
+    EXPECT_FALSE(c.is_estimate) << model;
+  }
+}
+
+TEST(ChatCountTest, OverheadPerMessageAndName) {
+  // "hi" and "user" are one token each in o200k_base.
+  const std::vector<ChatMessage> one = {{"user", "hi", ""}};
+  EXPECT_EQ(Chat("gpt-4o", one).tokens, 3 + 1 + 1 + 3);
+  const std::vector<ChatMessage> named = {{"user", "hi", "bob"}};
+  EXPECT_EQ(Chat("gpt-4o", named).tokens, 3 + 1 + 1 + (1 + 1) + 3);
+  EXPECT_EQ(Chat("gpt-4o", {}).tokens, 3);
+}
+
+TEST(TextCountTest, ExactForOpenAiModels) {
+  const TokenCount c = Text("gpt-4o", "tiktoken is great!");
+  EXPECT_EQ(c.tokens, 6);
+  EXPECT_EQ(c.encoding, "o200k_base");
+  EXPECT_FALSE(c.is_estimate);
+  EXPECT_EQ(Text("gpt-4o", "").tokens, 0);
+  const TokenCount d = Text("gpt-3.5-turbo", "お誕生日おめでとう");
+  EXPECT_EQ(d.tokens, 9);
+  EXPECT_EQ(d.encoding, "cl100k_base");
+}
+
+TEST(TextCountTest, SpecialTokensAreOrdinaryText) {
+  // tiktoken's encode_ordinary: "<|endoftext|>" is not token 199999/100257
+  // but several ordinary tokens.
+  absl::StatusOr<const Encoding*> o200k = GetEncoding(kO200kBase);
+  ASSERT_TRUE(o200k.ok()) << o200k.status();
+  const std::vector<uint32_t> ids = (*o200k)->Encode("<|endoftext|>");
+  EXPECT_GT(ids.size(), 1u);
+  for (uint32_t id : ids) EXPECT_LT(id, 199998u);
+  absl::StatusOr<const Encoding*> cl100k = GetEncoding(kCl100kBase);
+  ASSERT_TRUE(cl100k.ok()) << cl100k.status();
+  for (uint32_t id : (*cl100k)->Encode("<|endoftext|><|im_start|>")) {
+    EXPECT_LT(id, 100256u);
+  }
+  // Decoding the special ids themselves still works.
+  absl::StatusOr<std::string> s = (*o200k)->Decode({199999, 200018});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(*s, "<|endoftext|><|endofprompt|>");
+  EXPECT_FALSE((*o200k)->Decode({199998}).ok());  // unused id
+}
+
+TEST(TextCountTest, InvalidUtf8CountsAsReplacementCharacters) {
+  absl::StatusOr<const Encoding*> e = GetEncoding(kO200kBase);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ((*e)->Encode("ab\xFF" "cd"), (*e)->Encode("ab\xEF\xBF\xBD" "cd"));
+}
+
+TEST(EstimateTest, AnthropicScalesO200kUp) {
+  absl::StatusOr<const Encoding*> e = GetEncoding(kO200kBase);
+  ASSERT_TRUE(e.ok());
+  const std::string text(
+      "The quick brown fox jumps over the lazy dog, again and again.");
+  const int64_t base = static_cast<int64_t>((*e)->CountTokens(text));
+  for (absl::string_view model :
+       {"claude-3-5-sonnet-20241022", "claude-sonnet-4-5", "anthropic/claude-3-haiku"}) {
+    const TokenCount c = Text(model, text);
+    EXPECT_TRUE(c.is_estimate) << model;
+    EXPECT_EQ(c.encoding, "estimate") << model;
+    EXPECT_EQ(c.tokens, (base * 12 + 9) / 10) << model;
+  }
+  // Provider decides for a model name that says nothing.
+  EXPECT_EQ(Text("my-sonnet-alias", text, "anthropic").tokens, (base * 12 + 9) / 10);
+  EXPECT_EQ(Chat("claude-3-opus", CookbookMessages()).tokens,
+            (124 * 12 + 9) / 10);
+}
+
+TEST(EstimateTest, DeepSeekUsesItsPublishedCharacterRatios) {
+  // 10 ASCII characters x 0.3 = 3; 5 Chinese characters x 0.6 = 3.
+  TokenCount c = Text("deepseek-chat", "abcdefghij");
+  EXPECT_EQ(c.tokens, 3);
+  EXPECT_TRUE(c.is_estimate);
+  EXPECT_EQ(c.encoding, "estimate");
+  EXPECT_EQ(Text("deepseek-reasoner", "人工智能网").tokens, 3);
+  // Mixed: 4 x 0.3 + 2 x 0.6 = 2.4 -> 3 (rounded up).
+  EXPECT_EQ(Text("DeepSeek-V3", "ab c中文").tokens, 3);
+  EXPECT_EQ(Text("anything", "abcdefghij", "deepseek").tokens, 3);
+  // Chat: (3 + 0.3*4 ("user") + 0.3*10) + 3 = 10.2 -> 11.
+  const std::vector<ChatMessage> m = {{"user", "abcdefghij", ""}};
+  EXPECT_EQ(Chat("deepseek-chat", m).tokens, 11);
+}
+
+TEST(EstimateTest, UnknownModelsUseO200kAsIs) {
+  const TokenCount c = Text("qwen-max", "tiktoken is great!");
+  EXPECT_EQ(c.tokens, 6);
+  EXPECT_TRUE(c.is_estimate);
+  EXPECT_EQ(c.encoding, "estimate");
+  EXPECT_EQ(Text("gpt-9-ultra", "tiktoken is great!", "openai").tokens, 6);
+  EXPECT_EQ(Chat("llama-3-70b", CookbookMessages()).tokens, 124);
+}
+
+TEST(MethodTest, ModelNameBeatsProvider) {
+  EXPECT_EQ(MethodForModel("gpt-4o", "anthropic"), CountingMethod::kExact);
+  EXPECT_EQ(MethodForModel("claude-3-haiku", "openai"),
+            CountingMethod::kAnthropicEstimate);
+  EXPECT_EQ(MethodForModel("deepseek-chat", "openai"),
+            CountingMethod::kDeepSeekEstimate);
+  EXPECT_EQ(MethodForModel("", "deepseek"), CountingMethod::kDeepSeekEstimate);
+  EXPECT_EQ(MethodForModel("mistral-large", "mistral"),
+            CountingMethod::kGenericEstimate);
+}
+
+TEST(ModelMappingTest, FamiliesAndPrefixes) {
+  using Name = absl::optional<absl::string_view>;
+  const Name o200k(kO200kBase), cl100k(kCl100kBase);
+  EXPECT_EQ(EncodingNameForModel("gpt-4o"), o200k);
+  EXPECT_EQ(EncodingNameForModel("gpt-4o-mini-2024-07-18"), o200k);
+  EXPECT_EQ(EncodingNameForModel("chatgpt-4o-latest"), o200k);
+  EXPECT_EQ(EncodingNameForModel("gpt-4.1-nano"), o200k);
+  EXPECT_EQ(EncodingNameForModel("o1"), o200k);
+  EXPECT_EQ(EncodingNameForModel("o1-preview"), o200k);
+  EXPECT_EQ(EncodingNameForModel("o3-mini"), o200k);
+  EXPECT_EQ(EncodingNameForModel("o4-mini-2025-04-16"), o200k);
+  EXPECT_EQ(EncodingNameForModel("gpt-5"), o200k);
+  EXPECT_EQ(EncodingNameForModel("GPT-4o"), o200k);
+  EXPECT_EQ(EncodingNameForModel("openai/gpt-4o"), o200k);
+  EXPECT_EQ(EncodingNameForModel("ft:gpt-4o-mini-2024-07-18:org::abc123"), o200k);
+  EXPECT_EQ(EncodingNameForModel("gpt-4"), cl100k);
+  EXPECT_EQ(EncodingNameForModel("gpt-4-turbo-2024-04-09"), cl100k);
+  EXPECT_EQ(EncodingNameForModel("gpt-4-32k"), cl100k);
+  EXPECT_EQ(EncodingNameForModel("gpt-3.5-turbo-0125"), cl100k);
+  EXPECT_EQ(EncodingNameForModel("gpt-35-turbo"), cl100k);
+  EXPECT_EQ(EncodingNameForModel("text-embedding-3-small"), cl100k);
+  EXPECT_EQ(EncodingNameForModel("ft:gpt-3.5-turbo-0613:org::x"), cl100k);
+  EXPECT_EQ(EncodingNameForModel("o10"), absl::nullopt);
+  EXPECT_EQ(EncodingNameForModel("gpt-40"), absl::nullopt);
+  EXPECT_EQ(EncodingNameForModel("text-davinci-003"), absl::nullopt);
+  EXPECT_EQ(EncodingNameForModel("claude-3-opus"), absl::nullopt);
+  EXPECT_EQ(EncodingNameForModel(""), absl::nullopt);
+  EXPECT_FALSE(EncodingForModel("claude-3-opus").ok());
+}
+
+TEST(CompletionCounterTest, CountsTheJoinedStream) {
+  CompletionTokenCounter counter("gpt-4o");
+  // Chunk boundaries inside words and inside a multi-byte character.
+  const std::string text = "Hello, wor" "ld! 你好" "\xE4\xB8" "\x96" "界 done.";
+  counter.Append("Hello, wor");
+  counter.Append("ld! 你好\xE4\xB8");
+  counter.Append("\x96界 done.");
+  absl::StatusOr<TokenCount> got = counter.Count();
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->tokens, Text("gpt-4o", text).tokens);
+  EXPECT_EQ(counter.text(), text);
+}
+
+TEST(ConcurrencyTest, ThreadsShareTheRegistry) {
+  const std::string text =
+      "Concurrent counting 并发计数 with emoji 😀 and numbers 12345.";
+  const int64_t want = Text("gpt-4o", text).tokens;
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        absl::StatusOr<TokenCount> c = CountTextTokens("gpt-4o-mini", text);
+        if (!c.ok() || c->tokens != want) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(DataDirTest, FlagThenEnvThenBuildDefault) {
+  const std::string build_default = DataDir();
+  EXPECT_FALSE(build_default.empty());
+  setenv("AIGW_TOKENIZER_DATA_DIR", "/from/env", 1);
+  EXPECT_EQ(DataDir(), "/from/env");
+  absl::SetFlag(&FLAGS_tokenizer_data_dir, "/from/flag");
+  EXPECT_EQ(DataDir(), "/from/flag");
+  absl::SetFlag(&FLAGS_tokenizer_data_dir, "");
+  unsetenv("AIGW_TOKENIZER_DATA_DIR");
+  EXPECT_EQ(DataDir(), build_default);
+}
+
+TEST(LoadTest, MissingOrWrongFilesAreErrors) {
+  absl::StatusOr<std::unique_ptr<Encoding>> missing =
+      Encoding::Load(O200kBaseSpec(), "/nonexistent/o200k_base.tiktoken");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  // cl100k's file under o200k's spec fails the SHA-256 check.
+  absl::StatusOr<std::unique_ptr<Encoding>> wrong = Encoding::Load(
+      O200kBaseSpec(), DataDir() + "/cl100k_base.tiktoken");
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(wrong.status().message(), HasSubstr("SHA-256"));
+}
+
+}  // namespace
+}  // namespace aigw::tokenizer
