@@ -347,7 +347,9 @@ TEST_F(FakeUpstreamServerTest, AnthropicJsonAnswer) {
   EXPECT_EQ(Str(doc, "/content/0/type"), "text");
   EXPECT_EQ(Str(doc, "/content/0/text"), "echo: hello there");
   EXPECT_EQ(Str(doc, "/stop_reason"), "end_turn");
-  EXPECT_EQ(Int(doc, "/usage/input_tokens"), (2 + 3) + (2 + 3));
+  // Anthropic's input_tokens excludes cache reads and writes; here they
+  // exceed the whole prompt, so the uncached remainder is 0.
+  EXPECT_EQ(Int(doc, "/usage/input_tokens"), 0);
   EXPECT_EQ(Int(doc, "/usage/output_tokens"), 3);
   EXPECT_EQ(Int(doc, "/usage/cache_read_input_tokens"), 5);
   EXPECT_EQ(Int(doc, "/usage/cache_creation_input_tokens"), 9);
@@ -612,7 +614,7 @@ TEST_F(FakeUpstreamServerTest, UsageOverrideReachesEveryFormat) {
   EXPECT_EQ(Int(openai, "/usage/completion_tokens_details/reasoning_tokens"), 20);
 
   rapidjson::Document anthropic = ParseJson(Anthropic(kAnthropicBody)->body);
-  EXPECT_EQ(Int(anthropic, "/usage/input_tokens"), 1000);
+  EXPECT_EQ(Int(anthropic, "/usage/input_tokens"), 1000 - 400 - 30);
   EXPECT_EQ(Int(anthropic, "/usage/output_tokens"), 50);
   EXPECT_EQ(Int(anthropic, "/usage/cache_read_input_tokens"), 400);
   EXPECT_EQ(Int(anthropic, "/usage/cache_creation_input_tokens"), 30);

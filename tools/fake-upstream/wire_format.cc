@@ -114,9 +114,13 @@ absl::string_view StopReason(const Completion& completion) {
   return completion.finish_reason == "length" ? "max_tokens" : "end_turn";
 }
 
+// Anthropic's input_tokens is only the uncached remainder: cache reads and
+// writes are reported beside it, not inside it. `u.prompt_tokens` is the
+// whole prompt (the OpenAI convention used everywhere else here).
 void WriteAnthropicUsage(Writer& w, const Usage& u, int64_t output_tokens) {
   w.StartObject();
-  Field(w, "input_tokens", u.prompt_tokens);
+  Field(w, "input_tokens",
+        std::max<int64_t>(0, u.prompt_tokens - u.cached_tokens - u.cache_creation_tokens));
   Field(w, "cache_creation_input_tokens", u.cache_creation_tokens);
   Field(w, "cache_read_input_tokens", u.cached_tokens);
   Field(w, "output_tokens", output_tokens);

@@ -1,0 +1,168 @@
+#include "services/gateway/request_validation.h"
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+
+namespace aigw::gateway {
+namespace {
+
+std::shared_ptr<const Catalogue> TestCatalogue() {
+  ProviderEntry openai;
+  openai.id = 1;
+  openai.code = "openai";
+  openai.api_format = "openai";
+  openai.models = {ModelEntry{.id = 1, .code = "gpt-4o", .max_output_tokens = 16384, .is_default = true},
+                   ModelEntry{.id = 2, .code = "gpt-4o-mini", .max_output_tokens = 16384},
+                   ModelEntry{.id = 3, .code = "old", .is_active = false}};
+  ProviderEntry off;
+  off.id = 2;
+  off.code = "legacy";
+  off.is_active = false;
+  off.models = {ModelEntry{.id = 4, .code = "m"}};
+  ProviderEntry nostream;
+  nostream.id = 3;
+  nostream.code = "batchonly";
+  nostream.models = {ModelEntry{.id = 5, .code = "b", .supports_streaming = false}};
+  return Catalogue::FromProviders({openai, off, nostream});
+}
+
+aigw::v1::ChatCompletionRequest Valid() {
+  aigw::v1::ChatCompletionRequest r;
+  r.set_provider_code("openai");
+  auto* m = r.add_messages();
+  m->set_role("user");
+  m->set_content("write a chorus");
+  return r;
+}
+
+absl::Status Check(const aigw::v1::ChatCompletionRequest& r, bool streaming = false,
+                   ValidationLimits limits = {}) {
+  auto catalogue = TestCatalogue();
+  return ValidateChatRequest(r, *catalogue, limits, streaming).status();
+}
+
+void ExpectError(const absl::Status& st, absl::StatusCode code, absl::string_view needle) {
+  EXPECT_EQ(st.code(), code) << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), needle)) << st;
+}
+
+TEST(RequestValidationTest, ValidRequestResolvesTheDefaultModelAndFallbacks) {
+  auto catalogue = TestCatalogue();
+  auto r = Valid();
+  auto* f = r.add_fallbacks();
+  f->set_provider_code("openai");
+  f->set_model("gpt-4o-mini");
+  auto targets = ValidateChatRequest(r, *catalogue, {}, false);
+  ASSERT_TRUE(targets.ok()) << targets.status();
+  ASSERT_EQ(targets->size(), 2u);
+  EXPECT_EQ((*targets)[0].model->code, "gpt-4o");
+  EXPECT_EQ((*targets)[1].model->code, "gpt-4o-mini");
+}
+
+TEST(RequestValidationTest, NoMessages) {
+  auto r = Valid();
+  r.clear_messages();
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "messages is empty");
+}
+
+TEST(RequestValidationTest, UnknownRole) {
+  auto r = Valid();
+  r.mutable_messages(0)->set_role("tool");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument,
+              "messages[0].role is 'tool': use system, user or assistant");
+}
+
+TEST(RequestValidationTest, EmptyContent) {
+  auto r = Valid();
+  auto* m = r.add_messages();
+  m->set_role("assistant");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "messages[1].content is empty");
+}
+
+TEST(RequestValidationTest, TemperatureRange) {
+  auto r = Valid();
+  r.set_temperature(2.0);
+  EXPECT_TRUE(Check(r).ok());
+  r.set_temperature(2.01);
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "between 0 and 2");
+  r.set_temperature(-0.1);
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "temperature");
+  r.set_temperature(std::nan(""));
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "temperature");
+}
+
+TEST(RequestValidationTest, TopPRange) {
+  auto r = Valid();
+  r.set_top_p(1.0);
+  EXPECT_TRUE(Check(r).ok());
+  r.set_top_p(1.5);
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "top_p is 1.5: it must be between 0 and 1");
+}
+
+TEST(RequestValidationTest, MaxTokensMustBePositiveAndWithinTheModel) {
+  auto r = Valid();
+  r.set_max_tokens(0);
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "max_tokens is 0: it must be positive");
+  r.set_max_tokens(-5);
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "must be positive");
+  r.set_max_tokens(16385);
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument,
+              "max_tokens is 16385 but model 'gpt-4o' allows at most 16384");
+  r.set_max_tokens(16384);
+  EXPECT_TRUE(Check(r).ok());
+}
+
+TEST(RequestValidationTest, OversizedRequest) {
+  auto r = Valid();
+  ValidationLimits limits;
+  limits.max_request_bytes = 10;
+  ExpectError(Check(r, false, limits), absl::StatusCode::kInvalidArgument,
+              "request carries 14 bytes of text; the limit is 10");
+}
+
+TEST(RequestValidationTest, UnknownProviderOrModel) {
+  auto r = Valid();
+  r.set_provider_code("mistral");
+  ExpectError(Check(r), absl::StatusCode::kNotFound,
+              "provider 'mistral' is not configured (configured: openai, batchonly)");
+  r.set_provider_code("");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "provider_code is empty");
+  r.set_provider_code("legacy");
+  ExpectError(Check(r), absl::StatusCode::kNotFound, "provider 'legacy' is disabled");
+  r.set_provider_code("openai");
+  r.set_model("gpt-5");
+  ExpectError(Check(r), absl::StatusCode::kNotFound,
+              "model 'gpt-5' is not an active model of provider 'openai' (active: gpt-4o, gpt-4o-mini)");
+  r.set_model("old");
+  ExpectError(Check(r), absl::StatusCode::kNotFound, "model 'old'");
+}
+
+TEST(RequestValidationTest, FallbackToAnUnknownProvider) {
+  auto r = Valid();
+  r.add_fallbacks()->set_provider_code("openai");
+  r.add_fallbacks()->set_provider_code("nope");
+  ExpectError(Check(r), absl::StatusCode::kNotFound, "fallbacks[1]: provider 'nope'");
+}
+
+TEST(RequestValidationTest, StreamingNeedsAStreamingModel) {
+  auto r = Valid();
+  r.set_provider_code("batchonly");
+  EXPECT_TRUE(Check(r, /*streaming=*/false).ok());
+  ExpectError(Check(r, /*streaming=*/true), absl::StatusCode::kInvalidArgument,
+              "model 'b' does not support streaming");
+}
+
+TEST(RequestValidationTest, StopSequencesAndRequestId) {
+  auto r = Valid();
+  for (int i = 0; i < 5; ++i) r.add_stop("x");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "stop has 5 sequences");
+  r.clear_stop();
+  r.add_stop("");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "stop[0] is empty");
+  r.clear_stop();
+  r.set_request_id(std::string(65, 'r'));
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "request_id is 65 characters");
+}
+
+}  // namespace
+}  // namespace aigw::gateway
