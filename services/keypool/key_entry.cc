@@ -75,7 +75,9 @@ void KeyEntry::CloseBreaker() {
 }
 
 void KeyEntry::RollDay(absl::CivilDay today) {
-  if (day_ == today) return;
+  // Forward only: a wall clock stepping back over midnight must not wipe
+  // the later day's counts.
+  if (today <= day_) return;
   day_ = today;
   requests_today_ = 0;
   tokens_today_ = 0;
@@ -99,6 +101,24 @@ uint64_t KeyEntry::Record(absl::Time now, absl::CivilDay today, int64_t tokens) 
   last_used_at_ = now;
   counters_dirty_ = true;
   return handle;
+}
+
+absl::Time KeyEntry::BlockedUntil(absl::Time now, DayCalendar& calendar) {
+  if (!is_active_ || !secret_error_.empty() || status_ == KeyStatus::kInvalid ||
+      status_ == KeyStatus::kDisabled) {
+    return absl::InfiniteFuture();
+  }
+  window_.Expire(now);
+  RollDay(calendar.Today(now));
+  absl::Time at = std::max(cooldown_until_, breaker_until_);
+  if (rpm_ > 0 && window_.requests() >= rpm_) {
+    at = std::max(at, window_.EarliestFit(now, rpm_, 0, 0));
+  }
+  if (tpm_ > 0 && window_.tokens() > tpm_) {
+    at = std::max(at, window_.EarliestFit(now, 0, tpm_, 0));
+  }
+  if (rpd_ > 0 && requests_today_ >= rpd_) at = std::max(at, calendar.NextDayStart(now));
+  return at;
 }
 
 absl::Time KeyEntry::EarliestAvailable(absl::Time now, DayCalendar& calendar, int64_t tokens) {

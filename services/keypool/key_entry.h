@@ -97,6 +97,14 @@ class KeyEntry {
   // Counts a lease of `tokens` at `now`; returns the rate-window handle.
   uint64_t Record(absl::Time now, absl::CivilDay today, int64_t tokens);
 
+  // A lower bound on when the key could take any request (even one of zero
+  // tokens): InfiniteFuture while inactive, invalid or disabled; otherwise
+  // the end of its cooldown, of a full RPM window, of a TPM window already
+  // over its limit, of a used-up day. At or before `now` when not blocked.
+  // Only time can lift these blocks (or a reload), so a key may be set aside
+  // until then without being looked at.
+  absl::Time BlockedUntil(absl::Time now, DayCalendar& calendar);
+
   // The earliest time the key could be leased for `tokens` if nothing else
   // happened; InfiniteFuture when it never could (invalid, disabled,
   // inactive, or `tokens` above its TPM).
@@ -123,10 +131,14 @@ class KeyEntry {
   // marks the key dirty again.
   void AckWrite(const KeyWrite& write, bool ok);
 
-  // Intrusive links of the provider's per-priority LRU lists.
+  // Intrusive links of the provider's per-priority LRU lists. A key that is
+  // blocked for a while is `parked`: out of its list until BlockedUntil.
   KeyEntry* lru_prev = nullptr;
   KeyEntry* lru_next = nullptr;
   int lru_group = -1;
+  bool parked = false;
+  // Tells a parking's heap entry from those of earlier parkings.
+  uint64_t park_generation = 0;
 
  private:
   void SetError(const UsageReport& report, absl::Time now);

@@ -1,9 +1,11 @@
 #ifndef AIGW_SERVICES_KEYPOOL_KEY_POOL_H_
 #define AIGW_SERVICES_KEYPOOL_KEY_POOL_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -68,8 +70,9 @@ class KeyPool {
   // Leases a key. Errors: INVALID_ARGUMENT (empty provider, negative
   // estimate), NOT_FOUND (unknown or inactive provider), RESOURCE_EXHAUSTED
   // "No available API keys for provider <code>" with `*retry_after` set to
-  // when a key is expected to be free (InfiniteDuration when no key will be
-  // without an admin's action).
+  // when a key is expected to be free (never later than the first key
+  // actually is; InfiniteDuration when no key will be without an admin's
+  // action or a smaller estimate).
   absl::StatusOr<LeaseGrant> Lease(absl::string_view provider_code, int64_t estimated_tokens,
                                    absl::Span<const int64_t> exclude_key_ids,
                                    absl::Duration* retry_after = nullptr);
@@ -116,11 +119,21 @@ class KeyPool {
     prometheus::Counter* leases_ok = nullptr;
     prometheus::Counter* leases_over_limit = nullptr;
     prometheus::Counter* leases_exhausted = nullptr;
+    // aigw_keypool_reports_total by Outcome value.
+    std::array<prometheus::Counter*, 8> reports{};
 
     absl::Mutex mu;
     std::vector<std::unique_ptr<KeyEntry>> keys ABSL_GUARDED_BY(mu);
     // Highest priority first.
     std::vector<PriorityGroup> groups ABSL_GUARDED_BY(mu);
+    // Keys blocked until a known time, out of their lists meanwhile so a
+    // lease does not look at them: a min-heap on that time.
+    struct Parking {
+      absl::Time until;
+      KeyEntry* key;
+      uint64_t generation;  // stale when the key was woken or parked again
+    };
+    std::vector<Parking> parked ABSL_GUARDED_BY(mu);
     DayCalendar calendar ABSL_GUARDED_BY(mu);
   };
   struct KeyRef {
@@ -129,6 +142,12 @@ class KeyPool {
   };
 
   static void MoveToTail(ProviderState& p, KeyEntry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  static void Unlink(ProviderState& p, KeyEntry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  static void Park(ProviderState& p, KeyEntry* e, absl::Time until)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  static void UnparkDue(ProviderState& p, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  // Puts a parked key back into its list now.
+  static void Wake(ProviderState& p, KeyEntry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
   static void BuildGroups(ProviderState& p, const absl::flat_hash_map<int64_t, int64_t>& rank)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
   absl::Duration RetryAfter(ProviderState& p, absl::Time now, int64_t tokens,

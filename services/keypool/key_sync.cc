@@ -1,0 +1,153 @@
+#include "services/keypool/key_sync.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace aigw::keypool {
+namespace {
+
+std::string Fingerprint(const PoolSnapshot& snap) {
+  std::string out;
+  for (const ProviderRow& p : snap.providers) {
+    absl::StrAppend(&out, "P", p.id, "\x1f", p.code, "\x1f", p.base_url, "\x1f", p.api_format,
+                    "\x1f", p.is_active, "\x1f", KeyPolicyName(p.policy), "\x1e");
+  }
+  for (const KeyRow& k : snap.keys) {
+    absl::StrAppend(&out, "K", k.id, "\x1f", k.provider_id, "\x1f", k.key_name, "\x1f", k.secret,
+                    "\x1f", k.secret_error, "\x1f", k.masked, "\x1f", k.priority, "\x1f",
+                    k.rate_limit_rpm, "\x1f", k.rate_limit_tpm, "\x1f", k.rate_limit_rpd, "\x1f",
+                    k.is_active, "\x1f", k.status, "\x1f", absl::ToUnixNanos(k.cooldown_until),
+                    "\x1e");
+  }
+  return out;
+}
+
+}  // namespace
+
+KeySync::KeySync(KeyPool* pool, KeyStore* store, KeyPoolMetrics* metrics, KeySyncOptions options)
+    : pool_(pool), store_(store), metrics_(metrics), options_(options) {}
+
+KeySync::~KeySync() { Stop(); }
+
+absl::StatusOr<int> KeySync::Reload() {
+  absl::MutexLock db(&db_mu_);
+  absl::StatusOr<PoolSnapshot> snap = store_->Load();
+  if (!snap.ok()) {
+    if (metrics_ != nullptr) metrics_->CountDbError("load");
+    return snap.status();
+  }
+  std::string fingerprint = Fingerprint(*snap);
+  if (!applied_fingerprint_.empty() && fingerprint == applied_fingerprint_) return applied_keys_;
+  applied_keys_ = pool_->Apply(*snap);
+  applied_fingerprint_ = std::move(fingerprint);
+  return applied_keys_;
+}
+
+absl::Status KeySync::Flush() {
+  absl::MutexLock db(&db_mu_);
+  std::vector<KeyWrite> writes = pool_->CollectWrites();
+  if (writes.empty()) return absl::OkStatus();
+  absl::Status st = store_->Write(writes);
+  pool_->AckWrites(writes, st.ok());
+  if (!st.ok() && metrics_ != nullptr) metrics_->CountDbError("write");
+  return st;
+}
+
+void KeySync::Upkeep() {
+  const int64_t expired = pool_->ExpireLeases();
+  if (expired > 0) spdlog::warn("msg=\"leases expired unreported\" count={}", expired);
+  if (metrics_ != nullptr) {
+    absl::StatusOr<std::vector<KeyStateView>> states = pool_->ListKeyStates("");
+    if (states.ok()) metrics_->UpdateKeys(*states);
+  }
+}
+
+void KeySync::ReloadAsync(ReloadDone done) {
+  {
+    absl::MutexLock l(&mu_);
+    if (running_ && !stop_) {
+      reloads_.push_back(std::move(done));
+      return;
+    }
+  }
+  done(Reload());
+}
+
+void KeySync::Start() {
+  absl::MutexLock l(&mu_);
+  if (running_) return;
+  running_ = true;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void KeySync::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    if (!running_) return;
+    stop_ = true;
+  }
+  thread_.join();
+  std::deque<ReloadDone> left;
+  {
+    absl::MutexLock l(&mu_);
+    running_ = false;
+    left.swap(reloads_);
+  }
+  for (ReloadDone& done : left) done(absl::UnavailableError("keypool is shutting down"));
+  if (absl::Status st = Flush(); !st.ok()) {
+    spdlog::error("msg=\"final write-back of key counters failed\" error=\"{}\"", std::string(st.message()));
+  }
+}
+
+void KeySync::Loop() {
+  // Pacing uses the real clock: these are background chores, not decisions.
+  absl::Time next_poll = options_.poll_interval > absl::ZeroDuration()
+                             ? absl::Now() + options_.poll_interval
+                             : absl::InfiniteFuture();
+  absl::Time next_flush = absl::Now() + options_.flush_interval;
+  absl::Time next_upkeep = absl::Now();
+  for (;;) {
+    std::deque<ReloadDone> reloads;
+    {
+      absl::MutexLock l(&mu_);
+      const absl::Time wake = std::min({next_poll, next_flush, next_upkeep});
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || !reloads_.empty();
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&ready), wake);
+      if (stop_) return;
+      reloads.swap(reloads_);
+    }
+    const absl::Time now = absl::Now();
+    if (!reloads.empty() || now >= next_poll) {
+      absl::StatusOr<int> loaded = Reload();
+      if (!loaded.ok()) {
+        spdlog::error("msg=\"reloading API keys failed\" error=\"{}\"", std::string(loaded.status().message()));
+      } else if (!reloads.empty()) {
+        spdlog::info("msg=\"API keys reloaded\" keys={}", *loaded);
+      }
+      for (ReloadDone& done : reloads) done(loaded);
+      if (options_.poll_interval > absl::ZeroDuration()) {
+        next_poll = absl::Now() + options_.poll_interval;
+      }
+    }
+    if (now >= next_flush) {
+      if (absl::Status st = Flush(); !st.ok()) {
+        spdlog::error("msg=\"writing back key counters failed; will retry\" error=\"{}\"",
+                      std::string(st.message()));
+      }
+      next_flush = absl::Now() + options_.flush_interval;
+    }
+    if (now >= next_upkeep) {
+      Upkeep();
+      next_upkeep = absl::Now() + options_.upkeep_interval;
+    }
+  }
+}
+
+}  // namespace aigw::keypool

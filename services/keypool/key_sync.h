@@ -1,0 +1,85 @@
+#ifndef AIGW_SERVICES_KEYPOOL_KEY_SYNC_H_
+#define AIGW_SERVICES_KEYPOOL_KEY_SYNC_H_
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "services/keypool/key_pool.h"
+#include "services/keypool/key_store.h"
+#include "services/keypool/keypool_metrics.h"
+
+namespace aigw::keypool {
+
+struct KeySyncOptions {
+  // How often the keys are re-read to pick up changes made straight in the
+  // database; zero turns polling off (Reload still works).
+  absl::Duration poll_interval = absl::Seconds(10);
+  // How often changed counters, last use and status are written back.
+  absl::Duration flush_interval = absl::Seconds(1);
+  // How often leases expire and the per-key gauges are refreshed.
+  absl::Duration upkeep_interval = absl::Seconds(1);
+};
+
+// Keeps the in-memory pool and the database in step, off the lease path: a
+// background thread that re-reads the keys (poll), writes back the counters
+// in batches (flush), and expires leases and refreshes the per-key metrics
+// (upkeep). All database work is serialised, so a reload never reads the
+// table between a batch being taken from the pool and its being written.
+class KeySync {
+ public:
+  using ReloadDone = std::function<void(absl::StatusOr<int>)>;
+
+  // None of the pointers is owned; `metrics` may be null.
+  KeySync(KeyPool* pool, KeyStore* store, KeyPoolMetrics* metrics, KeySyncOptions options);
+  ~KeySync();
+
+  // Re-reads providers and keys and applies them now; returns the number of
+  // keys in the pool. On error the pool keeps what it had.
+  absl::StatusOr<int> Reload();
+  // Writes back what changed now. On error the changes stay pending.
+  absl::Status Flush();
+  // Expires leases and refreshes the per-key gauges now.
+  void Upkeep();
+
+  // Runs a Reload on the background thread (callers on gRPC threads must
+  // not block on the database) and calls `done` there. Without a running
+  // thread it runs inline.
+  void ReloadAsync(ReloadDone done);
+
+  void Start();
+  // Stops the thread, answers pending reloads, and makes a final Flush.
+  void Stop();
+
+ private:
+  void Loop();
+
+  KeyPool* const pool_;
+  KeyStore* const store_;
+  KeyPoolMetrics* const metrics_;
+  const KeySyncOptions options_;
+
+  // Serialises database work (Reload, Flush).
+  absl::Mutex db_mu_;
+  // What the last applied snapshot said about everything but the counters
+  // (which only matter for keys new to the pool, and those change it): an
+  // unchanged poll is not applied, sparing the leases the pool's write lock.
+  std::string applied_fingerprint_ ABSL_GUARDED_BY(db_mu_);
+  int applied_keys_ ABSL_GUARDED_BY(db_mu_) = 0;
+
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<ReloadDone> reloads_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace aigw::keypool
+
+#endif  // AIGW_SERVICES_KEYPOOL_KEY_SYNC_H_

@@ -1,0 +1,142 @@
+#include "services/keypool/keypool_service.h"
+
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace aigw::keypool {
+namespace {
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t nanos = absl::ToUnixNanos(t);
+  int64_t seconds = nanos / 1'000'000'000;
+  int64_t rem = nanos % 1'000'000'000;
+  if (rem < 0) {
+    rem += 1'000'000'000;
+    --seconds;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(rem));
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+KeyPoolService::KeyPoolService(KeyPool* pool, AsyncReload reload)
+    : pool_(pool), reload_(std::move(reload)) {}
+
+grpc::ServerUnaryReactor* KeyPoolService::LeaseKey(grpc::CallbackServerContext* ctx,
+                                                   const aigw::v1::LeaseKeyRequest* request,
+                                                   aigw::v1::LeaseKeyResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::Duration retry_after = absl::InfiniteDuration();
+  const auto& exclude = request->exclude_key_ids();
+  absl::StatusOr<LeaseGrant> grant =
+      pool_->Lease(request->provider_code(), request->estimated_tokens(),
+                   absl::MakeConstSpan(exclude.data(), exclude.size()), &retry_after);
+  if (!grant.ok()) {
+    if (grant.status().code() == absl::StatusCode::kResourceExhausted &&
+        retry_after != absl::InfiniteDuration()) {
+      const int64_t ms = std::max<int64_t>(
+          1, static_cast<int64_t>(std::ceil(absl::ToDoubleMilliseconds(retry_after))));
+      ctx->AddTrailingMetadata(kRetryAfterMsMetadata, absl::StrCat(ms));
+    }
+    reactor->Finish(ToGrpcStatus(grant.status()));
+    return reactor;
+  }
+  response->set_lease_id(std::move(grant->lease_id));
+  response->set_key_id(grant->key->id);
+  response->set_api_key(grant->key->secret);
+  response->set_base_url(grant->provider->base_url);
+  response->set_api_format(grant->provider->api_format);
+  response->set_provider_id(grant->provider->id);
+  response->set_key_name(grant->key->key_name);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KeyPoolService::ReportUsage(grpc::CallbackServerContext* ctx,
+                                                      const aigw::v1::ReportUsageRequest* request,
+                                                      aigw::v1::ReportUsageResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  UsageReport report;
+  report.lease_id = request->lease_id();
+  report.outcome = request->outcome();
+  report.http_status = request->http_status();
+  report.prompt_tokens = request->prompt_tokens();
+  report.completion_tokens = request->completion_tokens();
+  report.total_tokens = request->total_tokens();
+  report.retry_after_ms = request->retry_after_ms();
+  report.error_message = request->error_message();
+  reactor->Finish(ToGrpcStatus(pool_->Report(report)));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KeyPoolService::ListKeyStates(
+    grpc::CallbackServerContext* ctx, const aigw::v1::ListKeyStatesRequest* request,
+    aigw::v1::ListKeyStatesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<std::vector<KeyStateView>> states = pool_->ListKeyStates(request->provider_code());
+  if (!states.ok()) {
+    reactor->Finish(ToGrpcStatus(states.status()));
+    return reactor;
+  }
+  for (const KeyStateView& v : *states) {
+    aigw::v1::KeyState* k = response->add_keys();
+    k->set_key_id(v.key_id);
+    k->set_provider_code(v.provider_code);
+    k->set_key_name(v.key_name);
+    k->set_masked_key(v.masked_key);
+    k->set_status(v.status);
+    k->set_priority(v.priority);
+    k->set_requests_current_minute(v.requests_current_minute);
+    k->set_tokens_current_minute(v.tokens_current_minute);
+    k->set_requests_today(v.requests_today);
+    k->set_tokens_today(v.tokens_today);
+    k->set_rate_limit_rpm(v.rate_limit_rpm);
+    k->set_rate_limit_tpm(v.rate_limit_tpm);
+    k->set_rate_limit_rpd(v.rate_limit_rpd);
+    if (v.cooldown_until != absl::InfinitePast()) {
+      SetTimestamp(v.cooldown_until, k->mutable_cooldown_until());
+    }
+    if (v.last_used_at != absl::InfinitePast()) {
+      SetTimestamp(v.last_used_at, k->mutable_last_used_at());
+    }
+    k->set_last_error(v.last_error);
+    k->set_is_active(v.is_active);
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KeyPoolService::Reload(grpc::CallbackServerContext* ctx,
+                                                 const aigw::v1::ReloadRequest* request,
+                                                 aigw::v1::ReloadResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (!reload_) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                 "this keypool has no database to reload from"));
+    return reactor;
+  }
+  // The reactor and response stay valid until Finish; the call cannot
+  // complete before that, even if the client cancels.
+  reload_([reactor, response](absl::StatusOr<int> loaded) {
+    if (!loaded.ok()) {
+      reactor->Finish(ToGrpcStatus(loaded.status()));
+      return;
+    }
+    response->set_keys_loaded(*loaded);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace aigw::keypool

@@ -1,0 +1,54 @@
+#ifndef AIGW_SERVICES_KEYPOOL_KEYPOOL_SERVICE_H_
+#define AIGW_SERVICES_KEYPOOL_KEYPOOL_SERVICE_H_
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "aigw/v1/keypool.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "services/keypool/key_pool.h"
+
+namespace aigw::keypool {
+
+// Starts re-reading the keys and calls `done` with the number loaded, on any
+// thread (KeySync::ReloadAsync).
+using AsyncReload =
+    std::function<void(std::function<void(absl::StatusOr<int>)> done)>;
+
+// The trailing metadata key carrying when to try again after
+// RESOURCE_EXHAUSTED, in whole milliseconds (rounded up).
+inline constexpr char kRetryAfterMsMetadata[] = "retry-after-ms";
+
+// aigw.v1.KeyPool over a KeyPool (callback API). LeaseKey, ReportUsage and
+// ListKeyStates answer inline on the gRPC thread (memory only, no I/O);
+// Reload hands the database read to `reload` and answers when it is done.
+// Authorisation (service / admin roles) is the server's interceptors' job.
+class KeyPoolService final : public aigw::v1::KeyPool::CallbackService {
+ public:
+  // `pool` is not owned. Without `reload`, Reload is FAILED_PRECONDITION.
+  KeyPoolService(KeyPool* pool, AsyncReload reload);
+
+  grpc::ServerUnaryReactor* LeaseKey(grpc::CallbackServerContext* ctx,
+                                     const aigw::v1::LeaseKeyRequest* request,
+                                     aigw::v1::LeaseKeyResponse* response) override;
+  grpc::ServerUnaryReactor* ReportUsage(grpc::CallbackServerContext* ctx,
+                                        const aigw::v1::ReportUsageRequest* request,
+                                        aigw::v1::ReportUsageResponse* response) override;
+  grpc::ServerUnaryReactor* ListKeyStates(grpc::CallbackServerContext* ctx,
+                                          const aigw::v1::ListKeyStatesRequest* request,
+                                          aigw::v1::ListKeyStatesResponse* response) override;
+  grpc::ServerUnaryReactor* Reload(grpc::CallbackServerContext* ctx,
+                                   const aigw::v1::ReloadRequest* request,
+                                   aigw::v1::ReloadResponse* response) override;
+
+ private:
+  KeyPool* const pool_;
+  const AsyncReload reload_;
+};
+
+// absl::Status -> grpc::Status (the codes share their numbers).
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+}  // namespace aigw::keypool
+
+#endif  // AIGW_SERVICES_KEYPOOL_KEYPOOL_SERVICE_H_

@@ -1,0 +1,357 @@
+// The pipeline against the fake upstream (real HTTP) and the real keypool
+// binary: each provider format unary and streamed, usage and exact cost,
+// retries, key switching, fallbacks, cancellation, batches.
+
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "aigw/v1/keypool.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/tokenizer/token_counter.h"
+#include "services/gateway/chat_service.h"
+#include "soci/soci.h"
+#include "tests/gateway/gateway_harness.h"
+
+namespace aigw::gateway::testing {
+namespace {
+
+constexpr char kKeyA[] = "sk-test-key-a-000000000001";
+constexpr char kKeyB[] = "sk-test-key-b-000000000002";
+
+class CompletionPipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::Status st = h_.Start({{"openai", kKeyA, 100},
+                                {"openai", kKeyB, 50},
+                                {"deepseek", "sk-deepseek-000000000001", 100},
+                                {"anthropic", "sk-ant-000000000000001", 100}});
+    ASSERT_TRUE(st.ok()) << st;
+  }
+
+  std::vector<std::string> KeysSeenUpstream() {
+    std::vector<std::string> keys;
+    for (const auto& r : h_.upstream().requests().Requests()) keys.push_back(r.api_key);
+    return keys;
+  }
+
+  static std::string StreamedText(const CallResult& r) {
+    std::string text;
+    for (const auto& c : r.chunks) text += c.delta_content();
+    return text;
+  }
+
+  GatewayHarness h_;
+};
+
+TEST_F(CompletionPipelineTest, OpenAiUnaryWithCachedTokensCostsExactly) {
+  h_.AddRule(R"({"model":"gpt-4o","usage":{"prompt_tokens":1000,"cached_tokens":400,
+                 "completion_tokens":500}})");
+  CallResult r = h_.Run(UserRequest("openai", "gpt-4o", "hello big world"));
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.completion.content(), "echo: hello big world");
+  EXPECT_EQ(r.completion.provider_code(), "openai");
+  EXPECT_EQ(r.completion.finish_reason(), "stop");
+  EXPECT_EQ(r.completion.usage().prompt_tokens(), 1000);
+  EXPECT_EQ(r.completion.usage().cached_prompt_tokens(), 400);
+  EXPECT_EQ(r.completion.usage().completion_tokens(), 500);
+  EXPECT_EQ(r.completion.usage().total_tokens(), 1500);
+  // 600 x $2.50/1M + 400 x $1.25/1M + 500 x $10/1M = $0.007
+  EXPECT_EQ(r.completion.cost_nanos(), 7000000);
+  EXPECT_DOUBLE_EQ(r.completion.cost_usd(), 0.007);
+  EXPECT_EQ(r.completion.attempts(), 1);
+  EXPECT_TRUE(absl::StartsWith(r.completion.request_id(), "req_"));
+  // The higher-priority key was used, in OpenAI's header.
+  EXPECT_EQ(KeysSeenUpstream(), std::vector<std::string>{kKeyA});
+
+  std::vector<aigw::v1::CallEvent> events = h_.events().events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].request_id(), r.completion.request_id());
+  EXPECT_EQ(events[0].outcome(), aigw::v1::SUCCESS);
+  EXPECT_EQ(events[0].cost_nanos(), 7000000);
+  EXPECT_EQ(events[0].usage().cached_prompt_tokens(), 400);
+  EXPECT_EQ(events[0].caller().user_id(), "user-7");
+  EXPECT_GT(events[0].key_id(), 0);
+  EXPECT_TRUE(events[0].is_final());
+}
+
+TEST_F(CompletionPipelineTest, AnthropicUnaryWithCacheWritesAndReads) {
+  h_.AddRule(R"({"usage":{"prompt_tokens":2000,"cached_tokens":1000,"cache_creation_tokens":500,
+                 "completion_tokens":100}})");
+  auto req = UserRequest("anthropic", "", "hello big world");
+  auto* sys = req.add_messages();
+  sys->set_role("system");
+  sys->set_content("You write lyrics.");
+  CallResult r = h_.Run(req);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.completion.model(), "claude-3-5-sonnet-20241022");  // the default model
+  EXPECT_EQ(r.completion.usage().prompt_tokens(), 2000);
+  EXPECT_EQ(r.completion.usage().cached_prompt_tokens(), 1000);
+  EXPECT_EQ(r.completion.usage().cache_creation_tokens(), 500);
+  // 500 x $3/1M + 1000 x $0.30/1M + 500 x $3.75/1M + 100 x $15/1M
+  EXPECT_EQ(r.completion.cost_nanos(), 5175000);
+  // Anthropic's request: x-api-key, max_tokens defaulted from the model.
+  auto reqs = h_.upstream().requests().Requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].path, "/v1/messages");
+  EXPECT_TRUE(absl::StrContains(reqs[0].body, "\"max_tokens\":8192")) << reqs[0].body;
+  EXPECT_TRUE(absl::StrContains(reqs[0].body, "\"system\":\"You write lyrics.\"")) << reqs[0].body;
+}
+
+TEST_F(CompletionPipelineTest, DeepSeekReasonerUnaryWithReasoningAndCacheHits) {
+  h_.AddRule(R"({"usage":{"cached_tokens":4}})");
+  CallResult r = h_.Run(UserRequest("deepseek", "deepseek-reasoner", "hello big world"));
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.completion.content(), "echo: hello big world");
+  EXPECT_EQ(r.completion.reasoning_content(), "Reasoning about: hello big world");
+  EXPECT_EQ(r.completion.usage().prompt_tokens(), 6);
+  EXPECT_EQ(r.completion.usage().cached_prompt_tokens(), 4);
+  EXPECT_EQ(r.completion.usage().completion_tokens(), 9);
+  EXPECT_EQ(r.completion.usage().reasoning_tokens(), 5);
+  // 2 x $0.55/1M + 4 x $0.14/1M + 9 x $2.19/1M
+  EXPECT_EQ(r.completion.cost_nanos(), 21370);
+  EXPECT_EQ(h_.upstream().requests().Requests()[0].path, "/chat/completions");
+}
+
+TEST_F(CompletionPipelineTest, EachFormatStreamsDeltasAndEndsWithUsageAndCost) {
+  struct Case {
+    std::string provider, model;
+    int64_t prompt, completion, cost;
+  };
+  // gpt-4o-mini: 6 x $0.15/1M + 4 x $0.60/1M; claude: 6 x $3/1M + 4 x $15/1M;
+  // deepseek-chat: 6 x $0.27/1M + 4 x $1.10/1M.
+  for (const Case& c : {Case{"openai", "gpt-4o-mini", 6, 4, 3300},
+                        Case{"anthropic", "claude-3-5-sonnet-20241022", 6, 4, 78000},
+                        Case{"deepseek", "deepseek-chat", 6, 4, 6020}}) {
+    SCOPED_TRACE(c.provider);
+    CallResult r = h_.Run(UserRequest(c.provider, c.model, "hello big world"), /*stream=*/true);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    ASSERT_GE(r.chunks.size(), 3u);
+    EXPECT_EQ(StreamedText(r), "echo: hello big world");
+    EXPECT_EQ(r.chunks.front().provider_code(), c.provider);
+    const auto& last = r.chunks.back();
+    EXPECT_EQ(last.finish_reason(), "stop");
+    EXPECT_EQ(last.usage().prompt_tokens(), c.prompt);
+    EXPECT_EQ(last.usage().completion_tokens(), c.completion);
+    EXPECT_EQ(last.cost_nanos(), c.cost);
+    EXPECT_EQ(last.attempts(), 1);
+    EXPECT_FALSE(last.request_id().empty());
+  }
+  for (const auto& e : h_.events().events()) {
+    EXPECT_TRUE(e.is_stream());
+    EXPECT_GE(e.ttft_ms(), 0);
+    EXPECT_GT(e.usage().total_tokens(), 0);
+  }
+}
+
+TEST_F(CompletionPipelineTest, StreamWithoutUsageIsCountedNeverZero) {
+  h_.AddRule(R"({"omit_usage":true})");
+  CallResult r = h_.Run(UserRequest("openai", "gpt-4o-mini", "hello big world"), true);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  std::vector<tokenizer::ChatMessage> messages = {{"user", "hello big world", ""}};
+  auto prompt = tokenizer::CountChatTokens("gpt-4o-mini", messages);
+  auto completion = tokenizer::CountTextTokens("gpt-4o-mini", "echo: hello big world");
+  ASSERT_TRUE(prompt.ok() && completion.ok());
+  const auto& usage = r.chunks.back().usage();
+  EXPECT_EQ(usage.prompt_tokens(), prompt->tokens);
+  EXPECT_EQ(usage.completion_tokens(), completion->tokens);
+  EXPECT_GT(usage.prompt_tokens(), 0);
+  EXPECT_GT(r.chunks.back().cost_nanos(), 0);
+  EXPECT_EQ(h_.events().events().back().usage().total_tokens(), usage.total_tokens());
+}
+
+TEST_F(CompletionPipelineTest, ServerErrorsAreRetriedWithExponentialBackoff) {
+  h_.AddRule(R"({"model":"gpt-4o-mini","status":500,"times":2})");
+  CallResult r = h_.Run(UserRequest("openai", "gpt-4o-mini", "hi"));
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.completion.attempts(), 3);
+  EXPECT_EQ(h_.delays(), (std::vector<absl::Duration>{absl::Seconds(1), absl::Seconds(2)}));
+  auto events = h_.events().events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].outcome(), aigw::v1::SERVER_ERROR);
+  EXPECT_EQ(events[0].http_status(), 500);
+  EXPECT_EQ(events[0].attempt(), 1);
+  EXPECT_FALSE(events[0].is_final());
+  EXPECT_EQ(events[1].outcome(), aigw::v1::SERVER_ERROR);
+  EXPECT_EQ(events[2].outcome(), aigw::v1::SUCCESS);
+  EXPECT_EQ(events[2].attempt(), 3);
+  EXPECT_TRUE(events[2].is_final());
+}
+
+TEST_F(CompletionPipelineTest, RateLimitHonoursRetryAfterAndSwitchesKey) {
+  h_.AddRule(absl::StrCat(R"({"api_key":")", kKeyA, R"(","status":429,"retry_after":3,"times":1})"));
+  CallResult r = h_.Run(UserRequest("openai", "gpt-4o-mini", "hi"));
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(KeysSeenUpstream(), (std::vector<std::string>{kKeyA, kKeyB}));
+  EXPECT_EQ(h_.delays(), std::vector<absl::Duration>{absl::Seconds(3)});
+  EXPECT_EQ(h_.events().events()[0].outcome(), aigw::v1::RATE_LIMITED);
+  EXPECT_EQ(h_.events().events()[0].error_code(), "RATE_LIMITED");
+}
+
+TEST_F(CompletionPipelineTest, AuthFailureSwitchesKeyAtOnceAndTheKeypoolStopsLeasingIt) {
+  h_.AddRule(absl::StrCat(R"({"api_key":")", kKeyA, R"(","status":401,"message":"Incorrect API key"})"));
+  CallResult r = h_.Run(UserRequest("openai", "gpt-4o-mini", "hi"));
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(KeysSeenUpstream(), (std::vector<std::string>{kKeyA, kKeyB}));
+  EXPECT_EQ(h_.delays(), std::vector<absl::Duration>{absl::ZeroDuration()});
+  // The next call goes straight to the good key: the bad one is invalid now.
+  CallResult again = h_.Run(UserRequest("openai", "gpt-4o-mini", "hi"));
+  ASSERT_TRUE(again.status.ok()) << again.status;
+  EXPECT_EQ(KeysSeenUpstream(), (std::vector<std::string>{kKeyA, kKeyB, kKeyB}));
+  EXPECT_EQ(again.completion.attempts(), 1);
+}
+
+TEST_F(CompletionPipelineTest, ExhaustedTargetFallsBackToTheNext) {
+  h_.AddRule(R"({"path":"/chat/completions","status":503,"message":"deepseek is overloaded"})");
+  auto req = UserRequest("deepseek", "deepseek-chat", "hi");
+  auto* f = req.add_fallbacks();
+  f->set_provider_code("openai");
+  f->set_model("gpt-4o-mini");
+  CallResult r = h_.Run(req);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.completion.provider_code(), "openai");
+  EXPECT_EQ(r.completion.attempts(), 5);  // 4 on deepseek, 1 on openai
+  EXPECT_EQ(h_.delays(), (std::vector<absl::Duration>{absl::Seconds(1), absl::Seconds(2),
+                                                      absl::Seconds(4)}));
+  auto events = h_.events().events();
+  ASSERT_EQ(events.size(), 5u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(events[i].provider_code(), "deepseek");
+    EXPECT_FALSE(events[i].is_final());
+  }
+  EXPECT_EQ(events[4].provider_code(), "openai");
+  EXPECT_TRUE(events[4].is_final());
+}
+
+TEST_F(CompletionPipelineTest, EveryTargetFailingNamesEachFailure) {
+  h_.AddRule(R"({"status":503,"message":"down for maintenance"})");
+  auto req = UserRequest("deepseek", "deepseek-chat", "hi");
+  req.add_fallbacks()->set_provider_code("openai");
+  CallResult r = h_.Run(req);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kUnavailable) << r.status;
+  EXPECT_TRUE(absl::StrContains(r.status.message(), "every target failed")) << r.status;
+  EXPECT_TRUE(absl::StrContains(r.status.message(), "deepseek failed (HTTP 503): down for maintenance"))
+      << r.status;
+  EXPECT_TRUE(absl::StrContains(r.status.message(), "openai failed (HTTP 503)")) << r.status;
+  EXPECT_EQ(h_.events().events().size(), 8u);
+  EXPECT_TRUE(h_.events().events().back().is_final());
+}
+
+TEST_F(CompletionPipelineTest, ARefusedRequestIsNeitherRetriedNorFallenBack) {
+  h_.AddRule(R"({"status":400,"message":"stop sequences are too long"})");
+  auto req = UserRequest("openai", "gpt-4o-mini", "hi");
+  req.add_fallbacks()->set_provider_code("deepseek");
+  CallResult r = h_.Run(req);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kInvalidArgument) << r.status;
+  EXPECT_TRUE(absl::StrContains(r.status.message(), "stop sequences are too long")) << r.status;
+  EXPECT_TRUE(h_.delays().empty());
+  EXPECT_EQ(h_.upstream().requests().Requests().size(), 1u);
+}
+
+TEST_F(CompletionPipelineTest, NoKeysIsResourceExhausted) {
+  // Remove deepseek's key; the keypool notices on Reload.
+  ASSERT_TRUE(h_.db().Run([](soci::session& s) {
+                 s << "DELETE FROM t_ai_api_keys WHERE key_name LIKE 'sk-deepseek%'";
+                 return absl::OkStatus();
+               }).ok());
+  auto channel = grpc::CreateChannel(h_.keypool_target(), grpc::InsecureChannelCredentials());
+  auto stub = aigw::v1::KeyPool::NewStub(channel);
+  grpc::ClientContext ctx;
+  aigw::v1::ReloadResponse reloaded;
+  ASSERT_TRUE(stub->Reload(&ctx, {}, &reloaded).ok());
+  CallResult r = h_.Run(UserRequest("deepseek", "", "hi"));
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted) << r.status;
+  EXPECT_TRUE(absl::StrContains(r.status.message(), "No available API keys for provider deepseek"))
+      << r.status;
+  ASSERT_EQ(h_.events().events().size(), 1u);
+  EXPECT_EQ(h_.events().events()[0].error_code(), "NO_AVAILABLE_KEYS");
+  EXPECT_TRUE(h_.events().events()[0].is_final());
+}
+
+TEST_F(CompletionPipelineTest, AStreamIsNotRetriedOnceADeltaWasSent) {
+  // The role chunk, then "echo:" and " one" reach the client before the cut.
+  h_.AddRule(R"({"drop_after_chunks":3})");
+  CallResult r = h_.Run(UserRequest("openai", "gpt-4o-mini", "one two three four five"), true);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kUnavailable) << r.status;
+  EXPECT_FALSE(r.chunks.empty());
+  EXPECT_TRUE(h_.delays().empty());
+  EXPECT_EQ(h_.upstream().requests().Requests().size(), 1u);
+}
+
+TEST_F(CompletionPipelineTest, ClientCancelStopsTheUpstreamTransfer) {
+  h_.AddRule(R"({"chunk_delay_ms":300})");
+  RecordingChunkWriter writer;
+  std::promise<CallResult> done;
+  std::shared_ptr<CompletionCall> call;
+  absl::Notification first;
+  writer.OnFirstChunk([&] { first.Notify(); });
+  call = h_.Begin(UserRequest("openai", "gpt-4o-mini", "a b c d e f g h i j k l"), &writer, &done);
+  ASSERT_TRUE(first.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  call->Cancel();
+  CallResult r = done.get_future().get();
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kCancelled) << r.status;
+  for (int i = 0; i < 100 && h_.upstream().requests().client_disconnects() == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(h_.upstream().requests().client_disconnects(), 1);
+  EXPECT_LT(writer.chunks().size(), 13u);
+  EXPECT_EQ(h_.events().events().back().error_code(), "CANCELLED");
+}
+
+TEST_F(CompletionPipelineTest, BatchKeepsOrderWithMixedFailures) {
+  h_.AddRule(R"({"model":"gpt-3.5-turbo","status":400,"message":"bad item"})");
+  CatalogueCache cache(&h_.db(), absl::Hours(1));
+  cache.Set(h_.catalogue());
+  ChatServiceImpl service(&h_.pipeline(), &cache, {});
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto stub = aigw::v1::ChatService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+
+  aigw::v1::BatchChatCompletionRequest batch;
+  *batch.add_requests() = UserRequest("openai", "gpt-4o-mini", "first");
+  *batch.add_requests() = UserRequest("openai", "gpt-3.5-turbo", "second");
+  aigw::v1::ChatCompletionRequest empty = UserRequest("openai", "", "x");
+  empty.clear_messages();
+  *batch.add_requests() = empty;
+  *batch.add_requests() = UserRequest("deepseek", "", "fourth");
+  batch.set_max_concurrency(2);
+  grpc::ClientContext ctx;
+  aigw::v1::BatchChatCompletionResponse resp;
+  grpc::Status st = stub->BatchCreateChatCompletion(&ctx, batch, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(resp.results_size(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(resp.results(i).index(), i);
+  EXPECT_EQ(resp.results(0).completion().content(), "echo: first");
+  EXPECT_EQ(resp.results(1).error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(resp.results(1).error().message(), "bad item"));
+  EXPECT_EQ(resp.results(2).error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(resp.results(3).completion().content(), "echo: fourth");
+  EXPECT_EQ(resp.succeeded(), 2);
+  EXPECT_EQ(resp.failed(), 2);
+
+  // Bad input on the RPCs themselves.
+  grpc::ClientContext c2;
+  aigw::v1::ChatCompletion out;
+  EXPECT_EQ(stub->CreateChatCompletion(&c2, UserRequest("nope", "", "x"), &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext c3;
+  aigw::v1::CountTokensRequest count;
+  count.set_provider_code("openai");
+  count.set_model("gpt-4o");
+  count.set_text("hello world");
+  aigw::v1::CountTokensResponse counted;
+  ASSERT_TRUE(stub->CountTokens(&c3, count, &counted).ok());
+  EXPECT_EQ(counted.token_count(), 2);
+  EXPECT_EQ(counted.encoding(), "o200k_base");
+  EXPECT_FALSE(counted.is_estimate());
+  server->Shutdown();
+}
+
+}  // namespace
+}  // namespace aigw::gateway::testing
