@@ -10,6 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "libs/auth/server_auth.h"
 #include "libs/common/env_flags.h"
 #include "libs/db/database.h"
 #include "prometheus/registry.h"
@@ -31,6 +32,10 @@ struct ServiceContext {
   const ServiceSpec* spec = nullptr;
   db::Database* db = nullptr;
   prometheus::Registry* metrics = nullptr;
+  // Checks every call's bearer token before any handler runs (see
+  // libs/auth/server_auth.h); services use it to name the caller and to mint
+  // tokens for their own calls to peers (NewTokenSource).
+  auth::ServerAuth* auth = nullptr;
 };
 
 // What a service gives back: the gRPC services to register and hooks for
@@ -50,6 +55,8 @@ struct ServiceParts {
 using ServiceFactory = std::function<absl::StatusOr<ServiceParts>(ServiceContext&)>;
 
 // The whole life of an aigw binary: flags (with env fallbacks), logging,
+// authentication of every call (bearer JWT, role per method; refused before
+// start without AIGW_JWT_SECRET unless --auth_disabled_for_dev on loopback),
 // database open and migrations, the gRPC server with health, reflection and
 // metrics interceptors, the Prometheus /metrics endpoint, then waiting for
 // SIGTERM/SIGINT and draining in-flight calls. Returns the process exit code.

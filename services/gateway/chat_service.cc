@@ -116,8 +116,12 @@ class BatchCompletion final : public grpc::ServerUnaryReactor {
   BatchCompletion(const PipelineContext* pipeline, std::shared_ptr<const Catalogue> catalogue,
                   const ValidationLimits& limits, const aigw::v1::BatchChatCompletionRequest* request,
                   aigw::v1::BatchChatCompletionResponse* response, int concurrency,
-                  absl::Time deadline)
-      : pipeline_(pipeline),
+                  absl::Time deadline,
+                  std::function<aigw::v1::ChatCompletionRequest(
+                      const aigw::v1::ChatCompletionRequest&)>
+                      prepare)
+      : prepare_(std::move(prepare)),
+        pipeline_(pipeline),
         catalogue_(std::move(catalogue)),
         limits_(limits),
         request_(request),
@@ -165,7 +169,7 @@ class BatchCompletion final : public grpc::ServerUnaryReactor {
     }
     ++running_;
     calls_[i] = CompletionCall::Create(
-        pipeline_, item, std::move(*targets), catalogue_, nullptr, deadline_,
+        pipeline_, prepare_(item), std::move(*targets), catalogue_, nullptr, deadline_,
         [this, i](absl::Status status, aigw::v1::ChatCompletion completion) {
           bool finish;
           {
@@ -205,6 +209,8 @@ class BatchCompletion final : public grpc::ServerUnaryReactor {
     return true;
   }
 
+  const std::function<aigw::v1::ChatCompletionRequest(const aigw::v1::ChatCompletionRequest&)>
+      prepare_;
   const PipelineContext* const pipeline_;
   const std::shared_ptr<const Catalogue> catalogue_;
   const ValidationLimits limits_;
@@ -226,7 +232,23 @@ class BatchCompletion final : public grpc::ServerUnaryReactor {
 
 ChatServiceImpl::ChatServiceImpl(const PipelineContext* pipeline, CatalogueCache* catalogue,
                                  ChatServiceOptions options)
-    : pipeline_(pipeline), catalogue_(catalogue), options_(options) {}
+    : pipeline_(pipeline), catalogue_(catalogue), options_(std::move(options)) {}
+
+aigw::v1::ChatCompletionRequest ChatServiceImpl::WithCaller(
+    const grpc::CallbackServerContext& ctx, const aigw::v1::ChatCompletionRequest& request) const {
+  aigw::v1::ChatCompletionRequest out = request;
+  if (out.caller().user_id().empty() && options_.caller_subject) {
+    out.mutable_caller()->set_user_id(options_.caller_subject(ctx));
+  }
+  if (out.caller().ip_address().empty()) {
+    // The peer as gRPC sees it ("ipv4:10.0.0.7:53312"), without the port.
+    std::string peer = ctx.peer();
+    if (size_t colon = peer.find(':'); colon != std::string::npos) peer = peer.substr(colon + 1);
+    if (size_t port = peer.rfind(':'); port != std::string::npos) peer = peer.substr(0, port);
+    out.mutable_caller()->set_ip_address(peer);
+  }
+  return out;
+}
 
 grpc::ServerUnaryReactor* ChatServiceImpl::CreateChatCompletion(
     grpc::CallbackServerContext* ctx, const aigw::v1::ChatCompletionRequest* request,
@@ -240,7 +262,8 @@ grpc::ServerUnaryReactor* ChatServiceImpl::CreateChatCompletion(
     return reactor;
   }
   reactor->Begin(CompletionCall::Create(
-      pipeline_, *request, std::move(*targets), std::move(catalogue), nullptr, DeadlineOf(ctx),
+      pipeline_, WithCaller(*ctx, *request), std::move(*targets), std::move(catalogue), nullptr,
+      DeadlineOf(ctx),
       [reactor, response](absl::Status status, aigw::v1::ChatCompletion completion) {
         if (status.ok()) *response = std::move(completion);
         reactor->Finish(ToGrpcStatus(status));
@@ -259,7 +282,8 @@ grpc::ServerWriteReactor<aigw::v1::ChatCompletionChunk>* ChatServiceImpl::Stream
     return reactor;
   }
   reactor->Begin(CompletionCall::Create(
-      pipeline_, *request, std::move(*targets), std::move(catalogue), reactor, DeadlineOf(ctx),
+      pipeline_, WithCaller(*ctx, *request), std::move(*targets), std::move(catalogue), reactor,
+      DeadlineOf(ctx),
       [reactor](absl::Status status, aigw::v1::ChatCompletion) { reactor->Done(status); }));
   return reactor;
 }
@@ -286,8 +310,11 @@ grpc::ServerUnaryReactor* ChatServiceImpl::BatchCreateChatCompletion(
   }
   const int concurrency = request->max_concurrency() > 0 ? request->max_concurrency()
                                                          : options_.default_batch_concurrency;
-  auto* reactor = new BatchCompletion(pipeline_, catalogue_->Get(), options_.limits, request,
-                                      response, concurrency, DeadlineOf(ctx));
+  auto* reactor = new BatchCompletion(
+      pipeline_, catalogue_->Get(), options_.limits, request, response, concurrency,
+      DeadlineOf(ctx), [this, ctx](const aigw::v1::ChatCompletionRequest& item) {
+        return WithCaller(*ctx, item);
+      });
   reactor->Begin();
   return reactor;
 }

@@ -16,6 +16,9 @@ struct ChatServiceOptions {
   int max_batch_items = 100;
   int default_batch_concurrency = 8;
   int max_batch_concurrency = 64;
+  // Who the call's credentials say is calling; fills caller.user_id when the
+  // request leaves it empty. Optional.
+  std::function<std::string(const grpc::CallbackServerContext&)> caller_subject;
 };
 
 // aigw.v1.ChatService on the callback API: no thread is held while a call
@@ -40,6 +43,10 @@ class ChatServiceImpl final : public aigw::v1::ChatService::CallbackService {
  private:
   const PipelineContext* const pipeline_;
   CatalogueCache* const catalogue_;
+  // The request as the pipeline takes it: the caller filled in.
+  aigw::v1::ChatCompletionRequest WithCaller(const grpc::CallbackServerContext& ctx,
+                                             const aigw::v1::ChatCompletionRequest& request) const;
+
   const ChatServiceOptions options_;
 };
 

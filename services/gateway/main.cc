@@ -5,6 +5,9 @@
 #include "absl/flags/flag.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "libs/auth/auth_policy.h"
+#include "libs/auth/server_auth.h"
+#include "libs/auth/token_source.h"
 #include "libs/server/service_main.h"
 #include "services/gateway/chat_service.h"
 #include "services/gateway/event_sink.h"
@@ -19,7 +22,7 @@ ABSL_FLAG(absl::Duration, upstream_timeout, absl::Seconds(120),
           "One upstream attempt, unary [env AIGW_UPSTREAM_TIMEOUT]");
 ABSL_FLAG(absl::Duration, stream_idle_timeout, absl::Seconds(60),
           "A stream silent this long is cut [env AIGW_STREAM_IDLE_TIMEOUT]");
-ABSL_FLAG(absl::Duration, lease_timeout, absl::Seconds(2), "LeaseKey deadline");
+ABSL_FLAG(absl::Duration, keypool_timeout, absl::Seconds(2), "Deadline of a LeaseKey call to the keypool");
 ABSL_FLAG(int, retry_max_attempts, 4,
           "Upstream attempts per target before the next fallback [env AIGW_RETRY_MAX_ATTEMPTS]");
 ABSL_FLAG(absl::Duration, retry_initial_backoff, absl::Seconds(1),
@@ -48,6 +51,7 @@ struct Gateway {
   std::unique_ptr<EventSpool> spool;
   std::unique_ptr<EventUploader> uploader;
   std::unique_ptr<BatchingEventSink> events;
+  std::shared_ptr<auth::TokenSource> token;
   PipelineContext pipeline;
 
   void Stop() {
@@ -69,9 +73,13 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
     return absl::Status(st.code(), absl::StrCat("loading providers and models: ", st.message()));
   }
   g->metrics = std::make_unique<GatewayMetrics>(*ctx.metrics);
+  // The gateway's own calls to keypool and usage carry a `service` token.
+  g->token = ctx.auth->NewTokenSource(auth::kRoleService, "aigw-gateway");
+  auth::TokenSource* token = g->token.get();
+  auto authorization = [token] { return token->AuthorizationHeader(); };
   g->leaser = std::make_unique<GrpcKeyLeaser>(
       grpc::CreateChannel(absl::GetFlag(FLAGS_keypool_addr), grpc::InsecureChannelCredentials()),
-      absl::GetFlag(FLAGS_lease_timeout));
+      absl::GetFlag(FLAGS_keypool_timeout), authorization);
   const std::string spool_path = absl::StrCat(absl::GetFlag(FLAGS_spool_dir), "/call-events.spool");
   absl::StatusOr<std::unique_ptr<EventSpool>> spool = EventSpool::Open(spool_path);
   if (!spool.ok()) return spool.status();
@@ -82,7 +90,7 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   }
   g->uploader = std::make_unique<GrpcEventUploader>(
       grpc::CreateChannel(absl::GetFlag(FLAGS_usage_addr), grpc::InsecureChannelCredentials()),
-      absl::Seconds(10));
+      absl::Seconds(10), authorization);
   BatchingEventSink::Options sink_options;
   sink_options.batch_size = static_cast<size_t>(absl::GetFlag(FLAGS_event_batch_size));
   sink_options.flush_interval = absl::GetFlag(FLAGS_event_flush_interval);
@@ -118,6 +126,11 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
 
   ChatServiceOptions options;
   options.limits.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  // A request that names no user is recorded under its token's subject.
+  auth::ServerAuth* server_auth = ctx.auth;
+  options.caller_subject = [server_auth](const grpc::CallbackServerContext& call) {
+    return server_auth->CallerSubject(call);
+  };
   server::ServiceParts parts;
   parts.services.push_back(
       std::make_unique<ChatServiceImpl>(&g->pipeline, g->catalogue.get(), options));

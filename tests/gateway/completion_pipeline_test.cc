@@ -258,6 +258,7 @@ TEST_F(CompletionPipelineTest, NoKeysIsResourceExhausted) {
   auto channel = grpc::CreateChannel(h_.keypool_target(), grpc::InsecureChannelCredentials());
   auto stub = aigw::v1::KeyPool::NewStub(channel);
   grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", BearerFor("admin"));
   aigw::v1::ReloadResponse reloaded;
   ASSERT_TRUE(stub->Reload(&ctx, {}, &reloaded).ok());
   CallResult r = h_.Run(UserRequest("deepseek", "", "hi"));

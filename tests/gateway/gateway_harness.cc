@@ -1,10 +1,19 @@
 #include "tests/gateway/gateway_harness.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/auth/jwt.h"
 #include "services/gateway/request_validation.h"
 #include "soci/soci.h"
 
 namespace aigw::gateway::testing {
+
+std::string BearerFor(const std::string& role) {
+  auth::Claims claims;
+  claims.subject = "gateway-test";
+  claims.role = role;
+  claims.expires_at = absl::Now() + absl::Hours(1);
+  return absl::StrCat("Bearer ", *auth::MintJwt(kJwtSecret, claims));
+}
 
 aigw::v1::ChatCompletionRequest UserRequest(const std::string& provider, const std::string& model,
                                             const std::string& text) {
@@ -48,7 +57,7 @@ absl::Status GatewayHarness::Start(const std::vector<Key>& keys) {
       aigw::testing::Subprocess::Start(
           {AIGW_KEYPOOL_BIN, "--db_url=" + database_->url(), "--grpc_addr=" + keypool_target_,
            "--metrics_addr=127.0.0.1:0", "--log_level=warn"},
-          {{"AIGW_MASTER_KEY", kMasterKey}});
+          {{"AIGW_MASTER_KEY", kMasterKey}, {"AIGW_JWT_SECRET", kJwtSecret}});
   if (!keypool.ok()) return keypool.status();
   keypool_ = std::move(*keypool);
   if (absl::Status serving = aigw::testing::WaitForServing(keypool_target_, absl::Seconds(20));
@@ -59,7 +68,8 @@ absl::Status GatewayHarness::Start(const std::vector<Key>& keys) {
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);
   leaser_ = std::make_unique<GrpcKeyLeaser>(
-      grpc::CreateChannel(keypool_target_, grpc::InsecureChannelCredentials()), absl::Seconds(5));
+      grpc::CreateChannel(keypool_target_, grpc::InsecureChannelCredentials()), absl::Seconds(5),
+      [] { return BearerFor("service"); });
   absl::StatusOr<std::shared_ptr<const Catalogue>> catalogue = Catalogue::Load(database_->db());
   if (!catalogue.ok()) return catalogue.status();
   catalogue_ = *catalogue;

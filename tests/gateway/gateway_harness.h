@@ -22,6 +22,10 @@ namespace aigw::gateway::testing {
 
 inline constexpr char kMasterKey[] =
     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+inline constexpr char kJwtSecret[] = "gateway-test-jwt-secret-0123456789abcdef0123";
+
+// "Bearer <jwt>" for `role`, signed with kJwtSecret.
+std::string BearerFor(const std::string& role);
 
 // Call events as the usage service would receive them.
 class RecordingEventSink : public EventSink {

@@ -13,6 +13,8 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "libs/auth/auth_policy.h"
+#include "libs/auth/jwt.h"
 #include "testing/reflection_client.grpc.pb.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/test_database.h"
@@ -24,6 +26,15 @@ using ::aigw::testing::Subprocess;
 using ::aigw::testing::TestDatabase;
 
 constexpr char kMasterKey[] = "5f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+constexpr char kJwtSecret[] = "test-jwt-secret-0123456789abcdef0123456789abcdef";
+
+std::string AdminToken() {
+  auth::Claims claims;
+  claims.subject = "ops";
+  claims.role = auth::kRoleAdmin;
+  claims.expires_at = absl::Now() + absl::Hours(1);
+  return *auth::MintJwt(kJwtSecret, claims);
+}
 
 struct ServiceCase {
   std::string name;
@@ -65,6 +76,7 @@ grpc::StatusCode CallEmpty(const std::string& target, const std::string& method)
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  ctx.AddMetadata("authorization", "Bearer " + AdminToken());
   grpc::ByteBuffer request, response;
   grpc::Slice empty;
   request = grpc::ByteBuffer(&empty, 1);
@@ -85,7 +97,7 @@ TEST_P(ServiceBinaryTest, ServesHealthReflectionMetricsAndStopsCleanlyOnSigterm)
   auto proc = Subprocess::Start(
       {c.binary, absl::StrCat("--grpc_addr=127.0.0.1:", grpc_port),
        absl::StrCat("--metrics_addr=127.0.0.1:", metrics_port), "--db_url=" + (*db)->url()},
-      {{"AIGW_MASTER_KEY", kMasterKey}});
+      {{"AIGW_MASTER_KEY", kMasterKey}, {"AIGW_JWT_SECRET", kJwtSecret}});
   ASSERT_TRUE(proc.ok()) << proc.status();
   const std::string target = absl::StrCat("127.0.0.1:", grpc_port);
   absl::Status serving = testing::WaitForServing(target, absl::Seconds(20));
@@ -122,7 +134,8 @@ INSTANTIATE_TEST_SUITE_P(AllServices, ServiceBinaryTest, ::testing::ValuesIn(Cas
 
 // Starts a binary expected to fail and returns (exit code, stderr).
 std::pair<int, std::string> RunToFailure(const std::vector<std::string>& argv,
-                                         const std::map<std::string, std::string>& env = {}) {
+                                         std::map<std::string, std::string> env = {}) {
+  env.emplace("AIGW_JWT_SECRET", kJwtSecret);  // unless the test set it
   auto proc = Subprocess::Start(argv, env);
   if (!proc.ok()) return {-1, std::string(proc.status().message())};
   absl::StatusOr<int> code = (*proc)->Wait(absl::Seconds(30));
@@ -159,7 +172,7 @@ TEST(StartupErrorsTest, LegacyDbEnvironmentIsUsedWhenNoUrlIsGiven) {
       {AIGW_ADMIN_BIN, "--grpc_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0"},
       {{"DB_HOST", "127.0.0.1"}, {"DB_PORT", std::to_string(dead_port)},
        {"DB_USERNAME", "music"}, {"DB_PASSWORD", "hunter2"}, {"DB_DATABASE", "music_platform"},
-       {"AIGW_DB_URL", ""}, {"AIGW_MASTER_KEY", kMasterKey}});
+       {"AIGW_DB_URL", ""}, {"AIGW_MASTER_KEY", kMasterKey}, {"AIGW_JWT_SECRET", kJwtSecret}});
   EXPECT_NE(code, 0);
   EXPECT_EQ(LineCount(err), 1) << err;
   EXPECT_TRUE(absl::StrContains(err, "db=music_platform")) << err;
@@ -171,7 +184,7 @@ TEST(StartupErrorsTest, MissingMasterKeyIsOneClearLine) {
   ASSERT_TRUE(db.ok());
   auto [code, err] = RunToFailure({AIGW_KEYPOOL_BIN, "--db_url=" + (*db)->url(),
                                    "--grpc_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0"},
-                                  {{"AIGW_MASTER_KEY", ""}});
+                                  {{"AIGW_MASTER_KEY", ""}, {"AIGW_JWT_SECRET", kJwtSecret}});
   EXPECT_NE(code, 0);
   EXPECT_EQ(LineCount(err) , 2) << err;  // the migration log line, then the error
   EXPECT_TRUE(absl::StrContains(err, "aigw-keypool: AIGW_MASTER_KEY is not set")) << err;
@@ -183,7 +196,8 @@ TEST(StartupErrorsTest, BusyPortIsOneClearLine) {
   const int grpc_port = testing::PickFreePort();
   auto first = Subprocess::Start({AIGW_USAGE_BIN, "--db_url=" + (*db)->url(),
                                   absl::StrCat("--grpc_addr=127.0.0.1:", grpc_port),
-                                  "--metrics_addr=127.0.0.1:0"});
+                                  "--metrics_addr=127.0.0.1:0"},
+                                 {{"AIGW_JWT_SECRET", kJwtSecret}});
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", grpc_port), absl::Seconds(20)).ok());
   auto [code, err] = RunToFailure({AIGW_USAGE_BIN, "--db_url=" + (*db)->url(),
@@ -203,7 +217,7 @@ TEST(ServiceOnMySqlTest, StartsAndServesOnMariaDb) {
   auto proc = Subprocess::Start({AIGW_KEYPOOL_BIN, "--db_url=" + (*db)->url(),
                                  absl::StrCat("--grpc_addr=127.0.0.1:", grpc_port),
                                  "--metrics_addr=127.0.0.1:0"},
-                                {{"AIGW_MASTER_KEY", kMasterKey}});
+                                {{"AIGW_MASTER_KEY", kMasterKey}, {"AIGW_JWT_SECRET", kJwtSecret}});
   ASSERT_TRUE(proc.ok());
   absl::Status serving =
       testing::WaitForServing(absl::StrCat("127.0.0.1:", grpc_port), absl::Seconds(30));

@@ -1,0 +1,245 @@
+#include "libs/auth/jwt.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace aigw::auth {
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+// 9999-12-31T23:59:59Z: later NumericDates are nonsense, and larger doubles
+// would overflow the conversion.
+constexpr double kMaxNumericDate = 253402300799.0;
+
+absl::Status Unauthenticated(absl::string_view why) {
+  return absl::UnauthenticatedError(absl::StrCat("invalid token: ", why));
+}
+
+int DecodeChar(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+std::array<unsigned char, 32> HmacSha256(absl::string_view key, absl::string_view data) {
+  std::array<unsigned char, 32> out{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
+  return out;
+}
+
+// The one member named `name`; null when absent. `*duplicate` is set when
+// the name occurs twice: two parsers could then disagree on the value.
+const rapidjson::Value* UniqueMember(const rapidjson::Value& obj, const char* name,
+                                     bool* duplicate) {
+  const rapidjson::Value* found = nullptr;
+  for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
+    if (it->name == name) {
+      if (found != nullptr) *duplicate = true;
+      found = &it->value;
+    }
+  }
+  return found;
+}
+
+// A NumericDate claim: absent (false, OK), valid (true, OK), or an error.
+absl::StatusOr<bool> ReadDate(const rapidjson::Value& payload, const char* name, absl::Time* out) {
+  bool duplicate = false;
+  const rapidjson::Value* v = UniqueMember(payload, name, &duplicate);
+  if (duplicate) return Unauthenticated(absl::StrCat("claim ", name, " appears twice"));
+  if (v == nullptr) return false;
+  if (!v->IsNumber()) return Unauthenticated(absl::StrCat("claim ", name, " is not a number"));
+  const double seconds = v->GetDouble();
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > kMaxNumericDate) {
+    return Unauthenticated(absl::StrCat("claim ", name, " is out of range"));
+  }
+  *out = absl::UnixEpoch() + absl::Seconds(seconds);
+  return true;
+}
+
+absl::StatusOr<std::string> ReadString(const rapidjson::Value& payload, const char* name) {
+  bool duplicate = false;
+  const rapidjson::Value* v = UniqueMember(payload, name, &duplicate);
+  if (duplicate) return Unauthenticated(absl::StrCat("claim ", name, " appears twice"));
+  if (v == nullptr) return std::string();
+  if (!v->IsString()) return Unauthenticated(absl::StrCat("claim ", name, " is not a string"));
+  return std::string(v->GetString(), v->GetStringLength());
+}
+
+absl::Status ParseObject(absl::string_view encoded, const char* what, rapidjson::Document* doc) {
+  std::string json;
+  if (!Base64UrlDecode(encoded, &json)) {
+    return Unauthenticated(absl::StrCat(what, " is not base64url"));
+  }
+  doc->Parse(json.data(), json.size());
+  if (doc->HasParseError() || !doc->IsObject()) {
+    return Unauthenticated(absl::StrCat(what, " is not a JSON object"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string Base64UrlEncode(absl::string_view data) {
+  std::string out;
+  out.reserve((data.size() * 4 + 2) / 3);
+  size_t i = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  for (; i + 3 <= data.size(); i += 3) {
+    const uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+  }
+  const size_t rest = data.size() - i;
+  if (rest == 1) {
+    const uint32_t v = p[i] << 16;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+  } else if (rest == 2) {
+    const uint32_t v = (p[i] << 16) | (p[i + 1] << 8);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+  }
+  return out;
+}
+
+bool Base64UrlDecode(absl::string_view text, std::string* out) {
+  out->clear();
+  // A lone trailing character carries only 6 bits: never valid.
+  if (text.size() % 4 == 1) return false;
+  out->reserve(text.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    const int d = DecodeChar(c);
+    if (d < 0) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(d);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  // Canonical form only: the bits left over must be zero, so that one byte
+  // string has exactly one encoding.
+  return (acc & ((1u << bits) - 1)) == 0;
+}
+
+absl::StatusOr<std::string> MintJwt(absl::string_view secret, const Claims& claims) {
+  if (secret.empty()) return absl::InvalidArgumentError("the JWT secret is empty");
+  if (claims.role.empty()) return absl::InvalidArgumentError("a token needs a role");
+  if (claims.expires_at == absl::InfinitePast() || claims.expires_at == absl::InfiniteFuture()) {
+    return absl::InvalidArgumentError("a token needs a finite expiry");
+  }
+  if (claims.issued_at != absl::InfinitePast() && claims.expires_at <= claims.issued_at) {
+    return absl::InvalidArgumentError("a token must expire after it is issued");
+  }
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  if (!claims.subject.empty()) {
+    w.Key("sub");
+    w.String(claims.subject.data(), static_cast<rapidjson::SizeType>(claims.subject.size()));
+  }
+  w.Key("role");
+  w.String(claims.role.data(), static_cast<rapidjson::SizeType>(claims.role.size()));
+  if (claims.issued_at != absl::InfinitePast()) {
+    w.Key("iat");
+    w.Int64(absl::ToUnixSeconds(claims.issued_at));
+  }
+  if (claims.not_before != absl::InfinitePast()) {
+    w.Key("nbf");
+    w.Int64(absl::ToUnixSeconds(claims.not_before));
+  }
+  w.Key("exp");
+  w.Int64(absl::ToUnixSeconds(claims.expires_at));
+  w.EndObject();
+  const std::string signing_input =
+      absl::StrCat(Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})"), ".",
+                   Base64UrlEncode(absl::string_view(buf.GetString(), buf.GetSize())));
+  const std::array<unsigned char, 32> mac = HmacSha256(secret, signing_input);
+  return absl::StrCat(signing_input, ".",
+                      Base64UrlEncode(absl::string_view(reinterpret_cast<const char*>(mac.data()),
+                                                        mac.size())));
+}
+
+absl::StatusOr<Claims> VerifyJwt(absl::string_view secret, absl::string_view token,
+                                 absl::Time now) {
+  if (secret.empty()) return absl::FailedPreconditionError("the JWT secret is empty");
+  if (token.empty()) return Unauthenticated("empty");
+  if (token.size() > kMaxTokenBytes) return Unauthenticated("too long");
+  const size_t dot1 = token.find('.');
+  const size_t dot2 = dot1 == absl::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 == absl::string_view::npos || token.find('.', dot2 + 1) != absl::string_view::npos) {
+    return Unauthenticated("not a compact JWS (header.payload.signature)");
+  }
+  const absl::string_view header_b64 = token.substr(0, dot1);
+  const absl::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
+  const absl::string_view signature_b64 = token.substr(dot2 + 1);
+
+  // The header decides nothing: only HS256 is acceptable, so alg confusion
+  // ("none", RS256 with the secret as a public key) cannot arise.
+  rapidjson::Document header;
+  if (absl::Status st = ParseObject(header_b64, "header", &header); !st.ok()) return st;
+  bool duplicate = false;
+  const rapidjson::Value* alg = UniqueMember(header, "alg", &duplicate);
+  if (duplicate || alg == nullptr || !alg->IsString() || alg->GetString() != std::string("HS256")) {
+    return Unauthenticated("alg must be HS256");
+  }
+  const rapidjson::Value* typ = UniqueMember(header, "typ", &duplicate);
+  if (duplicate || (typ != nullptr && (!typ->IsString() || (typ->GetString() != std::string("JWT") &&
+                                                           typ->GetString() != std::string("jwt"))))) {
+    return Unauthenticated("typ must be JWT");
+  }
+  if (header.HasMember("crit")) return Unauthenticated("critical header extensions unsupported");
+
+  const std::array<unsigned char, 32> mac = HmacSha256(secret, token.substr(0, dot2));
+  const std::string expected = Base64UrlEncode(
+      absl::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+  if (signature_b64.size() != expected.size() ||
+      CRYPTO_memcmp(signature_b64.data(), expected.data(), expected.size()) != 0) {
+    return Unauthenticated("bad signature");
+  }
+
+  rapidjson::Document payload;
+  if (absl::Status st = ParseObject(payload_b64, "payload", &payload); !st.ok()) return st;
+  Claims claims;
+  absl::StatusOr<bool> has_exp = ReadDate(payload, "exp", &claims.expires_at);
+  if (!has_exp.ok()) return has_exp.status();
+  if (!*has_exp) return Unauthenticated("no exp claim");
+  absl::StatusOr<bool> has_nbf = ReadDate(payload, "nbf", &claims.not_before);
+  if (!has_nbf.ok()) return has_nbf.status();
+  absl::StatusOr<bool> has_iat = ReadDate(payload, "iat", &claims.issued_at);
+  if (!has_iat.ok()) return has_iat.status();
+  absl::StatusOr<std::string> role = ReadString(payload, "role");
+  if (!role.ok()) return role.status();
+  if (role->empty()) return Unauthenticated("no role claim");
+  claims.role = *std::move(role);
+  absl::StatusOr<std::string> sub = ReadString(payload, "sub");
+  if (!sub.ok()) return sub.status();
+  claims.subject = *std::move(sub);
+
+  if (now >= claims.expires_at) return Unauthenticated("expired");
+  if (now < claims.not_before) return Unauthenticated("not valid yet (nbf)");
+  return claims;
+}
+
+}  // namespace aigw::auth

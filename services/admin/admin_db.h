@@ -1,0 +1,28 @@
+#ifndef AIGW_SERVICES_ADMIN_ADMIN_DB_H_
+#define AIGW_SERVICES_ADMIN_ADMIN_DB_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace aigw::admin {
+
+// Timestamps as the schema stores them: UTC 'YYYY-MM-DD HH:MM:SS.mmm'.
+std::string FormatDbTime(absl::Time t);
+// Accepts 'YYYY-MM-DD HH:MM:SS[.fff]' (also with 'T' and a trailing 'Z').
+bool ParseDbTime(absl::string_view text, absl::Time* out);
+// Sets `out` from a stored timestamp; leaves it unset when `text` is empty or
+// does not parse.
+void SetTimestamp(absl::string_view text, google::protobuf::Timestamp* out);
+
+// Whether a database error is a unique-key violation (SQLite "UNIQUE
+// constraint failed", MySQL/MariaDB 1062 "Duplicate entry"): a concurrent
+// insert won the race that the up-front check lost.
+bool IsDuplicateKeyError(const absl::Status& status);
+
+}  // namespace aigw::admin
+
+#endif  // AIGW_SERVICES_ADMIN_ADMIN_DB_H_

@@ -1,0 +1,54 @@
+#ifndef AIGW_SERVICES_ADMIN_MODEL_LISTER_H_
+#define AIGW_SERVICES_ADMIN_MODEL_LISTER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "libs/http/http_engine.h"
+#include "libs/providers/adapter.h"
+
+namespace aigw::admin {
+
+// What a provider said to a model-list call.
+struct ModelListAnswer {
+  int http_status = 0;
+  // Set on a 2xx answer that parsed.
+  std::vector<providers::ModelInfo> models;
+  // The provider's reason on a non-2xx answer, with the key masked wherever
+  // the provider echoed it.
+  std::string error_message;
+  std::string error_type;
+
+  bool ok() const { return http_status >= 200 && http_status < 300; }
+  // The provider refused the key itself.
+  bool key_rejected() const { return http_status == 401 || http_status == 403; }
+};
+
+// The provider's model list with one key (OpenAI-format GET {base}/models
+// with a bearer token; Anthropic GET {base}/v1/models with x-api-key and
+// anthropic-version), through the shared HTTP engine. Blocks the calling
+// thread (the admin service's sync handlers) until the answer or `timeout`.
+class ModelLister {
+ public:
+  ModelLister(http::HttpEngine* engine, absl::Duration timeout)
+      : engine_(engine), timeout_(timeout) {}
+
+  // Transport failures are UNAVAILABLE / DEADLINE_EXCEEDED; a 2xx body that
+  // is not a model list is INTERNAL. Any HTTP answer is an OK result.
+  absl::StatusOr<ModelListAnswer> List(absl::string_view base_url, absl::string_view api_format,
+                                       absl::string_view api_key) const;
+
+ private:
+  http::HttpEngine* const engine_;
+  const absl::Duration timeout_;
+};
+
+// `text` with every occurrence of `secret` replaced by its mask.
+std::string ScrubSecret(absl::string_view text, absl::string_view secret);
+
+}  // namespace aigw::admin
+
+#endif  // AIGW_SERVICES_ADMIN_MODEL_LISTER_H_

@@ -1,0 +1,949 @@
+// aigw.v1.AdminService end to end on SQLite and MariaDB: CRUD round trips,
+// bad input, masking of keys wherever they leave the service, encryption at
+// rest, and the calls to providers (ValidateKey, SyncModels) against
+// tools/fake-upstream.
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "gtest/gtest.h"
+#include "services/admin/admin_db.h"
+#include "soci/soci.h"
+#include "tests/admin/admin_test_env.h"
+#include "tools/fake-upstream/fake_upstream_server.h"
+
+namespace aigw::admin {
+namespace {
+
+using ::aigw::admin::testing::AdminTestEnv;
+using Stub = v1::AdminService::Stub;
+using grpc::StatusCode;
+
+constexpr char kSecret[] = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx1234";
+constexpr char kOtherSecret[] = "sk-ant-api03-ZyXwVuTsRqPoNmLk9876";
+
+class AdminServiceTest : public ::testing::TestWithParam<db::Backend> {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<AdminTestEnv>> env = AdminTestEnv::Create(GetParam());
+    ASSERT_TRUE(env.ok()) << env.status();
+    env_ = std::move(*env);
+  }
+
+  v1::Provider Provider(absl::string_view code) {
+    v1::GetProviderRequest req;
+    req.set_provider_code(std::string(code));
+    v1::Provider p;
+    grpc::Status st = env_->Call(&Stub::GetProvider, req, &p);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return p;
+  }
+
+  v1::Provider NewProvider(absl::string_view code, absl::string_view base_url,
+                           absl::string_view format = "openai") {
+    v1::CreateProviderRequest req;
+    req.set_provider_code(std::string(code));
+    req.set_provider_name(absl::StrCat("Provider ", code));
+    req.set_base_url(std::string(base_url));
+    req.set_api_format(std::string(format));
+    v1::Provider p;
+    grpc::Status st = env_->Call(&Stub::CreateProvider, req, &p);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return p;
+  }
+
+  v1::ApiKey NewKey(int64_t provider_id, absl::string_view secret, int priority = 0) {
+    v1::CreateKeyRequest req;
+    req.set_provider_id(provider_id);
+    req.set_key_name(absl::StrCat("key ", priority));
+    req.set_api_key(std::string(secret));
+    req.set_priority(priority);
+    v1::ApiKey k;
+    grpc::Status st = env_->Call(&Stub::CreateKey, req, &k);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return k;
+  }
+
+  // The api_key column as stored.
+  std::string Stored(int64_t key_id, std::string* hint = nullptr) {
+    std::string stored, h;
+    soci::indicator ind;
+    absl::Status st = env_->db().Run([&](soci::session& s) {
+      long long id = key_id;
+      s << "SELECT api_key, api_key_hint FROM t_ai_api_keys WHERE id = :id", soci::use(id),
+          soci::into(stored), soci::into(h, ind);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(st.ok()) << st;
+    if (hint != nullptr) *hint = ind == soci::i_ok ? h : "";
+    return stored;
+  }
+
+  void Exec(const std::string& sql) {
+    absl::Status st = env_->db().Run([&](soci::session& s) {
+      s << sql;
+      return absl::OkStatus();
+    });
+    ASSERT_TRUE(st.ok()) << st << " " << sql;
+  }
+
+  std::vector<v1::Model> Models(int64_t provider_id) {
+    v1::ListModelsRequest req;
+    req.set_provider_id(provider_id);
+    v1::ListModelsResponse resp;
+    grpc::Status st = env_->Call(&Stub::ListModels, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return {resp.models().begin(), resp.models().end()};
+  }
+
+  std::unique_ptr<AdminTestEnv> env_;
+};
+
+// ---- providers ----
+
+TEST_P(AdminServiceTest, ProviderRoundTrip) {
+  v1::CreateProviderRequest create;
+  create.set_provider_code("my-llm_2");
+  create.set_provider_name("My LLM");
+  create.set_base_url("https://llm.example.com/v1");
+  create.set_api_format("OpenAI");
+  create.set_sort_order(70);
+  create.set_description("自定义AI供应商");
+  create.set_key_policy("lru");
+  v1::Provider created;
+  ASSERT_TRUE(env_->Call(&Stub::CreateProvider, create, &created).ok());
+  EXPECT_GT(created.id(), 0);
+  EXPECT_EQ(created.provider_code(), "my-llm_2");
+  EXPECT_EQ(created.api_format(), "openai");
+  EXPECT_TRUE(created.is_active());
+  EXPECT_EQ(created.sort_order(), 70);
+  EXPECT_EQ(created.description(), "自定义AI供应商");
+  EXPECT_EQ(created.key_policy(), "lru");
+  EXPECT_EQ(created.models_count(), 0);
+  EXPECT_EQ(created.active_keys_count(), 0);
+  EXPECT_EQ(created.created_at().seconds(), absl::ToUnixSeconds(env_->clock().Now()));
+  EXPECT_EQ(env_->notifier().count(), 1);
+
+  v1::GetProviderRequest get;
+  get.set_id(created.id());
+  v1::Provider by_id;
+  ASSERT_TRUE(env_->Call(&Stub::GetProvider, get, &by_id).ok());
+  EXPECT_EQ(by_id.SerializeAsString(), created.SerializeAsString());
+  EXPECT_EQ(Provider("my-llm_2").id(), created.id());
+
+  env_->clock().Advance(absl::Minutes(3));
+  v1::UpdateProviderRequest update;
+  update.set_id(created.id());
+  update.set_provider_name("Renamed");
+  update.set_base_url("http://10.0.0.7:8080");
+  update.set_api_format("anthropic");
+  update.set_is_active(false);
+  update.set_sort_order(5);
+  update.set_description("");
+  update.set_key_policy("strict");
+  v1::Provider updated;
+  ASSERT_TRUE(env_->Call(&Stub::UpdateProvider, update, &updated).ok());
+  EXPECT_EQ(updated.provider_code(), "my-llm_2");
+  EXPECT_EQ(updated.provider_name(), "Renamed");
+  EXPECT_EQ(updated.base_url(), "http://10.0.0.7:8080");
+  EXPECT_EQ(updated.api_format(), "anthropic");
+  EXPECT_FALSE(updated.is_active());
+  EXPECT_EQ(updated.sort_order(), 5);
+  EXPECT_EQ(updated.description(), "");
+  EXPECT_EQ(updated.key_policy(), "strict");
+  EXPECT_EQ(updated.created_at().seconds(), created.created_at().seconds());
+  EXPECT_EQ(updated.updated_at().seconds(), created.updated_at().seconds() + 180);
+
+  // Fields left out of an update keep their values.
+  v1::UpdateProviderRequest rename;
+  rename.set_id(created.id());
+  rename.set_provider_name("Renamed again");
+  ASSERT_TRUE(env_->Call(&Stub::UpdateProvider, rename, &updated).ok());
+  EXPECT_EQ(updated.base_url(), "http://10.0.0.7:8080");
+  EXPECT_FALSE(updated.is_active());
+
+  v1::ListProvidersResponse all, active;
+  ASSERT_TRUE(env_->Call(&Stub::ListProviders, v1::ListProvidersRequest(), &all).ok());
+  v1::ListProvidersRequest active_only;
+  active_only.set_active_only(true);
+  ASSERT_TRUE(env_->Call(&Stub::ListProviders, active_only, &active).ok());
+  ASSERT_EQ(all.providers_size(), 4);  // the three seeded ones and ours
+  EXPECT_EQ(active.providers_size(), 3);
+  // By sort_order: ours (5) first, then openai (10), anthropic, deepseek.
+  EXPECT_EQ(all.providers(0).provider_code(), "my-llm_2");
+  EXPECT_EQ(all.providers(1).provider_code(), "openai");
+
+  v1::DeleteProviderRequest del;
+  del.set_id(created.id());
+  v1::DeleteProviderResponse deleted;
+  ASSERT_TRUE(env_->Call(&Stub::DeleteProvider, del, &deleted).ok());
+  EXPECT_EQ(env_->Call(&Stub::GetProvider, get, &by_id).error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(env_->notifier().count(), 4);  // create, 2 updates, delete
+}
+
+TEST_P(AdminServiceTest, ProviderBadInputIsRefusedWithTheRightCode) {
+  auto create = [&](absl::string_view code, absl::string_view name, absl::string_view url,
+                    absl::string_view format = "") {
+    v1::CreateProviderRequest req;
+    req.set_provider_code(std::string(code));
+    req.set_provider_name(std::string(name));
+    req.set_base_url(std::string(url));
+    req.set_api_format(std::string(format));
+    v1::Provider p;
+    return env_->Call(&Stub::CreateProvider, req, &p);
+  };
+  EXPECT_EQ(create("openai", "Again", "https://api.openai.com/v1").error_code(),
+            StatusCode::ALREADY_EXISTS);
+  for (const char* bad_code : {"", "Open AI", "OpenAI", "-lead", "a/b", "é"}) {
+    EXPECT_EQ(create(bad_code, "X", "https://x.example").error_code(),
+              StatusCode::INVALID_ARGUMENT)
+        << bad_code;
+  }
+  for (const char* bad_url : {"", "ftp://x.example", "not a url", "http://", "https://",
+                              "x.example/v1", "https://x.example/v1?key=1",
+                              "https://user:pw@x.example", "https://x.example/#frag",
+                              "https://x.example:99999"}) {
+    grpc::Status st = create("new-one", "X", bad_url);
+    EXPECT_EQ(st.error_code(), StatusCode::INVALID_ARGUMENT) << bad_url;
+    EXPECT_TRUE(absl::StrContains(st.error_message(), "base_url")) << st.error_message();
+  }
+  EXPECT_EQ(create("new-one", "", "https://x.example").error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create("new-one", "   ", "https://x.example").error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create("new-one", "X", "https://x.example", "gemini").error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(create("new-one", "X", "https://x.example").ok());
+  EXPECT_EQ(env_->notifier().count(), 1);  // refused calls change nothing
+
+  v1::UpdateProviderRequest update;
+  update.set_id(999999);
+  update.set_provider_name("X");
+  v1::Provider p;
+  EXPECT_EQ(env_->Call(&Stub::UpdateProvider, update, &p).error_code(), StatusCode::NOT_FOUND);
+  update.set_id(Provider("openai").id());
+  update.set_base_url("mailto:x@example.com");
+  EXPECT_EQ(env_->Call(&Stub::UpdateProvider, update, &p).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  update.clear_base_url();
+  update.set_provider_name("");
+  EXPECT_EQ(env_->Call(&Stub::UpdateProvider, update, &p).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  v1::GetProviderRequest get;
+  get.set_id(999999);
+  EXPECT_EQ(env_->Call(&Stub::GetProvider, get, &p).error_code(), StatusCode::NOT_FOUND);
+  get.set_id(0);
+  EXPECT_EQ(env_->Call(&Stub::GetProvider, get, &p).error_code(), StatusCode::INVALID_ARGUMENT);
+  get.set_provider_code("nope");
+  EXPECT_EQ(env_->Call(&Stub::GetProvider, get, &p).error_code(), StatusCode::NOT_FOUND);
+  v1::DeleteProviderRequest del;
+  del.set_id(999999);
+  v1::DeleteProviderResponse d;
+  EXPECT_EQ(env_->Call(&Stub::DeleteProvider, del, &d).error_code(), StatusCode::NOT_FOUND);
+}
+
+TEST_P(AdminServiceTest, ProviderListCountsModelsAndUsableKeys) {
+  const int64_t openai = Provider("openai").id();
+  EXPECT_EQ(Provider("openai").models_count(), 4);  // seeded
+  const v1::ApiKey usable = NewKey(openai, kSecret, 10);
+  const v1::ApiKey inactive = NewKey(openai, "sk-inactive-000000000001", 5);
+  const v1::ApiKey disabled = NewKey(openai, "sk-disabled-000000000002", 1);
+  v1::UpdateKeyRequest u;
+  u.set_id(inactive.id());
+  u.set_is_active(false);
+  v1::ApiKey k;
+  ASSERT_TRUE(env_->Call(&Stub::UpdateKey, u, &k).ok());
+  u.Clear();
+  u.set_id(disabled.id());
+  u.set_status("disabled");
+  ASSERT_TRUE(env_->Call(&Stub::UpdateKey, u, &k).ok());
+  EXPECT_EQ(Provider("openai").active_keys_count(), 1);
+  Exec(absl::StrCat("UPDATE t_ai_api_keys SET status = 'invalid' WHERE id = ", usable.id()));
+  EXPECT_EQ(Provider("openai").active_keys_count(), 0);
+}
+
+TEST_P(AdminServiceTest, DeletingAReferencedProviderNeedsForce) {
+  const v1::Provider openai = Provider("openai");
+  const v1::ApiKey key = NewKey(openai.id(), kSecret);
+  v1::DeleteProviderRequest del;
+  del.set_id(openai.id());
+  v1::DeleteProviderResponse d;
+  grpc::Status st = env_->Call(&Stub::DeleteProvider, del, &d);
+  EXPECT_EQ(st.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "1 API key(s) and 4 model(s)"))
+      << st.error_message();
+  EXPECT_EQ(Provider("openai").id(), openai.id());
+
+  del.set_force(true);
+  ASSERT_TRUE(env_->Call(&Stub::DeleteProvider, del, &d).ok());
+  v1::GetKeyRequest get;
+  get.set_id(key.id());
+  v1::ApiKey k;
+  EXPECT_EQ(env_->Call(&Stub::GetKey, get, &k).error_code(), StatusCode::NOT_FOUND);
+  v1::ListModelsResponse models;
+  ASSERT_TRUE(env_->Call(&Stub::ListModels, v1::ListModelsRequest(), &models).ok());
+  for (const v1::Model& m : models.models()) EXPECT_NE(m.provider_id(), openai.id());
+  EXPECT_EQ(models.models_size(), 6);  // the anthropic and deepseek seeds
+}
+
+// ---- keys ----
+
+TEST_P(AdminServiceTest, KeyRoundTripIsMaskedAndEncryptedAtRest) {
+  const int64_t openai = Provider("openai").id();
+  v1::CreateKeyRequest create;
+  create.set_provider_id(openai);
+  create.set_key_name("OpenAI主Key");
+  create.set_api_key(kSecret);
+  create.set_priority(100);
+  create.set_rate_limit_rpm(3500);
+  create.set_rate_limit_tpm(90000);
+  create.set_rate_limit_rpd(200000);
+  v1::ApiKey created;
+  ASSERT_TRUE(env_->Call(&Stub::CreateKey, create, &created).ok());
+  EXPECT_EQ(created.api_key(), "sk-p...1234");
+  EXPECT_EQ(created.provider_code(), "openai");
+  EXPECT_EQ(created.key_name(), "OpenAI主Key");
+  EXPECT_EQ(created.priority(), 100);
+  EXPECT_EQ(created.rate_limit_rpm(), 3500);
+  EXPECT_EQ(created.rate_limit_tpm(), 90000);
+  EXPECT_EQ(created.rate_limit_rpd(), 200000);
+  EXPECT_TRUE(created.is_active());
+  EXPECT_EQ(created.status(), "normal");
+  EXPECT_FALSE(created.has_last_used_at());
+
+  std::string hint;
+  const std::string stored = Stored(created.id(), &hint);
+  EXPECT_TRUE(absl::StartsWith(stored, "enc:v1:")) << stored;
+  EXPECT_FALSE(absl::StrContains(stored, kSecret));
+  EXPECT_FALSE(absl::StrContains(stored, "AbCdEfGh"));
+  EXPECT_EQ(*env_->box().Open(stored), kSecret);
+  EXPECT_EQ(hint, "sk-p...1234");
+
+  v1::GetKeyRequest get;
+  get.set_id(created.id());
+  v1::ApiKey got;
+  ASSERT_TRUE(env_->Call(&Stub::GetKey, get, &got).ok());
+  EXPECT_EQ(got.SerializeAsString(), created.SerializeAsString());
+  v1::ListKeysRequest list;
+  list.set_provider_id(openai);
+  v1::ListKeysResponse listed;
+  ASSERT_TRUE(env_->Call(&Stub::ListKeys, list, &listed).ok());
+  ASSERT_EQ(listed.keys_size(), 1);
+  EXPECT_EQ(listed.keys(0).api_key(), "sk-p...1234");
+
+  // Limits, priority and active change; the secret stays.
+  v1::UpdateKeyRequest update;
+  update.set_id(created.id());
+  update.set_priority(90);
+  update.set_rate_limit_rpm(0);
+  update.set_rate_limit_tpm(1000);
+  update.set_is_active(false);
+  v1::ApiKey updated;
+  ASSERT_TRUE(env_->Call(&Stub::UpdateKey, update, &updated).ok());
+  EXPECT_EQ(updated.priority(), 90);
+  EXPECT_EQ(updated.rate_limit_rpm(), 0);
+  EXPECT_EQ(updated.rate_limit_tpm(), 1000);
+  EXPECT_EQ(updated.rate_limit_rpd(), 200000);
+  EXPECT_FALSE(updated.is_active());
+  EXPECT_EQ(Stored(created.id()), stored);
+
+  // A new secret is sealed afresh and puts an invalid key back to normal.
+  Exec(absl::StrCat("UPDATE t_ai_api_keys SET status = 'invalid', last_error = 'HTTP 401' "
+                    "WHERE id = ", created.id()));
+  v1::UpdateKeyRequest rotate;
+  rotate.set_id(created.id());
+  rotate.set_api_key(kOtherSecret);
+  ASSERT_TRUE(env_->Call(&Stub::UpdateKey, rotate, &updated).ok());
+  EXPECT_EQ(updated.api_key(), "sk-a...9876");
+  EXPECT_EQ(updated.status(), "normal");
+  EXPECT_EQ(updated.last_error(), "");
+  const std::string resealed = Stored(created.id(), &hint);
+  EXPECT_NE(resealed, stored);
+  EXPECT_EQ(*env_->box().Open(resealed), kOtherSecret);
+  EXPECT_EQ(hint, "sk-a...9876");
+
+  v1::DeleteKeyRequest del;
+  del.set_id(created.id());
+  v1::DeleteKeyResponse d;
+  ASSERT_TRUE(env_->Call(&Stub::DeleteKey, del, &d).ok());
+  EXPECT_EQ(env_->Call(&Stub::GetKey, get, &got).error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(env_->Call(&Stub::DeleteKey, del, &d).error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(env_->notifier().count(), 4);  // create, update, rotate, delete
+}
+
+TEST_P(AdminServiceTest, KeyBadInputIsRefusedWithTheRightCode) {
+  const int64_t openai = Provider("openai").id();
+  NewKey(openai, kSecret);
+  auto create = [&](int64_t provider, absl::string_view name, absl::string_view secret,
+                    int64_t rpm = 0, int64_t tpm = 0, int64_t rpd = 0) {
+    v1::CreateKeyRequest req;
+    req.set_provider_id(provider);
+    req.set_key_name(std::string(name));
+    req.set_api_key(std::string(secret));
+    req.set_rate_limit_rpm(rpm);
+    req.set_rate_limit_tpm(tpm);
+    req.set_rate_limit_rpd(rpd);
+    v1::ApiKey k;
+    return env_->Call(&Stub::CreateKey, req, &k);
+  };
+  EXPECT_EQ(create(openai, "k", kSecret).error_code(), StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(create(999999, "k", "sk-new-0000000000000").error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(create(0, "k", "sk-new-0000000000000").error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create(openai, "", "sk-new-0000000000000").error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create(openai, "k", "").error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create(openai, "k", "sk new 000").error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create(openai, "k", "sk-new-0000000000000", -1).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create(openai, "k", "sk-new-0000000000000", 0, -5).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create(openai, "k", "sk-new-0000000000000", 0, 0, -1).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  // The same secret for another provider is fine.
+  EXPECT_TRUE(create(Provider("deepseek").id(), "k", kSecret).ok());
+
+  v1::UpdateKeyRequest u;
+  v1::ApiKey k;
+  u.set_id(999999);
+  u.set_priority(1);
+  EXPECT_EQ(env_->Call(&Stub::UpdateKey, u, &k).error_code(), StatusCode::NOT_FOUND);
+  u.set_id(1);
+  u.set_status("invalid");
+  EXPECT_EQ(env_->Call(&Stub::UpdateKey, u, &k).error_code(), StatusCode::INVALID_ARGUMENT);
+  u.clear_status();
+  u.set_rate_limit_rpd(-3);
+  EXPECT_EQ(env_->Call(&Stub::UpdateKey, u, &k).error_code(), StatusCode::INVALID_ARGUMENT);
+  v1::ListKeysRequest list;
+  list.set_provider_id(999999);
+  v1::ListKeysResponse keys;
+  EXPECT_EQ(env_->Call(&Stub::ListKeys, list, &keys).error_code(), StatusCode::NOT_FOUND);
+  v1::ValidateKeyRequest validate;
+  validate.set_id(999999);
+  v1::ValidateKeyResponse vr;
+  EXPECT_EQ(env_->Call(&Stub::ValidateKey, validate, &vr).error_code(), StatusCode::NOT_FOUND);
+}
+
+TEST_P(AdminServiceTest, KeysShowTodaysUsageAndLastUse) {
+  const int64_t openai = Provider("openai").id();
+  const v1::ApiKey today = NewKey(openai, kSecret, 2);
+  const v1::ApiKey stale = NewKey(openai, kOtherSecret, 1);
+  const absl::CivilDay day = absl::ToCivilDay(env_->clock().Now(), absl::UTCTimeZone());
+  const std::string used = FormatDbTime(env_->clock().Now() - absl::Minutes(2));
+  Exec(absl::StrCat("UPDATE t_ai_api_keys SET requests_count_today = 1523, "
+                    "tokens_count_today = 45231, counts_date = '", absl::FormatCivilTime(day),
+                    "', last_used_at = '", used, "' WHERE id = ", today.id()));
+  Exec(absl::StrCat("UPDATE t_ai_api_keys SET requests_count_today = 7, tokens_count_today = 70, "
+                    "counts_date = '", absl::FormatCivilTime(day - 1), "' WHERE id = ",
+                    stale.id()));
+  v1::ListKeysRequest list;
+  list.set_provider_id(openai);
+  v1::ListKeysResponse keys;
+  ASSERT_TRUE(env_->Call(&Stub::ListKeys, list, &keys).ok());
+  ASSERT_EQ(keys.keys_size(), 2);
+  EXPECT_EQ(keys.keys(0).id(), today.id());  // higher priority first
+  EXPECT_EQ(keys.keys(0).requests_count_today(), 1523);
+  EXPECT_EQ(keys.keys(0).tokens_count_today(), 45231);
+  EXPECT_EQ(keys.keys(0).last_used_at().seconds(),
+            absl::ToUnixSeconds(env_->clock().Now() - absl::Minutes(2)));
+  EXPECT_EQ(keys.keys(1).requests_count_today(), 0);  // yesterday's counters
+  EXPECT_EQ(keys.keys(1).tokens_count_today(), 0);
+  // Every provider's keys when no provider is named.
+  NewKey(Provider("anthropic").id(), "sk-ant-000000000000000", 0);
+  v1::ListKeysResponse everything;
+  ASSERT_TRUE(env_->Call(&Stub::ListKeys, v1::ListKeysRequest(), &everything).ok());
+  EXPECT_EQ(everything.keys_size(), 3);
+}
+
+TEST_P(AdminServiceTest, PlaintextRowsInsertedByHandAreListedMasked) {
+  const int64_t openai = Provider("openai").id();
+  Exec(absl::StrCat("INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, priority) "
+                    "VALUES (", openai, ", 'by hand', '", kSecret, "', 100)"));
+  v1::ListKeysRequest list;
+  list.set_provider_id(openai);
+  v1::ListKeysResponse keys;
+  ASSERT_TRUE(env_->Call(&Stub::ListKeys, list, &keys).ok());
+  ASSERT_EQ(keys.keys_size(), 1);
+  EXPECT_EQ(keys.keys(0).api_key(), "sk-p...1234");
+  EXPECT_FALSE(absl::StrContains(keys.SerializeAsString(), kSecret));
+  // And it counts as a duplicate of itself.
+  v1::CreateKeyRequest again;
+  again.set_provider_id(openai);
+  again.set_key_name("again");
+  again.set_api_key(kSecret);
+  v1::ApiKey k;
+  EXPECT_EQ(env_->Call(&Stub::CreateKey, again, &k).error_code(), StatusCode::ALREADY_EXISTS);
+}
+
+// ---- calls to providers ----
+
+class AdminUpstreamTest : public AdminServiceTest {
+ protected:
+  void SetUp() override {
+    AdminServiceTest::SetUp();
+    fake_upstream::ServerOptions options;
+    options.models = {"fake-a", "fake-b", "fake-c"};
+    fake_ = std::make_unique<fake_upstream::FakeUpstreamServer>(options);
+    ASSERT_TRUE(fake_->Start().ok());
+  }
+  void TearDown() override {
+    // The service's HTTP engine first: it holds keep-alive connections that
+    // the fake would otherwise wait out.
+    env_.reset();
+    fake_->Stop();
+  }
+
+  grpc::Status Validate(int64_t key_id, v1::ValidateKeyResponse* out) {
+    v1::ValidateKeyRequest req;
+    req.set_id(key_id);
+    return env_->Call(&Stub::ValidateKey, req, out);
+  }
+  grpc::Status Sync(int64_t provider_id, v1::SyncModelsResponse* out) {
+    v1::SyncModelsRequest req;
+    req.set_provider_id(provider_id);
+    return env_->Call(&Stub::SyncModels, req, out);
+  }
+  std::string Status(int64_t key_id, std::string* last_error = nullptr) {
+    v1::GetKeyRequest get;
+    get.set_id(key_id);
+    v1::ApiKey k;
+    EXPECT_TRUE(env_->Call(&Stub::GetKey, get, &k).ok());
+    if (last_error != nullptr) *last_error = k.last_error();
+    return k.status();
+  }
+
+  std::unique_ptr<fake_upstream::FakeUpstreamServer> fake_;
+};
+
+TEST_P(AdminUpstreamTest, ValidKeyOpenAiFormat) {
+  const v1::Provider p = NewProvider("fake-openai", fake_->base_url() + "/v1");
+  const v1::ApiKey key = NewKey(p.id(), kSecret);
+  v1::ValidateKeyResponse r;
+  ASSERT_TRUE(Validate(key.id(), &r).ok());
+  EXPECT_TRUE(r.is_valid());
+  EXPECT_EQ(r.http_status(), 200);
+  EXPECT_TRUE(absl::StrContains(r.message(), "valid")) << r.message();
+  std::vector<fake_upstream::RecordedRequest> seen = fake_->requests().Requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].method, "GET");
+  EXPECT_EQ(seen[0].path, "/v1/models");
+  EXPECT_EQ(seen[0].api_key, kSecret);  // the decrypted secret went to the provider
+}
+
+TEST_P(AdminUpstreamTest, ValidKeyAnthropicFormat) {
+  const v1::Provider p = NewProvider("fake-claude", fake_->base_url(), "anthropic");
+  const v1::ApiKey key = NewKey(p.id(), kOtherSecret);
+  v1::ValidateKeyResponse r;
+  ASSERT_TRUE(Validate(key.id(), &r).ok());
+  EXPECT_TRUE(r.is_valid()) << r.message();
+  std::vector<fake_upstream::RecordedRequest> seen = fake_->requests().Requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].path, "/v1/models");
+  bool x_api_key = false, version = false, bearer = false;
+  for (const auto& [name, value] : seen[0].headers) {
+    const std::string n = absl::AsciiStrToLower(name);
+    x_api_key |= n == "x-api-key" && value == kOtherSecret;
+    version |= n == "anthropic-version" && !value.empty();
+    bearer |= n == "authorization";
+  }
+  EXPECT_TRUE(x_api_key);
+  EXPECT_TRUE(version);
+  EXPECT_FALSE(bearer);
+}
+
+TEST_P(AdminUpstreamTest, RejectedKeyBecomesInvalidAndAValidResultClearsIt) {
+  const v1::Provider p = NewProvider("fake-openai", fake_->base_url() + "/v1");
+  const v1::ApiKey key = NewKey(p.id(), kSecret);
+  const int notified = env_->notifier().count();
+  fake_upstream::Rule reject;
+  reject.api_key = kSecret;
+  reject.status = 401;
+  // Providers echo part of the key; this one echoes all of it.
+  reject.message = absl::StrCat("Incorrect API key provided: ", kSecret, ".");
+  reject.error_code = "invalid_api_key";
+  const int64_t rule = fake_->rules().Add(reject);
+
+  v1::ValidateKeyResponse r;
+  ASSERT_TRUE(Validate(key.id(), &r).ok());
+  EXPECT_FALSE(r.is_valid());
+  EXPECT_EQ(r.http_status(), 401);
+  EXPECT_TRUE(absl::StrContains(r.message(), "Incorrect API key provided: sk-p...1234"))
+      << r.message();
+  EXPECT_FALSE(absl::StrContains(r.message(), kSecret));
+  std::string last_error;
+  EXPECT_EQ(Status(key.id(), &last_error), "invalid");
+  EXPECT_TRUE(absl::StrContains(last_error, "Incorrect API key")) << last_error;
+  EXPECT_FALSE(absl::StrContains(last_error, kSecret));
+  EXPECT_EQ(env_->notifier().count(), notified + 1);
+
+  ASSERT_TRUE(fake_->rules().Remove(rule));
+  ASSERT_TRUE(Validate(key.id(), &r).ok());
+  EXPECT_TRUE(r.is_valid());
+  EXPECT_EQ(Status(key.id(), &last_error), "normal");
+  EXPECT_EQ(last_error, "");
+  EXPECT_EQ(env_->notifier().count(), notified + 2);
+  // A valid key that was already normal changes nothing.
+  ASSERT_TRUE(Validate(key.id(), &r).ok());
+  EXPECT_EQ(env_->notifier().count(), notified + 2);
+  // Nothing the service logged holds the secret.
+  EXPECT_FALSE(absl::StrContains(env_->Logs(), kSecret));
+  EXPECT_TRUE(absl::StrContains(env_->Logs(), "sk-p...1234"));
+}
+
+TEST_P(AdminUpstreamTest, OtherFailuresDoNotTouchTheStatus) {
+  const v1::Provider p = NewProvider("fake-openai", fake_->base_url() + "/v1");
+  const v1::ApiKey key = NewKey(p.id(), kSecret);
+  fake_upstream::Rule overloaded;
+  overloaded.status = 503;
+  overloaded.times = 1;
+  fake_->rules().Add(overloaded);
+  v1::ValidateKeyResponse r;
+  ASSERT_TRUE(Validate(key.id(), &r).ok());
+  EXPECT_FALSE(r.is_valid());
+  EXPECT_EQ(r.http_status(), 503);
+  EXPECT_EQ(Status(key.id()), "normal");
+
+  // A provider that cannot be reached is not a verdict on the key.
+  const v1::Provider gone = NewProvider("gone", "http://127.0.0.1:1/v1");
+  const v1::ApiKey orphan = NewKey(gone.id(), kSecret);
+  grpc::Status st = Validate(orphan.id(), &r);
+  EXPECT_EQ(st.error_code(), StatusCode::UNAVAILABLE) << st.error_message();
+  EXPECT_EQ(Status(orphan.id()), "normal");
+}
+
+TEST_P(AdminUpstreamTest, SyncAddsRetiresAndReactivatesModelsKeepingHandSetValues) {
+  const v1::Provider p = NewProvider("fake-openai", fake_->base_url() + "/v1");
+  v1::SyncModelsResponse r;
+  grpc::Status st = Sync(p.id(), &r);
+  EXPECT_EQ(st.error_code(), StatusCode::FAILED_PRECONDITION) << st.error_message();  // no key
+  NewKey(p.id(), kSecret);
+
+  ASSERT_TRUE(Sync(p.id(), &r).ok());
+  EXPECT_EQ(r.count(), 3);
+  EXPECT_EQ(r.added(), 3);
+  EXPECT_EQ(r.deactivated(), 0);
+  std::vector<v1::Model> models = Models(p.id());
+  ASSERT_EQ(models.size(), 3u);
+  int defaults = 0;
+  int64_t fake_b = 0;
+  for (const v1::Model& m : models) {
+    EXPECT_TRUE(m.is_active());
+    EXPECT_EQ(m.model_name(), m.model_code());
+    EXPECT_EQ(m.model_type(), "chat");
+    EXPECT_EQ(m.cost_per_1k_prompt_tokens(), 0);
+    defaults += m.is_default();
+    if (m.model_code() == "fake-a") {  // the first listed
+      EXPECT_TRUE(m.is_default());
+    }
+    if (m.model_code() == "fake-b") fake_b = m.id();
+  }
+  EXPECT_EQ(defaults, 1);
+
+  // An operator prices fake-b and names it.
+  v1::UpdateModelRequest hand;
+  hand.set_id(fake_b);
+  hand.set_model_name("Fake B (priced)");
+  hand.set_cost_per_1k_prompt_tokens(0.0123);
+  hand.set_cost_per_1k_completion_tokens(0.0456);
+  hand.set_supports_vision(true);
+  hand.set_max_input_tokens(128000);
+  v1::Model priced;
+  ASSERT_TRUE(env_->Call(&Stub::UpdateModel, hand, &priced).ok());
+
+  fake_->SetModels({"fake-b", "fake-d", "text-embedding-3-small"});
+  ASSERT_TRUE(Sync(p.id(), &r).ok());
+  EXPECT_EQ(r.count(), 3);
+  EXPECT_EQ(r.added(), 2);
+  EXPECT_EQ(r.deactivated(), 2);  // fake-a, fake-c
+  EXPECT_EQ(r.reactivated(), 0);
+  for (const v1::Model& m : Models(p.id())) {
+    if (m.model_code() == "fake-a" || m.model_code() == "fake-c") {
+      EXPECT_FALSE(m.is_active());
+    }
+    if (m.model_code() == "fake-a") {  // flags are the operator's
+      EXPECT_TRUE(m.is_default());
+    }
+    if (m.model_code() == "fake-d") {
+      EXPECT_TRUE(m.is_active());
+    }
+    if (m.model_code() == "text-embedding-3-small") {
+      EXPECT_EQ(m.model_type(), "embedding");
+    }
+    if (m.model_code() == "fake-b") {
+      EXPECT_TRUE(m.is_active());
+      EXPECT_EQ(m.model_name(), "Fake B (priced)");
+      EXPECT_EQ(m.cost_per_1k_prompt_tokens(), 0.0123);
+      EXPECT_EQ(m.cost_per_1k_completion_tokens(), 0.0456);
+      EXPECT_TRUE(m.supports_vision());
+      EXPECT_EQ(m.max_input_tokens(), 128000);
+    }
+  }
+
+  fake_->SetModels({"fake-a", "fake-b", "fake-d", "text-embedding-3-small"});
+  ASSERT_TRUE(Sync(p.id(), &r).ok());
+  EXPECT_EQ(r.count(), 4);
+  EXPECT_EQ(r.added(), 0);
+  EXPECT_EQ(r.reactivated(), 1);
+  EXPECT_EQ(r.deactivated(), 0);
+  v1::ListModelsRequest active;
+  active.set_provider_id(p.id());
+  active.set_is_active(true);
+  v1::ListModelsResponse listed;
+  ASSERT_TRUE(env_->Call(&Stub::ListModels, active, &listed).ok());
+  EXPECT_EQ(listed.models_size(), 4);
+  active.set_is_active(false);
+  ASSERT_TRUE(env_->Call(&Stub::ListModels, active, &listed).ok());
+  ASSERT_EQ(listed.models_size(), 1);
+  EXPECT_EQ(listed.models(0).model_code(), "fake-c");
+}
+
+TEST_P(AdminUpstreamTest, SyncOfAnAnthropicProviderUsesItsDisplayNames) {
+  fake_->SetModels({"claude-3-5-haiku-20241022"});
+  const v1::Provider p = NewProvider("fake-claude", fake_->base_url(), "anthropic");
+  NewKey(p.id(), kOtherSecret);
+  v1::SyncModelsResponse r;
+  ASSERT_TRUE(Sync(p.id(), &r).ok());
+  EXPECT_EQ(r.added(), 1);
+  std::vector<v1::Model> models = Models(p.id());
+  ASSERT_EQ(models.size(), 1u);
+  EXPECT_EQ(models[0].model_code(), "claude-3-5-haiku-20241022");
+  EXPECT_FALSE(models[0].model_name().empty());
+  EXPECT_TRUE(models[0].is_default());
+}
+
+TEST_P(AdminUpstreamTest, SyncFailuresChangeNothing) {
+  const v1::Provider p = NewProvider("fake-openai", fake_->base_url() + "/v1");
+  NewKey(p.id(), kSecret);
+  v1::SyncModelsResponse r;
+  ASSERT_TRUE(Sync(p.id(), &r).ok());
+
+  fake_upstream::Rule reject;
+  reject.status = 401;
+  reject.message = absl::StrCat("Incorrect API key provided: ", kSecret);
+  const int64_t rule = fake_->rules().Add(reject);
+  grpc::Status st = Sync(p.id(), &r);
+  EXPECT_EQ(st.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "401")) << st.error_message();
+  EXPECT_FALSE(absl::StrContains(st.error_message(), kSecret)) << st.error_message();
+  fake_->rules().Remove(rule);
+
+  fake_->SetModels({});
+  st = Sync(p.id(), &r);
+  EXPECT_EQ(st.error_code(), StatusCode::FAILED_PRECONDITION) << st.error_message();
+  for (const v1::Model& m : Models(p.id())) EXPECT_TRUE(m.is_active()) << m.model_code();
+
+  v1::SyncModelsRequest unknown;
+  unknown.set_provider_id(999999);
+  EXPECT_EQ(env_->Call(&Stub::SyncModels, unknown, &r).error_code(), StatusCode::NOT_FOUND);
+}
+
+// ---- models ----
+
+TEST_P(AdminServiceTest, ModelRoundTripWithExactPricesAndOneDefault) {
+  const v1::Provider openai = Provider("openai");
+  int64_t old_default = 0;
+  for (const v1::Model& m : Models(openai.id())) {
+    if (m.is_default()) old_default = m.id();
+  }
+  ASSERT_NE(old_default, 0);
+
+  v1::CreateModelRequest create;
+  v1::Model* m = create.mutable_model();
+  m->set_provider_code("openai");
+  m->set_model_code("gpt-4.1");
+  m->set_model_name("GPT-4.1");
+  m->set_max_input_tokens(1047576);
+  m->set_max_output_tokens(32768);
+  m->set_supports_function_call(true);
+  m->set_cost_per_1k_prompt_tokens(0.002);
+  m->set_cost_per_1k_completion_tokens(0.008);
+  m->set_cost_per_1k_cached_prompt_tokens(0.000075);
+  m->set_cost_per_1k_cache_creation_tokens(0.000000001);
+  v1::Model created;
+  ASSERT_TRUE(env_->Call(&Stub::CreateModel, create, &created).ok());
+  EXPECT_EQ(created.provider_id(), openai.id());
+  EXPECT_EQ(created.provider_code(), "openai");
+  EXPECT_EQ(created.model_type(), "chat");
+  EXPECT_TRUE(created.is_active());
+  EXPECT_TRUE(created.supports_streaming());
+  EXPECT_TRUE(created.supports_function_call());
+  EXPECT_FALSE(created.supports_vision());
+  EXPECT_FALSE(created.is_default());
+  EXPECT_EQ(created.cost_per_1k_prompt_tokens(), 0.002);
+  EXPECT_EQ(created.cost_per_1k_completion_tokens(), 0.008);
+  EXPECT_EQ(created.cost_per_1k_cached_prompt_tokens(), 0.000075);
+  EXPECT_EQ(created.cost_per_1k_cache_creation_tokens(), 0.000000001);
+  long long nanos = 0;
+  ASSERT_TRUE(env_->db().Run([&](soci::session& s) {
+    s << absl::StrCat("SELECT ", env_->db().dialect().DecimalToNanos("cost_per_1k_cached_prompt_tokens"),
+                      " FROM t_ai_models WHERE id = ", created.id()),
+        soci::into(nanos);
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(nanos, 75000);
+
+  v1::GetModelRequest get;
+  get.set_id(created.id());
+  v1::Model got;
+  ASSERT_TRUE(env_->Call(&Stub::GetModel, get, &got).ok());
+  EXPECT_EQ(got.SerializeAsString(), created.SerializeAsString());
+
+  // Making it the default takes the flag from the old one.
+  v1::UpdateModelRequest update;
+  update.set_id(created.id());
+  update.set_is_default(true);
+  update.set_cost_per_1k_prompt_tokens(0.0025);
+  update.set_supports_vision(true);
+  update.set_model_type("chat");
+  v1::Model updated;
+  ASSERT_TRUE(env_->Call(&Stub::UpdateModel, update, &updated).ok());
+  EXPECT_TRUE(updated.is_default());
+  EXPECT_EQ(updated.cost_per_1k_prompt_tokens(), 0.0025);
+  EXPECT_EQ(updated.cost_per_1k_completion_tokens(), 0.008);  // untouched
+  EXPECT_TRUE(updated.supports_vision());
+  int defaults = 0;
+  for (const v1::Model& x : Models(openai.id())) defaults += x.is_default();
+  EXPECT_EQ(defaults, 1);
+
+  // The default cannot just stop being one.
+  v1::UpdateModelRequest clear;
+  clear.set_id(created.id());
+  clear.set_is_default(false);
+  EXPECT_EQ(env_->Call(&Stub::UpdateModel, clear, &updated).error_code(),
+            StatusCode::FAILED_PRECONDITION);
+
+  // Deleting the default hands the flag on.
+  v1::DeleteModelRequest del;
+  del.set_id(created.id());
+  v1::DeleteModelResponse d;
+  ASSERT_TRUE(env_->Call(&Stub::DeleteModel, del, &d).ok());
+  EXPECT_EQ(env_->Call(&Stub::GetModel, get, &got).error_code(), StatusCode::NOT_FOUND);
+  defaults = 0;
+  for (const v1::Model& x : Models(openai.id())) defaults += x.is_default();
+  EXPECT_EQ(defaults, 1);
+  EXPECT_EQ(env_->Call(&Stub::DeleteModel, del, &d).error_code(), StatusCode::NOT_FOUND);
+}
+
+TEST_P(AdminServiceTest, AProvidersFirstModelIsItsDefault) {
+  const v1::Provider p = NewProvider("empty", "https://x.example/v1");
+  v1::CreateModelRequest create;
+  create.mutable_model()->set_provider_id(p.id());
+  create.mutable_model()->set_model_code("m1");
+  create.mutable_model()->set_model_name("M1");
+  v1::Model first, second;
+  ASSERT_TRUE(env_->Call(&Stub::CreateModel, create, &first).ok());
+  EXPECT_TRUE(first.is_default());
+  create.mutable_model()->set_model_code("m2");
+  ASSERT_TRUE(env_->Call(&Stub::CreateModel, create, &second).ok());
+  EXPECT_FALSE(second.is_default());
+  EXPECT_EQ(Provider("empty").models_count(), 2);
+}
+
+TEST_P(AdminServiceTest, ModelBadInputIsRefusedWithTheRightCode) {
+  const int64_t openai = Provider("openai").id();
+  auto create = [&](const std::function<void(v1::Model*)>& edit) {
+    v1::CreateModelRequest req;
+    v1::Model* m = req.mutable_model();
+    m->set_provider_id(openai);
+    m->set_model_code("new-model");
+    m->set_model_name("New");
+    edit(m);
+    v1::Model out;
+    return env_->Call(&Stub::CreateModel, req, &out).error_code();
+  };
+  EXPECT_EQ(create([](v1::Model* m) { m->set_model_code("gpt-4o"); }), StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(create([](v1::Model* m) { m->set_provider_id(999999); }), StatusCode::NOT_FOUND);
+  EXPECT_EQ(create([](v1::Model* m) {
+              m->set_provider_id(0);
+              m->set_provider_code("nope");
+            }),
+            StatusCode::NOT_FOUND);
+  EXPECT_EQ(create([](v1::Model* m) { m->set_provider_id(0); }), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create([](v1::Model* m) { m->set_model_code(""); }), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create([](v1::Model* m) { m->set_model_code("has space"); }),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create([](v1::Model* m) { m->set_model_name(""); }), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create([](v1::Model* m) { m->set_model_type("Chat Model"); }),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create([](v1::Model* m) { m->set_max_input_tokens(-1); }),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create([](v1::Model* m) { m->set_max_output_tokens(-1); }),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create([](v1::Model* m) { m->set_cost_per_1k_prompt_tokens(-0.001); }),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create([](v1::Model* m) { m->set_cost_per_1k_completion_tokens(NAN); }),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create([](v1::Model* m) {
+              m->set_cost_per_1k_cached_prompt_tokens(std::numeric_limits<double>::infinity());
+            }),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create([](v1::Model* m) { m->set_cost_per_1k_cache_creation_tokens(1e7); }),
+            StatusCode::INVALID_ARGUMENT);
+
+  v1::UpdateModelRequest u;
+  v1::Model out;
+  u.set_id(999999);
+  u.set_model_name("x");
+  EXPECT_EQ(env_->Call(&Stub::UpdateModel, u, &out).error_code(), StatusCode::NOT_FOUND);
+  u.set_id(Models(openai)[0].id());
+  u.set_model_name("");
+  EXPECT_EQ(env_->Call(&Stub::UpdateModel, u, &out).error_code(), StatusCode::INVALID_ARGUMENT);
+  u.clear_model_name();
+  u.set_cost_per_1k_completion_tokens(-1);
+  EXPECT_EQ(env_->Call(&Stub::UpdateModel, u, &out).error_code(), StatusCode::INVALID_ARGUMENT);
+  v1::ListModelsRequest list;
+  list.set_provider_id(999999);
+  v1::ListModelsResponse models;
+  EXPECT_EQ(env_->Call(&Stub::ListModels, list, &models).error_code(), StatusCode::NOT_FOUND);
+}
+
+// ---- authentication ----
+
+TEST_P(AdminServiceTest, EveryCallNeedsAnAdminToken) {
+  v1::ListProvidersResponse r;
+  const v1::ListProvidersRequest req;
+  EXPECT_EQ(env_->Call(&Stub::ListProviders, req, &r, "").error_code(),
+            StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(env_->Call(&Stub::ListProviders, req, &r,
+                       AdminTestEnv::Bearer("admin", absl::Hours(1),
+                                            "wrong-secret-0123456789abcdef0123456"))
+                .error_code(),
+            StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(env_->Call(&Stub::ListProviders, req, &r,
+                       AdminTestEnv::Bearer("admin", absl::Seconds(-30)))
+                .error_code(),
+            StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      env_->Call(&Stub::ListProviders, req, &r, AdminTestEnv::Bearer("service")).error_code(),
+      StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(env_->Call(&Stub::ListProviders, req, &r, AdminTestEnv::Bearer("user")).error_code(),
+            StatusCode::PERMISSION_DENIED);
+  // A refused change does not happen.
+  v1::CreateProviderRequest create;
+  create.set_provider_code("sneaky");
+  create.set_provider_name("Sneaky");
+  create.set_base_url("https://x.example");
+  v1::Provider p;
+  EXPECT_EQ(env_->Call(&Stub::CreateProvider, create, &p, AdminTestEnv::Bearer("service"))
+                .error_code(),
+            StatusCode::PERMISSION_DENIED);
+  v1::GetProviderRequest get;
+  get.set_provider_code("sneaky");
+  EXPECT_EQ(env_->Call(&Stub::GetProvider, get, &p).error_code(), StatusCode::NOT_FOUND);
+  EXPECT_TRUE(env_->Call(&Stub::ListProviders, req, &r).ok());
+  // The audit log names the operator.
+  ASSERT_TRUE(env_->Call(&Stub::CreateProvider, create, &p).ok());
+  EXPECT_TRUE(absl::StrContains(env_->Logs(), "by=\"test-operator\"")) << env_->Logs();
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AdminServiceTest,
+                         ::testing::ValuesIn(aigw::testing::TestDatabase::Backends()),
+                         aigw::testing::BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, AdminUpstreamTest,
+                         ::testing::ValuesIn(aigw::testing::TestDatabase::Backends()),
+                         aigw::testing::BackendName);
+
+}  // namespace
+}  // namespace aigw::admin

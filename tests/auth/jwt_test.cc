@@ -1,0 +1,262 @@
+// HS256 tokens: our mint and verify against each other and against libjwt
+// (an independent implementation), and every way a token must be refused.
+
+#include "libs/auth/jwt.h"
+
+#include <jwt.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+
+namespace aigw::auth {
+namespace {
+
+constexpr char kSecret[] = "test-secret-0123456789abcdef0123456789";
+const absl::Time kNow = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+
+std::string B64(absl::string_view s) { return Base64UrlEncode(s); }
+
+// A token with any header and payload, signed HS256 with `secret`.
+std::string Sign(absl::string_view header_json, absl::string_view payload_json,
+                 absl::string_view secret = kSecret) {
+  const std::string input = absl::StrCat(B64(header_json), ".", B64(payload_json));
+  unsigned char mac[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
+  return absl::StrCat(input, ".", B64(absl::string_view(reinterpret_cast<char*>(mac), len)));
+}
+
+std::string Payload(absl::string_view extra = "") {
+  return absl::StrCat(R"({"sub":"alice","role":"admin","exp":)", absl::ToUnixSeconds(kNow) + 3600,
+                      extra, "}");
+}
+
+Claims AdminClaims() {
+  Claims c;
+  c.subject = "alice";
+  c.role = "admin";
+  c.issued_at = kNow;
+  c.expires_at = kNow + absl::Hours(1);
+  return c;
+}
+
+void ExpectRefused(absl::string_view token, absl::string_view reason, absl::Time now = kNow) {
+  absl::StatusOr<Claims> c = VerifyJwt(kSecret, token, now);
+  ASSERT_FALSE(c.ok()) << token;
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kUnauthenticated) << c.status();
+  EXPECT_TRUE(absl::StrContains(c.status().message(), reason)) << c.status();
+}
+
+TEST(JwtTest, MintedTokenVerifiesWithItsClaims) {
+  Claims in = AdminClaims();
+  in.not_before = kNow - absl::Minutes(1);
+  absl::StatusOr<std::string> token = MintJwt(kSecret, in);
+  ASSERT_TRUE(token.ok()) << token.status();
+  absl::StatusOr<Claims> out = VerifyJwt(kSecret, *token, kNow);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->subject, "alice");
+  EXPECT_EQ(out->role, "admin");
+  EXPECT_EQ(out->expires_at, in.expires_at);
+  EXPECT_EQ(out->issued_at, in.issued_at);
+  EXPECT_EQ(out->not_before, in.not_before);
+}
+
+TEST(JwtTest, SpecialCharactersInClaimsSurvive) {
+  Claims in = AdminClaims();
+  in.subject = "ali\"ce\\ \xe7\x8e\x8b";
+  absl::StatusOr<std::string> token = MintJwt(kSecret, in);
+  ASSERT_TRUE(token.ok());
+  absl::StatusOr<Claims> out = VerifyJwt(kSecret, *token, kNow);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->subject, in.subject);
+}
+
+TEST(JwtTest, LibjwtTokenVerifies) {
+  jwt_t* j = nullptr;
+  ASSERT_EQ(jwt_new(&j), 0);
+  jwt_add_grant(j, "sub", "bob");
+  jwt_add_grant(j, "role", "service");
+  jwt_add_grant_int(j, "exp", absl::ToUnixSeconds(kNow) + 60);
+  jwt_set_alg(j, JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(kSecret),
+              static_cast<int>(strlen(kSecret)));
+  char* encoded = jwt_encode_str(j);
+  ASSERT_NE(encoded, nullptr);
+  const std::string token(encoded);
+  free(encoded);
+  jwt_free(j);
+
+  absl::StatusOr<Claims> out = VerifyJwt(kSecret, token, kNow);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->subject, "bob");
+  EXPECT_EQ(out->role, "service");
+  EXPECT_FALSE(VerifyJwt("another-secret-0123456789abcdef0123", token, kNow).ok());
+}
+
+TEST(JwtTest, OurTokenVerifiesWithLibjwt) {
+  absl::StatusOr<std::string> token = MintJwt(kSecret, AdminClaims());
+  ASSERT_TRUE(token.ok());
+  jwt_t* j = nullptr;
+  ASSERT_EQ(jwt_decode(&j, token->c_str(), reinterpret_cast<const unsigned char*>(kSecret),
+                       static_cast<int>(strlen(kSecret))),
+            0);
+  EXPECT_EQ(jwt_get_alg(j), JWT_ALG_HS256);
+  EXPECT_STREQ(jwt_get_grant(j, "role"), "admin");
+  EXPECT_STREQ(jwt_get_grant(j, "sub"), "alice");
+  EXPECT_EQ(jwt_get_grant_int(j, "exp"), absl::ToUnixSeconds(kNow) + 3600);
+  jwt_free(j);
+  // And libjwt refuses it under another secret: the signature is real.
+  const char other[] = "another-secret-0123456789abcdef0123";
+  j = nullptr;
+  EXPECT_NE(jwt_decode(&j, token->c_str(), reinterpret_cast<const unsigned char*>(other),
+                       static_cast<int>(strlen(other))),
+            0);
+  if (j != nullptr) jwt_free(j);
+}
+
+TEST(JwtTest, WrongSecretIsABadSignature) {
+  const std::string token = Sign(R"({"alg":"HS256","typ":"JWT"})", Payload(),
+                                 "another-secret-0123456789abcdef0123");
+  ExpectRefused(token, "bad signature");
+}
+
+TEST(JwtTest, PayloadSwappedUnderAnotherSignatureIsRefused) {
+  Claims user = AdminClaims();
+  user.role = "user";
+  absl::StatusOr<std::string> token = MintJwt(kSecret, user);
+  ASSERT_TRUE(token.ok());
+  std::vector<std::string> parts = absl::StrSplit(*token, '.');
+  ASSERT_EQ(parts.size(), 3u);
+  const std::string forged = absl::StrCat(parts[0], ".", B64(Payload()), ".", parts[2]);
+  ExpectRefused(forged, "bad signature");
+  // Flipping one signature character is refused too.
+  std::string flipped = *token;
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  ExpectRefused(flipped, "invalid token");
+}
+
+TEST(JwtTest, OnlyHs256IsAccepted) {
+  // "none" with no signature, and with a valid HMAC: both refused.
+  ExpectRefused(absl::StrCat(B64(R"({"alg":"none"})"), ".", B64(Payload()), "."), "alg must be HS256");
+  ExpectRefused(Sign(R"({"alg":"none","typ":"JWT"})", Payload()), "alg must be HS256");
+  ExpectRefused(Sign(R"({"alg":"HS512","typ":"JWT"})", Payload()), "alg must be HS256");
+  ExpectRefused(Sign(R"({"alg":"RS256","typ":"JWT"})", Payload()), "alg must be HS256");
+  ExpectRefused(Sign(R"({"alg":"hs256"})", Payload()), "alg must be HS256");
+  ExpectRefused(Sign(R"({"typ":"JWT"})", Payload()), "alg must be HS256");
+  ExpectRefused(Sign(R"({"alg":"HS256","alg":"none"})", Payload()), "alg must be HS256");
+
+  jwt_t* j = nullptr;
+  ASSERT_EQ(jwt_new(&j), 0);
+  jwt_add_grant(j, "role", "admin");
+  jwt_add_grant_int(j, "exp", absl::ToUnixSeconds(kNow) + 60);
+  jwt_set_alg(j, JWT_ALG_HS512, reinterpret_cast<const unsigned char*>(kSecret),
+              static_cast<int>(strlen(kSecret)));
+  char* hs512 = jwt_encode_str(j);
+  ASSERT_NE(hs512, nullptr);
+  ExpectRefused(hs512, "alg must be HS256");
+  free(hs512);
+  jwt_free(j);
+}
+
+TEST(JwtTest, HeaderMustNotAskForWhatWeDoNotDo) {
+  EXPECT_TRUE(VerifyJwt(kSecret, Sign(R"({"alg":"HS256"})", Payload()), kNow).ok());
+  ExpectRefused(Sign(R"({"alg":"HS256","typ":"JWE"})", Payload()), "typ must be JWT");
+  ExpectRefused(Sign(R"({"alg":"HS256","crit":["exp"]})", Payload()), "critical");
+  ExpectRefused(Sign(R"(["alg","HS256"])", Payload()), "header is not a JSON object");
+}
+
+TEST(JwtTest, ExpiryIsRequiredAndChecked) {
+  absl::StatusOr<std::string> token = MintJwt(kSecret, AdminClaims());
+  ASSERT_TRUE(token.ok());
+  EXPECT_TRUE(VerifyJwt(kSecret, *token, kNow + absl::Hours(1) - absl::Seconds(1)).ok());
+  ExpectRefused(*token, "expired", kNow + absl::Hours(1));
+  ExpectRefused(*token, "expired", kNow + absl::Hours(100));
+
+  const std::string hdr = R"({"alg":"HS256","typ":"JWT"})";
+  ExpectRefused(Sign(hdr, R"({"sub":"alice","role":"admin"})"), "no exp");
+  ExpectRefused(Sign(hdr, R"({"role":"admin","exp":"2100000000"})"), "exp is not a number");
+  ExpectRefused(Sign(hdr, R"({"role":"admin","exp":-5})"), "out of range");
+  ExpectRefused(Sign(hdr, R"({"role":"admin","exp":1e300})"), "out of range");
+  ExpectRefused(Sign(hdr, R"({"role":"admin","exp":2000000000,"exp":1})"), "appears twice");
+  // A fractional NumericDate is allowed.
+  EXPECT_TRUE(VerifyJwt(kSecret, Sign(hdr, R"({"role":"admin","exp":1767225600.5})"), kNow).ok());
+}
+
+TEST(JwtTest, NotBeforeIsHonoured) {
+  Claims c = AdminClaims();
+  c.not_before = kNow + absl::Minutes(5);
+  absl::StatusOr<std::string> token = MintJwt(kSecret, c);
+  ASSERT_TRUE(token.ok());
+  ExpectRefused(*token, "not valid yet", kNow);
+  EXPECT_TRUE(VerifyJwt(kSecret, *token, kNow + absl::Minutes(5)).ok());
+}
+
+TEST(JwtTest, RoleIsRequired) {
+  const std::string hdr = R"({"alg":"HS256"})";
+  const std::string exp = absl::StrCat(absl::ToUnixSeconds(kNow) + 60);
+  ExpectRefused(Sign(hdr, absl::StrCat(R"({"sub":"a","exp":)", exp, "}")), "no role");
+  ExpectRefused(Sign(hdr, absl::StrCat(R"({"role":"","exp":)", exp, "}")), "no role");
+  ExpectRefused(Sign(hdr, absl::StrCat(R"({"role":["admin"],"exp":)", exp, "}")), "not a string");
+  ExpectRefused(Sign(hdr, absl::StrCat(R"({"role":"user","role":"admin","exp":)", exp, "}")),
+                "appears twice");
+  ExpectRefused(Sign(hdr, absl::StrCat(R"({"role":"admin","sub":7,"exp":)", exp, "}")),
+                "sub is not a string");
+}
+
+TEST(JwtTest, MalformedTokensAreRefused) {
+  const std::string good = *MintJwt(kSecret, AdminClaims());
+  ExpectRefused("", "empty");
+  ExpectRefused("abc", "compact JWS");
+  ExpectRefused("a.b", "compact JWS");
+  ExpectRefused(absl::StrCat(good, ".x"), "compact JWS");
+  ExpectRefused(absl::StrCat("!", good), "not base64url");
+  ExpectRefused(absl::StrCat(good, "="), "bad signature");
+  ExpectRefused(std::string(kMaxTokenBytes + 1, 'a'), "too long");
+  ExpectRefused(Sign(R"({"alg":"HS256"})", "not json"), "payload is not a JSON object");
+  EXPECT_EQ(VerifyJwt("", good, kNow).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(JwtTest, MintRefusesWhatCouldNotBeVerified) {
+  Claims c = AdminClaims();
+  EXPECT_FALSE(MintJwt("", c).ok());
+  c.role = "";
+  EXPECT_FALSE(MintJwt(kSecret, c).ok());
+  c = AdminClaims();
+  c.expires_at = c.issued_at;
+  EXPECT_FALSE(MintJwt(kSecret, c).ok());
+  c.expires_at = absl::InfiniteFuture();
+  EXPECT_FALSE(MintJwt(kSecret, c).ok());
+}
+
+TEST(Base64UrlTest, RoundTripsEveryLength) {
+  std::string data;
+  for (int i = 0; i < 70; ++i) {
+    data.push_back(static_cast<char>((i * 37 + 11) & 0xff));
+    const std::string enc = Base64UrlEncode(data);
+    EXPECT_EQ(enc.find_first_of("+/="), std::string::npos) << enc;
+    std::string dec;
+    ASSERT_TRUE(Base64UrlDecode(enc, &dec)) << enc;
+    EXPECT_EQ(dec, data);
+  }
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+}
+
+TEST(Base64UrlTest, RefusesNonCanonicalAndForeignInput) {
+  std::string out;
+  EXPECT_TRUE(Base64UrlDecode("QQ", &out));
+  EXPECT_EQ(out, "A");
+  EXPECT_FALSE(Base64UrlDecode("QR", &out));    // stray bits past the data
+  EXPECT_FALSE(Base64UrlDecode("QQ==", &out));  // padding
+  EXPECT_FALSE(Base64UrlDecode("Q", &out));     // 6 bits cannot be a byte
+  EXPECT_FALSE(Base64UrlDecode("a+b/", &out));  // standard alphabet
+  EXPECT_FALSE(Base64UrlDecode("QQ Q", &out));  // whitespace
+}
+
+}  // namespace
+}  // namespace aigw::auth
