@@ -93,6 +93,20 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   std::string metrics_addr = absl::GetFlag(FLAGS_metrics_addr);
   if (metrics_addr.empty()) metrics_addr = absl::StrCat("0.0.0.0:", spec.default_metrics_port);
 
+  absl::StatusOr<db::DatabaseUrl> url = db::DatabaseUrl::Parse(ResolveDbUrl());
+  if (!url.ok()) return Fail(spec, url.status().message());
+  absl::StatusOr<std::unique_ptr<db::Database>> database =
+      db::Database::Open(*url, absl::GetFlag(FLAGS_db_pool_size));
+  if (!database.ok()) return Fail(spec, database.status().message());
+  absl::StatusOr<std::vector<int>> applied = db::ApplyMigrations(**database);
+  if (!applied.ok()) {
+    return Fail(spec, absl::StrCat("database ", url->display, ": ", applied.status().message()));
+  }
+  spdlog::info("msg=\"database ready\" url=\"{}\" migrations_applied={}", url->display,
+               applied->size());
+  if (absl::GetFlag(FLAGS_migrate_only)) return 0;
+
+  // Migrations need no token secret (a Kubernetes Job runs them alone).
   auth::ServerAuthOptions auth_options;
   auth_options.disabled = absl::GetFlag(FLAGS_auth_disabled_for_dev);
   absl::StatusOr<std::string> jwt_secret = auth::LoadJwtSecret(absl::GetFlag(FLAGS_jwt_secret_file));
@@ -111,18 +125,6 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
                  grpc_addr);
   }
 
-  absl::StatusOr<db::DatabaseUrl> url = db::DatabaseUrl::Parse(ResolveDbUrl());
-  if (!url.ok()) return Fail(spec, url.status().message());
-  absl::StatusOr<std::unique_ptr<db::Database>> database =
-      db::Database::Open(*url, absl::GetFlag(FLAGS_db_pool_size));
-  if (!database.ok()) return Fail(spec, database.status().message());
-  absl::StatusOr<std::vector<int>> applied = db::ApplyMigrations(**database);
-  if (!applied.ok()) {
-    return Fail(spec, absl::StrCat("database ", url->display, ": ", applied.status().message()));
-  }
-  spdlog::info("msg=\"database ready\" url=\"{}\" migrations_applied={}", url->display,
-               applied->size());
-  if (absl::GetFlag(FLAGS_migrate_only)) return 0;
 
   auto registry = std::make_shared<prometheus::Registry>();
   prometheus::BuildGauge()

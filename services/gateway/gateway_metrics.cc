@@ -79,7 +79,7 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                        .Help("Call events in the on-disk spool waiting for the usage service.")
                        .Register(registry)
                        .Add({});
-  events_delivered_ = &prometheus::BuildGauge()
+  events_delivered_ = &prometheus::BuildCounter()
                            .Name("aigw_gateway_events_delivered_total")
                            .Help("Call events acknowledged by the usage service.")
                            .Register(registry)

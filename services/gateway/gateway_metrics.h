@@ -54,7 +54,7 @@ class GatewayMetrics {
   prometheus::Gauge& inflight() { return *inflight_; }
   prometheus::Gauge& queue_depth() { return *queue_depth_; }
   prometheus::Gauge& spool_events() { return *spool_events_; }
-  prometheus::Gauge& events_delivered() { return *events_delivered_; }
+  prometheus::Counter& events_delivered() { return *events_delivered_; }
 
  private:
   prometheus::Counter& CounterFor(prometheus::Family<prometheus::Counter>& family,
@@ -75,7 +75,7 @@ class GatewayMetrics {
   prometheus::Gauge* inflight_;
   prometheus::Gauge* queue_depth_;
   prometheus::Gauge* spool_events_;
-  prometheus::Gauge* events_delivered_;
+  prometheus::Counter* events_delivered_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<PerModel>> per_model_ ABSL_GUARDED_BY(mu_);

@@ -99,7 +99,11 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   g->events->set_observer([metrics](const EventSinkStats& s) {
     metrics->queue_depth().Set(static_cast<double>(s.queued));
     metrics->spool_events().Set(static_cast<double>(s.spooled));
-    metrics->events_delivered().Set(static_cast<double>(s.delivered));
+    // The sink counts deliveries; the counter follows it.
+    prometheus::Counter& delivered = metrics->events_delivered();
+    if (const double d = static_cast<double>(s.delivered) - delivered.Value(); d > 0) {
+      delivered.Increment(d);
+    }
   });
   g->events->Start();
 

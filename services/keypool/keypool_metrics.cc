@@ -59,7 +59,12 @@ KeyPoolMetrics::KeyPoolMetrics(prometheus::Registry& registry)
                        .Name("aigw_keypool_keys_loaded")
                        .Help("Keys in the pool after the last load.")
                        .Register(registry)
-                       .Add({})) {}
+                       .Add({})) {
+  // Exported at 0 from the start, so alerts and dashboards see the series
+  // before the first error.
+  db_errors_.Add({{"op", "load"}});
+  db_errors_.Add({{"op", "write"}});
+}
 
 prometheus::Counter& KeyPoolMetrics::Leases(absl::string_view provider,
                                             absl::string_view result) {
