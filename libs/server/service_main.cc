@@ -1,5 +1,7 @@
 #include "libs/server/service_main.h"
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -70,6 +72,12 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   // Debian's Abseil checks every absl::Mutex (gRPC's included) for lock-order
   // cycles, a debugging aid that costs ~15% of a short RPC's CPU.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // A gateway holds one socket per in-flight upstream call: lift the soft
+  // descriptor limit (often 1024) to the hard one.
+  if (rlimit lim; getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
   absl::SetProgramUsageMessage(absl::StrCat("aigw-", spec.name, ": the aigw ", spec.name,
                                             " service. Flags fall back to the environment "
                                             "variables named in their help."));
