@@ -240,12 +240,56 @@ std::vector<std::string> V2SeedCatalogue(Backend b) {
   return out;
 }
 
+// Every failed attempt per day, provider, key and error code: the dashboard's
+// errors by code and by key come from here, not from scanning the log. On
+// MySQL the log table becomes partitioned by month (RANGE COLUMNS on
+// created_at) so that the usage service's retention can drop whole months;
+// partitioning needs created_at in every unique key, so the idempotency key
+// becomes (request_id, attempt, created_at) there (a resent event carries
+// the same created_at). The usage service splits `pmax` into months. The
+// time indexes end in id explicitly: on a partitioned table MySQL does not
+// use the implicit primary key suffix for ORDER BY created_at DESC, id DESC
+// (the call log's order) and would sort the whole log instead.
+std::vector<std::string> V3ErrorStatsAndLogPartitions(Backend b) {
+  std::vector<std::string> out;
+  Append(out, CreateTable(b, "t_ai_error_stats", R"(
+  {ID},
+  stat_date {DATE} NOT NULL,
+  provider_code VARCHAR(64) NOT NULL,
+  key_id BIGINT NOT NULL DEFAULT 0,
+  error_code VARCHAR(64) NOT NULL,
+  error_count BIGINT NOT NULL DEFAULT 0,
+  created_at {TS_NOW},
+  updated_at {TS_NOW})",
+                          {{"uk_error_stats_day_provider_key_code",
+                            "stat_date, provider_code, key_id, error_code", true}}));
+  if (b == Backend::kMySql) {
+    out.push_back(
+        "ALTER TABLE t_ai_api_logs DROP PRIMARY KEY, ADD PRIMARY KEY (id, created_at), "
+        "DROP INDEX uk_logs_request_attempt, "
+        "ADD UNIQUE KEY uk_logs_request_attempt (request_id, attempt, created_at), "
+        "DROP INDEX idx_logs_created, ADD KEY idx_logs_created (created_at, id), "
+        "DROP INDEX idx_logs_provider_created, "
+        "ADD KEY idx_logs_provider_created (provider_code, created_at, id), "
+        "DROP INDEX idx_logs_key_created, ADD KEY idx_logs_key_created (key_id, created_at, id), "
+        "DROP INDEX idx_logs_status_created, "
+        "ADD KEY idx_logs_status_created (status, created_at, id), "
+        "DROP INDEX idx_logs_user_created, ADD KEY idx_logs_user_created (user_id, created_at, id)");
+    out.push_back(
+        "ALTER TABLE t_ai_api_logs PARTITION BY RANGE COLUMNS(created_at) "
+        "(PARTITION pmax VALUES LESS THAN (MAXVALUE))");
+  }
+  return out;
+}
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
   static const auto* const kMigrations = new std::vector<Migration>{
       {1, "core tables: providers, api keys, models, api logs, usage stats", &V1CoreTables},
       {2, "seed providers openai, anthropic, deepseek and their models", &V2SeedCatalogue},
+      {3, "error stats per day, provider, key and code; MySQL: api logs partitioned by month",
+       &V3ErrorStatsAndLogPartitions},
   };
   return *kMigrations;
 }

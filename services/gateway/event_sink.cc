@@ -23,7 +23,10 @@ absl::Status GrpcEventUploader::Upload(const aigw::v1::RecordCallsRequest& batch
 }
 
 BatchingEventSink::BatchingEventSink(Options options, EventUploader* uploader, EventSpool* spool)
-    : options_(options), uploader_(uploader), spool_(spool) {}
+    : options_(options), uploader_(uploader), spool_(spool) {
+  absl::StatusOr<std::unique_ptr<EventSpool>> rejected = EventSpool::Open(spool->path() + ".rejected");
+  if (rejected.ok()) rejected_ = std::move(*rejected);
+}
 
 BatchingEventSink::~BatchingEventSink() { Stop(); }
 
@@ -63,6 +66,7 @@ EventSinkStats BatchingEventSink::Stats() const {
     absl::MutexLock lock(&mu_);
     s.queued = static_cast<int64_t>(queue_.size());
     s.delivered = delivered_;
+    s.rejected = rejected_events_;
   }
   s.spooled = spool_->events();
   return s;
@@ -72,6 +76,22 @@ void BatchingEventSink::Notify() {
   if (observer_) observer_(Stats());
 }
 
+bool BatchingEventSink::IsRejection(const absl::Status& st) {
+  return st.code() == absl::StatusCode::kInvalidArgument;
+}
+
+void BatchingEventSink::Reject(const aigw::v1::RecordCallsRequest& batch, const absl::Status& st) {
+  // Usage refused the batch itself: sending it again would fail again and
+  // block the spool forever. Keep it aside, on disk, for an operator.
+  spdlog::error("msg=\"usage rejected a call-event batch\" events={} error=\"{}\"",
+                batch.events_size(), st.message());
+  absl::Status kept = rejected_ ? rejected_->Append(batch)
+                                : absl::UnavailableError("the rejected file could not be opened");
+  if (!kept.ok()) spdlog::error("msg=\"cannot keep rejected events\" error=\"{}\"", kept.message());
+  absl::MutexLock lock(&mu_);
+  rejected_events_ += batch.events_size();
+}
+
 bool BatchingEventSink::ReplaySpool() {
   if (spool_->events() == 0) return true;
   int64_t read_bytes = 0;
@@ -79,7 +99,12 @@ bool BatchingEventSink::ReplaySpool() {
   if (!batches.ok()) return false;
   int64_t events = 0;
   for (const auto& b : *batches) {
-    if (!uploader_->Upload(b).ok()) return false;
+    absl::Status st = uploader_->Upload(b);
+    if (IsRejection(st)) {
+      Reject(b, st);
+      continue;
+    }
+    if (!st.ok()) return false;
     events += b.events_size();
   }
   absl::Status consumed = spool_->Consume(read_bytes);
@@ -101,6 +126,10 @@ bool BatchingEventSink::Deliver(aigw::v1::RecordCallsRequest batch) {
     if (st.ok()) {
       absl::MutexLock lock(&mu_);
       delivered_ += batch.events_size();
+      return true;
+    }
+    if (IsRejection(st)) {
+      Reject(batch, st);
       return true;
     }
     spdlog::warn("msg=\"usage unreachable; spooling call events\" error=\"{}\"", st.message());

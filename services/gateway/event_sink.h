@@ -48,6 +48,7 @@ struct EventSinkStats {
   int64_t queued = 0;     // in memory, waiting
   int64_t spooled = 0;    // on disk, waiting for usage
   int64_t delivered = 0;  // acknowledged by usage (this process)
+  int64_t rejected = 0;   // refused by usage as invalid; kept in <spool>.rejected
 };
 
 // A bounded in-memory queue drained by one thread that sends batches to
@@ -84,6 +85,9 @@ class BatchingEventSink : public EventSink {
   bool Deliver(aigw::v1::RecordCallsRequest batch);
   // Replays the spool if usage takes it; false when usage is still down.
   bool ReplaySpool();
+  // INVALID_ARGUMENT from usage: the batch itself is bad, not usage's health.
+  static bool IsRejection(const absl::Status& st);
+  void Reject(const aigw::v1::RecordCallsRequest& batch, const absl::Status& st);
   void Notify();
 
   const Options options_;
@@ -95,6 +99,8 @@ class BatchingEventSink : public EventSink {
   std::deque<aigw::v1::CallEvent> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t delivered_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t rejected_events_ ABSL_GUARDED_BY(mu_) = 0;
+  std::unique_ptr<EventSpool> rejected_;
   std::thread thread_;
   // Sender thread only.
   absl::Time usage_down_until_ = absl::InfinitePast();

@@ -156,9 +156,11 @@ TEST_P(MigrationsTest, UniqueKeysHold) {
   EXPECT_FALSE(dup_provider.ok());
   absl::Status log_twice = db.Run([&](soci::session& s) {
     for (int i = 0; i < 2; ++i) {
+      // A resend carries the same event, created_at included (on MySQL the
+      // log is partitioned by month, so created_at is part of the key).
       s << std::string(db.dialect().InsertIgnore()) +
-               " INTO t_ai_api_logs (request_id, attempt, provider_code, status) VALUES "
-               "('req-1', 1, 'openai', 'success')";
+               " INTO t_ai_api_logs (request_id, attempt, provider_code, status, created_at) "
+               "VALUES ('req-1', 1, 'openai', 'success', '2026-01-01 00:00:00.000')";
     }
     return absl::OkStatus();
   });

@@ -19,6 +19,11 @@ class FakeUsage : public EventUploader {
     ++calls_;
     if (down_) return absl::UnavailableError("usage is down");
     for (const auto& e : batch.events()) {
+      if (e.request_id().empty()) {
+        return absl::InvalidArgumentError("events[0].request_id is empty");
+      }
+    }
+    for (const auto& e : batch.events()) {
       ++received_;
       keys_.insert(e.request_id() + "#" + std::to_string(e.attempt()));
     }
@@ -166,6 +171,34 @@ TEST_F(EventSinkTest, StopWithUsageDownLeavesEverythingInTheSpoolForTheNextRun) 
   sink.Stop();
   EXPECT_EQ(usage.unique(), 42u);
   EXPECT_EQ((*spool)->events(), 0);
+}
+
+TEST_F(EventSinkTest, ABatchUsageRejectsIsSetAsideNotReplayedForever) {
+  FakeUsage usage;
+  usage.SetDown(true);
+  auto spool = EventSpool::Open(path_);
+  ASSERT_TRUE(spool.ok());
+  BatchingEventSink::Options o;
+  o.batch_size = 1;
+  o.flush_interval = absl::Milliseconds(5);
+  o.retry_interval = absl::Milliseconds(20);
+  BatchingEventSink sink(o, &usage, spool->get());
+  sink.Start();
+  sink.Emit(Event(1));
+  sink.Emit(aigw::v1::CallEvent());  // no request_id: usage refuses it
+  sink.Emit(Event(2));
+  for (int i = 0; i < 500 && sink.Stats().spooled < 3; ++i) absl::SleepFor(absl::Milliseconds(5));
+  usage.SetDown(false);
+  for (int i = 0; i < 1000 && (usage.unique() < 2 || sink.Stats().spooled > 0); ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  sink.Stop();
+  EXPECT_EQ(usage.unique(), 2u);
+  EXPECT_EQ(sink.Stats().spooled, 0) << "the bad batch blocked the spool";
+  EXPECT_EQ(sink.Stats().rejected, 1);
+  auto rejected = EventSpool::Open(path_ + ".rejected");
+  ASSERT_TRUE(rejected.ok());
+  EXPECT_EQ((*rejected)->events(), 1);
 }
 
 TEST_F(EventSinkTest, AFullQueueSpillsToDiskInsteadOfDropping) {

@@ -1,0 +1,87 @@
+#ifndef AIGW_SERVICES_USAGE_CALL_LOG_ROW_H_
+#define AIGW_SERVICES_USAGE_CALL_LOG_ROW_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "aigw/v1/usage.pb.h"
+#include "services/usage/sql_literal.h"
+
+namespace aigw::usage {
+
+// Column sizes of t_ai_api_logs (libs/db/schema.cc), in characters.
+inline constexpr size_t kMaxRequestIdChars = 64;
+inline constexpr size_t kMaxProviderCodeChars = 64;
+inline constexpr size_t kMaxModelChars = 128;
+inline constexpr size_t kMaxUserIdChars = 128;
+inline constexpr size_t kMaxIpChars = 64;
+inline constexpr size_t kMaxUserAgentChars = 512;
+inline constexpr size_t kMaxErrorCodeChars = 64;
+// TEXT holds 65535 bytes; 4 bytes per character at worst.
+inline constexpr size_t kMaxErrorMessageChars = 16000;
+
+// One call event as it is stored in t_ai_api_logs and counted in the stats:
+// validated, with descriptive text cleaned and cut to its column.
+struct LogRow {
+  std::string request_id;
+  int32_t attempt = 1;
+  int64_t provider_id = 0;
+  std::string provider_code;
+  int64_t key_id = 0;
+  std::string model;
+  std::string user_id;
+  std::string ip_address;
+  std::string user_agent;
+  bool success = false;
+  // Set for failed attempts: the event's code, else the outcome's name
+  // (SERVER_ERROR, ...), so every error is counted under some code.
+  std::string error_code;
+  std::string error_message;
+  int32_t http_status = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+  int64_t cached_prompt_tokens = 0;
+  int64_t cache_creation_tokens = 0;
+  int64_t reasoning_tokens = 0;
+  int64_t cost_nanos = 0;
+  // The log columns are INT: values past INT_MAX are stored (and counted) as
+  // INT_MAX.
+  int64_t latency_ms = 0;
+  int64_t ttft_ms = 0;
+  bool is_stream = false;
+  bool is_final = false;
+  // Whole milliseconds, as stored.
+  absl::Time created_at;
+  // The calendar day of created_at in the stats zone.
+  absl::CivilDay stat_date;
+};
+
+// Checks one event and turns it into its row. INVALID_ARGUMENT (naming the
+// field) for what cannot be stored faithfully: no request_id, attempt < 1,
+// no provider_code, identifiers longer than their column, no or unknown
+// outcome, negative counts, cost or latency, created_at outside 1970..9999.
+// A missing created_at becomes `now`.
+absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& event, absl::TimeZone stats_zone,
+                                absl::Time now);
+
+// The columns AppendLogValues writes, in order.
+extern const char kLogInsertColumns[];
+// "(v1, v2, ...)" for one row of a multi-row INSERT into t_ai_api_logs.
+void AppendLogValues(const LogRow& row, const SqlQuoter& quoter, std::string* out);
+
+// The log keeps status and error_code, not the outcome: it is read back as
+// the outcome named by error_code when it names one (the default code of a
+// failed event), else from the HTTP status (429, 401/403, 5xx, other 4xx; no
+// status: a network error).
+v1::Outcome DeriveOutcome(bool success, absl::string_view error_code, int http_status);
+
+// The row back as the event it came from.
+void ToCallEvent(const LogRow& row, v1::CallEvent* event);
+
+}  // namespace aigw::usage
+
+#endif  // AIGW_SERVICES_USAGE_CALL_LOG_ROW_H_

@@ -1,0 +1,147 @@
+// Usage down -> the gateway spools call events -> usage back -> every event
+// arrives exactly once. Over the real gateway, keypool and usage binaries,
+// with the fake upstream in-process.
+
+#include <signal.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "aigw/v1/chat.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "libs/auth/jwt.h"
+#include "soci/soci.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/test_database.h"
+#include "tools/fake-upstream/fake_upstream_server.h"
+
+namespace aigw {
+namespace {
+
+using ::aigw::testing::Subprocess;
+
+constexpr char kMasterKey[] = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+constexpr char kJwtSecret[] = "spool-test-jwt-secret-0123456789abcdef012345";
+
+std::string Bearer(const std::string& role) {
+  auth::Claims c;
+  c.subject = "spool-test";
+  c.role = role;
+  c.expires_at = absl::Now() + absl::Hours(1);
+  return "Bearer " + *auth::MintJwt(kJwtSecret, c);
+}
+
+// The value of an unlabelled sample in a /metrics page, or -1.
+double Metric(int port, const std::string& name) {
+  absl::StatusOr<std::string> page = testing::HttpGet(port, "/metrics");
+  if (!page.ok()) return -1;
+  for (absl::string_view line : absl::StrSplit(*page, '\n')) {
+    if (absl::StartsWith(line, name + " ")) {
+      double v = -1;
+      if (absl::SimpleAtod(line.substr(name.size() + 1), &v)) return v;
+    }
+  }
+  return -1;
+}
+
+long long Count(db::Database& db, const std::string& sql) {
+  long long n = -1;
+  (void)db.Run([&](soci::session& s) {
+    s << sql, soci::into(n);
+    return absl::OkStatus();
+  });
+  return n;
+}
+
+TEST(SpoolReplayTest, EventsSpooledWhileUsageIsDownArriveOnceWhenItReturns) {
+  auto db = testing::TestDatabase::Create(db::Backend::kSqlite);
+  ASSERT_TRUE(db.ok()) << db.status();
+  fake_upstream::FakeUpstreamServer upstream({});
+  ASSERT_TRUE(upstream.Start().ok());
+  const std::string openai_base = upstream.base_url() + "/v1";
+  ASSERT_TRUE((*db)->db().Run([&](soci::session& s) {
+    s << "UPDATE t_ai_providers SET base_url = :u WHERE provider_code = 'openai'",
+        soci::use(openai_base);
+    s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key) SELECT id, 'k', "
+         "'sk-spool-test-0000000001' FROM t_ai_providers WHERE provider_code = 'openai'";
+    return absl::OkStatus();
+  }).ok());
+
+  const std::map<std::string, std::string> env = {{"AIGW_MASTER_KEY", kMasterKey},
+                                                  {"AIGW_JWT_SECRET", kJwtSecret}};
+  const int keypool_port = testing::PickFreePort();
+  const int usage_port = testing::PickFreePort();
+  const int gateway_port = testing::PickFreePort();
+  const int gateway_metrics = testing::PickFreePort();
+  char spool_dir[] = "/tmp/aigw_spool_XXXXXX";
+  ASSERT_NE(mkdtemp(spool_dir), nullptr);
+  const std::string db_url = "--db_url=" + (*db)->url();
+  auto keypool = Subprocess::Start({AIGW_KEYPOOL_BIN, db_url,
+                                    absl::StrCat("--grpc_addr=127.0.0.1:", keypool_port),
+                                    "--metrics_addr=127.0.0.1:0"},
+                                   env);
+  auto gateway = Subprocess::Start(
+      {AIGW_GATEWAY_BIN, db_url, absl::StrCat("--grpc_addr=127.0.0.1:", gateway_port),
+       absl::StrCat("--metrics_addr=127.0.0.1:", gateway_metrics),
+       absl::StrCat("--keypool_addr=127.0.0.1:", keypool_port),
+       absl::StrCat("--usage_addr=127.0.0.1:", usage_port), std::string("--spool_dir=") + spool_dir,
+       "--event_flush_interval=20ms"},
+      env);
+  ASSERT_TRUE(keypool.ok() && gateway.ok());
+  ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", keypool_port), absl::Seconds(20)).ok());
+  ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", gateway_port), absl::Seconds(20)).ok())
+      << (*gateway)->Stderr();
+
+  // Usage is not running: completions still succeed.
+  auto stub = aigw::v1::ChatService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", gateway_port), grpc::InsecureChannelCredentials()));
+  constexpr int kCalls = 25;
+  for (int i = 0; i < kCalls; ++i) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", Bearer("client"));
+    aigw::v1::ChatCompletionRequest req;
+    req.set_provider_code("openai");
+    req.set_request_id(absl::StrCat("spool-", i));
+    auto* m = req.add_messages();
+    m->set_role("user");
+    m->set_content(absl::StrCat("call number ", i));
+    aigw::v1::ChatCompletion out;
+    grpc::Status st = stub->CreateChatCompletion(&ctx, req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  double spooled = -1;
+  for (int i = 0; i < 200 && (spooled = Metric(gateway_metrics, "aigw_gateway_spool_events")) < kCalls; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(spooled, kCalls);
+  EXPECT_EQ(Count((*db)->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), 0);
+
+  // Usage comes up: the spool drains into the database, once.
+  auto usage = Subprocess::Start({AIGW_USAGE_BIN, db_url,
+                                  absl::StrCat("--grpc_addr=127.0.0.1:", usage_port),
+                                  "--metrics_addr=127.0.0.1:0"},
+                                 env);
+  ASSERT_TRUE(usage.ok());
+  ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", usage_port), absl::Seconds(20)).ok());
+  long long logged = 0;
+  for (int i = 0; i < 300; ++i) {
+    logged = Count((*db)->db(), "SELECT COUNT(*) FROM t_ai_api_logs");
+    if (logged >= kCalls && Metric(gateway_metrics, "aigw_gateway_spool_events") == 0) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(logged, kCalls);
+  EXPECT_EQ(Count((*db)->db(), "SELECT COUNT(DISTINCT request_id) FROM t_ai_api_logs"), kCalls);
+  EXPECT_EQ(Metric(gateway_metrics, "aigw_gateway_spool_events"), 0);
+  EXPECT_EQ(Count((*db)->db(), "SELECT COALESCE(SUM(total_requests), 0) FROM t_ai_usage_stats"),
+            kCalls);
+
+  // A later restart of the gateway finds nothing left to replay.
+  (*gateway)->Signal(SIGTERM);
+  EXPECT_EQ(*(*gateway)->Wait(absl::Seconds(30)), 0);
+  EXPECT_EQ(Count((*db)->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), kCalls);
+  upstream.Stop();
+}
+
+}  // namespace
+}  // namespace aigw
