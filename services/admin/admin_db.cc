@@ -6,18 +6,6 @@
 
 namespace aigw::admin {
 
-std::string FormatDbTime(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E3S", t, absl::UTCTimeZone());
-}
-
-bool ParseDbTime(absl::string_view text, absl::Time* out) {
-  std::string s = absl::StrReplaceAll(absl::StripAsciiWhitespace(text), {{"T", " "}});
-  absl::string_view v = s;
-  absl::ConsumeSuffix(&v, "Z");
-  std::string err;
-  return absl::ParseTime("%Y-%m-%d %H:%M:%E*S", v, absl::UTCTimeZone(), out, &err);
-}
-
 void SetTimestamp(absl::string_view text, google::protobuf::Timestamp* out) {
   absl::Time t;
   if (text.empty() || !ParseDbTime(text, &t)) return;

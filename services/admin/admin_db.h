@@ -7,13 +7,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "libs/db/db_time.h"
 
 namespace aigw::admin {
 
-// Timestamps as the schema stores them: UTC 'YYYY-MM-DD HH:MM:SS.mmm'.
-std::string FormatDbTime(absl::Time t);
-// Accepts 'YYYY-MM-DD HH:MM:SS[.fff]' (also with 'T' and a trailing 'Z').
-bool ParseDbTime(absl::string_view text, absl::Time* out);
+// Timestamps as the schema stores them (libs/db/db_time.h).
+using ::aigw::db::FormatDbTime;
+using ::aigw::db::ParseDbTime;
 // Sets `out` from a stored timestamp; leaves it unset when `text` is empty or
 // does not parse.
 void SetTimestamp(absl::string_view text, google::protobuf::Timestamp* out);

@@ -13,18 +13,6 @@
 
 namespace aigw::keypool {
 
-std::string FormatDbTime(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E3S", t, absl::UTCTimeZone());
-}
-
-bool ParseDbTime(absl::string_view text, absl::Time* out) {
-  std::string s = absl::StrReplaceAll(absl::StripAsciiWhitespace(text), {{"T", " "}});
-  absl::string_view v = s;
-  absl::ConsumeSuffix(&v, "Z");
-  std::string err;
-  return absl::ParseTime("%Y-%m-%d %H:%M:%E*S", v, absl::UTCTimeZone(), out, &err);
-}
-
 bool ParseDbDate(absl::string_view text, absl::CivilDay* out) {
   text = absl::StripAsciiWhitespace(text);
   if (text.size() > 10) text = text.substr(0, 10);

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "libs/crypto/secret_box.h"
 #include "libs/db/database.h"
+#include "libs/db/db_time.h"
 #include "services/keypool/pool_snapshot.h"
 
 namespace aigw::keypool {
@@ -34,10 +35,9 @@ class KeyStore {
   const crypto::SecretBox* const box_;
 };
 
-// Timestamps as the schema stores them: UTC 'YYYY-MM-DD HH:MM:SS.mmm'.
-std::string FormatDbTime(absl::Time t);
-// Accepts 'YYYY-MM-DD HH:MM:SS[.fff]' (also with 'T' and a trailing 'Z').
-bool ParseDbTime(absl::string_view text, absl::Time* out);
+// Timestamps as the schema stores them (libs/db/db_time.h).
+using ::aigw::db::FormatDbTime;
+using ::aigw::db::ParseDbTime;
 // 'YYYY-MM-DD', also the date part of a longer timestamp.
 bool ParseDbDate(absl::string_view text, absl::CivilDay* out);
 

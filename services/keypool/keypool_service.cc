@@ -7,8 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "libs/server/grpc_status.h"
 
 namespace aigw::keypool {
+
+using ::aigw::server::ToGrpcStatus;
+
 namespace {
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
@@ -25,10 +29,6 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
 
 }  // namespace
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
 
 KeyPoolService::KeyPoolService(KeyPool* pool, AsyncReload reload)
     : pool_(pool), reload_(std::move(reload)) {}

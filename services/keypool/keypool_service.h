@@ -46,8 +46,6 @@ class KeyPoolService final : public aigw::v1::KeyPool::CallbackService {
   const AsyncReload reload_;
 };
 
-// absl::Status -> grpc::Status (the codes share their numbers).
-grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace aigw::keypool
 

@@ -5,14 +5,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "libs/server/grpc_status.h"
 
 namespace aigw::usage {
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  // absl::StatusCode and grpc::StatusCode share their numbering.
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
+using ::aigw::server::ToGrpcStatus;
 
 UsageServiceImpl::UsageServiceImpl(std::unique_ptr<UsageStore> store,
                                    std::unique_ptr<UsageQueries> queries,

@@ -69,7 +69,6 @@ class UsageServiceImpl final : public v1::UsageService::CallbackService {
   std::unique_ptr<BlockingExecutor> executor_;
 };
 
-grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace aigw::usage
 

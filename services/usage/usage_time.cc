@@ -29,20 +29,9 @@ std::string FormatDate(absl::CivilDay day) {
 // absl's ToUnix* functions round toward the infinite past.
 absl::Time TruncateToMillis(absl::Time t) { return absl::FromUnixMillis(absl::ToUnixMillis(t)); }
 
-std::string FormatDbTime(absl::Time t) {
-  const int64_t sec = absl::ToUnixSeconds(t);
-  const int64_t ms = absl::ToUnixMillis(t) - sec * 1000;
-  return absl::StrCat(
-      absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixSeconds(sec), absl::UTCTimeZone()),
-      absl::StrFormat(".%03d", ms));
-}
-
 absl::StatusOr<absl::Time> ParseDbTime(absl::string_view text) {
-  std::string s(absl::StripAsciiWhitespace(text));
-  if (s.size() > 10 && s[10] == 'T') s[10] = ' ';
   absl::Time t;
-  std::string err;
-  if (!absl::ParseTime("%Y-%m-%d %H:%M:%E*S", s, absl::UTCTimeZone(), &t, &err)) {
+  if (!db::ParseDbTime(text, &t)) {
     return absl::InternalError(absl::StrCat("unreadable time '", text, "' in the database"));
   }
   return t;

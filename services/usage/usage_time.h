@@ -8,6 +8,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "libs/db/db_time.h"
 
 namespace aigw::usage {
 
@@ -20,7 +21,7 @@ absl::StatusOr<absl::CivilDay> ParseDate(absl::string_view text, absl::string_vi
 std::string FormatDate(absl::CivilDay day);
 
 // UTC, milliseconds (the stored precision; anything finer is cut off).
-std::string FormatDbTime(absl::Time t);
+using ::aigw::db::FormatDbTime;  // libs/db/db_time.h
 // What the database gives back: 'YYYY-MM-DD HH:MM:SS' with optional
 // fraction, or with a 'T'.
 absl::StatusOr<absl::Time> ParseDbTime(absl::string_view text);
