@@ -101,6 +101,28 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   std::string metrics_addr = absl::GetFlag(FLAGS_metrics_addr);
   if (metrics_addr.empty()) metrics_addr = absl::StrCat("0.0.0.0:", spec.default_metrics_port);
 
+  auth::ServerAuthOptions auth_options;
+  // Checked before anything else so a bad secret is the one line printed; a
+  // migration run (a Kubernetes Job) needs no secret.
+  if (!absl::GetFlag(FLAGS_migrate_only)) {
+    auth_options.disabled = absl::GetFlag(FLAGS_auth_disabled_for_dev);
+    absl::StatusOr<std::string> jwt_secret = auth::LoadJwtSecret(absl::GetFlag(FLAGS_jwt_secret_file));
+    if (jwt_secret.ok()) {
+      auth_options.secret = *std::move(jwt_secret);
+    } else if (!auth_options.disabled || !absl::IsNotFound(jwt_secret.status())) {
+      return Fail(spec, jwt_secret.status().message());
+    }
+    if (auth_options.disabled) {
+      if (!auth::IsLoopbackAddress(grpc_addr)) {
+        return Fail(spec, absl::StrCat("--auth_disabled_for_dev is refused: gRPC address ", grpc_addr,
+                                       " is not loopback (use 127.0.0.1:<port>)"));
+      }
+      spdlog::warn("msg=\"AUTHENTICATION IS OFF (--auth_disabled_for_dev): any local process may "
+                   "call every RPC; never run like this outside a developer machine\" grpc_addr=\"{}\"",
+                   grpc_addr);
+    }
+  }
+
   absl::StatusOr<db::DatabaseUrl> url = db::DatabaseUrl::Parse(ResolveDbUrl());
   if (!url.ok()) return Fail(spec, url.status().message());
   absl::StatusOr<std::unique_ptr<db::Database>> database =
@@ -113,26 +135,6 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   spdlog::info("msg=\"database ready\" url=\"{}\" migrations_applied={}", url->display,
                applied->size());
   if (absl::GetFlag(FLAGS_migrate_only)) return 0;
-
-  // Migrations need no token secret (a Kubernetes Job runs them alone).
-  auth::ServerAuthOptions auth_options;
-  auth_options.disabled = absl::GetFlag(FLAGS_auth_disabled_for_dev);
-  absl::StatusOr<std::string> jwt_secret = auth::LoadJwtSecret(absl::GetFlag(FLAGS_jwt_secret_file));
-  if (jwt_secret.ok()) {
-    auth_options.secret = *std::move(jwt_secret);
-  } else if (!auth_options.disabled || !absl::IsNotFound(jwt_secret.status())) {
-    return Fail(spec, jwt_secret.status().message());
-  }
-  if (auth_options.disabled) {
-    if (!auth::IsLoopbackAddress(grpc_addr)) {
-      return Fail(spec, absl::StrCat("--auth_disabled_for_dev is refused: gRPC address ", grpc_addr,
-                                     " is not loopback (use 127.0.0.1:<port>)"));
-    }
-    spdlog::warn("msg=\"AUTHENTICATION IS OFF (--auth_disabled_for_dev): any local process may "
-                 "call every RPC; never run like this outside a developer machine\" grpc_addr=\"{}\"",
-                 grpc_addr);
-  }
-
 
   auto registry = std::make_shared<prometheus::Registry>();
   prometheus::BuildGauge()

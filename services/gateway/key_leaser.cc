@@ -18,6 +18,22 @@ GrpcKeyLeaser::GrpcKeyLeaser(std::shared_ptr<grpc::Channel> channel, absl::Durat
       lease_timeout_(lease_timeout),
       authorization_(std::move(authorization)) {}
 
+GrpcKeyLeaser::~GrpcKeyLeaser() {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
+  mu_.AwaitWithTimeout(absl::Condition(&idle), absl::Seconds(5));
+}
+
+void GrpcKeyLeaser::CallStarted() {
+  absl::MutexLock lock(&mu_);
+  ++in_flight_;
+}
+
+void GrpcKeyLeaser::CallDone() {
+  absl::MutexLock lock(&mu_);
+  --in_flight_;
+}
+
 void GrpcKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
                           std::function<void(LeaseResult)> done) {
   struct Call {
@@ -31,8 +47,9 @@ void GrpcKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
   call->done = std::move(done);
   call->ctx.set_deadline(absl::ToChronoTime(absl::Now() + lease_timeout_));
   if (authorization_) call->ctx.AddMetadata("authorization", authorization_());
+  CallStarted();
   stub_->async()->LeaseKey(&call->ctx, &call->request, &call->response,
-                           [call](grpc::Status status) {
+                           [this, call](grpc::Status status) {
                              LeaseResult result;
                              result.status = ToAbsl(status);
                              if (status.ok()) {
@@ -52,6 +69,7 @@ void GrpcKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
                              auto done = std::move(call->done);
                              delete call;
                              done(std::move(result));
+                             CallDone();
                            });
 }
 
@@ -67,8 +85,12 @@ void GrpcKeyLeaser::Report(const aigw::v1::ReportUsageRequest& request) {
   if (authorization_) call->ctx.AddMetadata("authorization", authorization_());
   // An unreported lease expires in the keypool and keeps its estimate, so a
   // lost report costs accuracy, never a stuck key.
+  CallStarted();
   stub_->async()->ReportUsage(&call->ctx, &call->request, &call->response,
-                              [call](grpc::Status) { delete call; });
+                              [this, call](grpc::Status) {
+                                delete call;
+                                CallDone();
+                              });
 }
 
 }  // namespace aigw::gateway

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "aigw/v1/keypool.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -35,14 +36,22 @@ class GrpcKeyLeaser : public KeyLeaser {
  public:
   GrpcKeyLeaser(std::shared_ptr<grpc::Channel> channel, absl::Duration lease_timeout,
                 std::function<std::string()> authorization = nullptr);
+  // Waits (a few seconds at most) for the calls still in flight, so no
+  // report is lost on shutdown and no callback outlives the process's state.
+  ~GrpcKeyLeaser() override;
   void Lease(const aigw::v1::LeaseKeyRequest& request,
              std::function<void(LeaseResult)> done) override;
   void Report(const aigw::v1::ReportUsageRequest& request) override;
 
  private:
+  void CallStarted();
+  void CallDone();
+
   std::unique_ptr<aigw::v1::KeyPool::Stub> stub_;
   const absl::Duration lease_timeout_;
   const std::function<std::string()> authorization_;
+  absl::Mutex mu_;
+  int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace aigw::gateway
