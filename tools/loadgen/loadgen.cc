@@ -191,6 +191,21 @@ void Report(const std::string& label, std::vector<Sample> samples, absl::Duratio
   std::fflush(stdout);
 }
 
+// With the slots already running: warm up, measure for --duration, stop the
+// slots, wait for the calls in flight, print the figures.
+void Measure(const std::string& label, Recorder& rec, std::atomic<bool>& stop,
+             std::atomic<int>& live) {
+  absl::SleepFor(absl::GetFlag(FLAGS_warmup));
+  rec.StartMeasuring();
+  const absl::Time t0 = absl::Now();
+  absl::SleepFor(absl::GetFlag(FLAGS_duration));
+  rec.StopMeasuring();
+  const absl::Duration measured = absl::Now() - t0;
+  stop = true;
+  while (live.load() > 0) absl::SleepFor(absl::Milliseconds(5));
+  Report(label, rec.Take(), measured);
+}
+
 int RunGrpc(bool stream) {
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
   int channels = absl::GetFlag(FLAGS_channels);
@@ -211,15 +226,7 @@ int RunGrpc(bool stream) {
         std::make_unique<GrpcSlot>(stubs[i % channels].get(), &rec, &stop, &live, stream));
   }
   for (auto& s : slots) s->Next();
-  absl::SleepFor(absl::GetFlag(FLAGS_warmup));
-  rec.StartMeasuring();
-  const absl::Time t0 = absl::Now();
-  absl::SleepFor(absl::GetFlag(FLAGS_duration));
-  rec.StopMeasuring();
-  const absl::Duration measured = absl::Now() - t0;
-  stop = true;
-  while (live.load() > 0) absl::SleepFor(absl::Milliseconds(5));
-  Report(stream ? "grpc-stream" : "grpc-unary", rec.Take(), measured);
+  Measure(stream ? "grpc-stream" : "grpc-unary", rec, stop, live);
   return 0;
 }
 
@@ -255,15 +262,7 @@ int RunHttp() {
     (*engine)->Start(std::move(req), std::move(cb));
   };
   for (int i = 0; i < absl::GetFlag(FLAGS_concurrency); ++i) next();
-  absl::SleepFor(absl::GetFlag(FLAGS_warmup));
-  rec.StartMeasuring();
-  const absl::Time t0 = absl::Now();
-  absl::SleepFor(absl::GetFlag(FLAGS_duration));
-  rec.StopMeasuring();
-  const absl::Duration measured = absl::Now() - t0;
-  stop = true;
-  while (live.load() > 0) absl::SleepFor(absl::Milliseconds(5));
-  Report("http-direct", rec.Take(), measured);
+  Measure("http-direct", rec, stop, live);
   (*engine)->Shutdown();
   return 0;
 }
