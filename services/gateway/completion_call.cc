@@ -526,7 +526,6 @@ void CompletionCall::ReportAttempt(Outcome outcome, int http_status, const std::
 void CompletionCall::Succeed(providers::Completion completion) {
   const providers::TokenUsage usage = UsageOf(completion);
   const int64_t cost = providers::CostNanos(usage, target().model->prices);
-  ReportAttempt(aigw::v1::SUCCESS, 200, "", "", usage, cost, /*is_final=*/true, /*event=*/true);
   const std::string& provider = target().provider->code;
   const std::string& model = target().model->code;
   if (ctx_->metrics != nullptr) {
@@ -566,6 +565,10 @@ void CompletionCall::Succeed(providers::Completion completion) {
     out.set_request_id(request_.request_id());
   }
   Finish(absl::OkStatus(), std::move(out));
+  // The keypool report and the call event leave after the answer: they are
+  // not on the caller's path. (The lambda that called us still holds a
+  // reference, so this object outlives Finish.)
+  ReportAttempt(aigw::v1::SUCCESS, 200, "", "", usage, cost, /*is_final=*/true, /*event=*/true);
 }
 
 void CompletionCall::Fail(absl::Status status) { Finish(std::move(status), {}); }

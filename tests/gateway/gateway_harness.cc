@@ -123,6 +123,11 @@ CallResult GatewayHarness::Run(const aigw::v1::ChatCompletionRequest& request, b
   std::promise<CallResult> done;
   Begin(request, stream ? &writer : nullptr, &done);
   CallResult result = done.get_future().get();
+  // The call reports to the keypool and emits its event after answering, on
+  // the engine's loop: a task posted now runs after that.
+  std::promise<void> settled;
+  engine_->Post([&settled] { settled.set_value(); });
+  settled.get_future().wait();
   result.chunks = writer.chunks();
   return result;
 }
