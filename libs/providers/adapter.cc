@@ -71,4 +71,22 @@ std::string JoinUrl(absl::string_view base_url, absl::string_view path) {
   return absl::StrCat(base_url, path);
 }
 
+absl::StatusOr<std::vector<ModelInfo>> ParseModelListData(absl::string_view body) {
+  json::ParsedJson doc;
+  if (absl::Status s = doc.Parse(body); !s.ok()) return s;
+  const json::Value* data = json::Member(doc.root(), "data");
+  if (data == nullptr || !data->IsArray()) {
+    return absl::InternalError("upstream model list has no data array");
+  }
+  std::vector<ModelInfo> models;
+  models.reserve(data->Size());
+  for (const json::Value& m : data->GetArray()) {
+    absl::string_view id = json::StrMember(m, "id");
+    if (!id.empty()) {
+      models.push_back({std::string(id), std::string(json::StrMember(m, "display_name"))});
+    }
+  }
+  return models;
+}
+
 }  // namespace aigw::providers

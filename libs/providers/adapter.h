@@ -85,6 +85,11 @@ const ProviderAdapter& AdapterFor(absl::string_view api_format);
 // 403, not found 404, invalid request 400, otherwise 500.
 int StatusForErrorType(absl::string_view type, absl::string_view code);
 
+// Both formats' model lists: {"data":[{"id", "display_name"?}, ...]}
+// (display_name is Anthropic's; empty elsewhere). INTERNAL when the body is
+// not JSON or has no data array; entries without an id are skipped.
+absl::StatusOr<std::vector<ModelInfo>> ParseModelListData(absl::string_view body);
+
 // Joins a base URL and an API path ("/chat/completions"), tolerating
 // trailing slashes on the base, and a base that already ends in the path.
 std::string JoinUrl(absl::string_view base_url, absl::string_view path);

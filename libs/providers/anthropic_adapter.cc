@@ -333,19 +333,7 @@ HttpRequest AnthropicAdapter::BuildListModelsRequest(absl::string_view base_url,
 
 absl::StatusOr<std::vector<ModelInfo>> AnthropicAdapter::ParseModelList(
     absl::string_view body) const {
-  json::ParsedJson doc;
-  if (absl::Status s = doc.Parse(body); !s.ok()) return s;
-  const json::Value* data = Member(doc.root(), "data");
-  if (data == nullptr || !data->IsArray()) {
-    return absl::InternalError("upstream model list has no data array");
-  }
-  std::vector<ModelInfo> models;
-  models.reserve(data->Size());
-  for (const json::Value& m : data->GetArray()) {
-    absl::string_view id = json::StrMember(m, "id");
-    if (!id.empty()) models.push_back({std::string(id), std::string(json::StrMember(m, "display_name"))});
-  }
-  return models;
+  return ParseModelListData(body);
 }
 
 }  // namespace aigw::providers
