@@ -21,19 +21,16 @@ namespace {
 using ::aigw::testing::TestDatabase;
 using namespace ::aigw::usage::testing;  // NOLINT(build/namespaces)
 
-class LogRetentionTest : public ::testing::TestWithParam<db::Backend> {
+class LogRetentionTest : public UsageDbTest {
  protected:
   void SetUp() override {
-    auto t = TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
-    metrics_ = std::make_unique<UsageMetrics>(registry_);
+    UsageDbTest::SetUp();
+    if (HasFatalFailure()) return;
     auto store = UsageStore::Create(&db(), {}, metrics_.get(), &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
   }
 
-  db::Database& db() { return tdb_->db(); }
 
   // `n` events named <prefix>0.. at `t`, `t`+1ms, ...
   void RecordAt(const std::string& prefix, absl::Time t, int n = 1) {
@@ -79,10 +76,6 @@ class LogRetentionTest : public ::testing::TestWithParam<db::Backend> {
     return out;
   }
 
-  ManualClock clock_{TestNow()};
-  prometheus::Registry registry_;
-  std::unique_ptr<UsageMetrics> metrics_;
-  std::unique_ptr<TestDatabase> tdb_;
   std::unique_ptr<UsageStore> store_;
 };
 

@@ -20,13 +20,11 @@ namespace {
 using ::aigw::testing::TestDatabase;
 using namespace ::aigw::usage::testing;  // NOLINT(build/namespaces)
 
-class UsageServiceTest : public ::testing::TestWithParam<db::Backend> {
+class UsageServiceTest : public UsageDbTest {
  protected:
   void SetUp() override {
-    auto t = TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
-    metrics_ = std::make_unique<UsageMetrics>(registry_);
+    UsageDbTest::SetUp();
+    if (HasFatalFailure()) return;
     StartServer({});
   }
   void TearDown() override {
@@ -60,10 +58,6 @@ class UsageServiceTest : public ::testing::TestWithParam<db::Backend> {
     return (stub_.get()->*method)(ctx, req, resp);
   }
 
-  ManualClock clock_{TestNow()};
-  prometheus::Registry registry_;
-  std::unique_ptr<UsageMetrics> metrics_;
-  std::unique_ptr<TestDatabase> tdb_;
   std::unique_ptr<UsageServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::UsageService::Stub> stub_;

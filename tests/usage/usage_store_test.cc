@@ -20,13 +20,11 @@ namespace {
 using ::aigw::testing::TestDatabase;
 using namespace ::aigw::usage::testing;  // NOLINT(build/namespaces)
 
-class UsageStoreTest : public ::testing::TestWithParam<db::Backend> {
+class UsageStoreTest : public UsageDbTest {
  protected:
   void SetUp() override {
-    auto t = TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
-    metrics_ = std::make_unique<UsageMetrics>(registry_);
+    UsageDbTest::SetUp();
+    if (HasFatalFailure()) return;
     store_ = NewStore(db());
   }
 
@@ -36,7 +34,6 @@ class UsageStoreTest : public ::testing::TestWithParam<db::Backend> {
     return s.ok() ? std::move(*s) : nullptr;
   }
 
-  db::Database& db() { return tdb_->db(); }
 
   RecordResult Record(const v1::RecordCallsRequest& req, UsageStore* store = nullptr) {
     absl::StatusOr<RecordResult> r = (store ? store : store_.get())->RecordCalls(req.events());
@@ -55,10 +52,6 @@ class UsageStoreTest : public ::testing::TestWithParam<db::Backend> {
     EXPECT_EQ(errors, ExpectedErrors(events));
   }
 
-  ManualClock clock_{TestNow()};
-  prometheus::Registry registry_;
-  std::unique_ptr<UsageMetrics> metrics_;
-  std::unique_ptr<TestDatabase> tdb_;
   std::unique_ptr<UsageStore> store_;
 };
 

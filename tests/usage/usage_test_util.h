@@ -10,12 +10,36 @@
 
 #include "absl/time/time.h"
 #include "aigw/v1/usage.pb.h"
+#include "gtest/gtest.h"
+#include "libs/common/clock.h"
 #include "libs/db/database.h"
+#include "prometheus/registry.h"
+#include "services/usage/usage_metrics.h"
+#include "tests/testing/test_database.h"
 
 namespace aigw::usage::testing {
 
 // 2026-03-10 12:00:00 UTC: the tests' "now".
 absl::Time TestNow();
+
+// A fresh migrated database on the parameter's backend, the usage metrics
+// and a clock at TestNow(), for the fixtures of the usage tests. Derived
+// fixtures call UsageDbTest::SetUp() first.
+class UsageDbTest : public ::testing::TestWithParam<db::Backend> {
+ protected:
+  void SetUp() override {
+    auto t = aigw::testing::TestDatabase::Create(GetParam());
+    ASSERT_TRUE(t.ok()) << t.status();
+    tdb_ = std::move(*t);
+    metrics_ = std::make_unique<UsageMetrics>(registry_);
+  }
+  db::Database& db() { return tdb_->db(); }
+
+  ManualClock clock_{TestNow()};
+  prometheus::Registry registry_;
+  std::unique_ptr<UsageMetrics> metrics_;
+  std::unique_ptr<aigw::testing::TestDatabase> tdb_;
+};
 
 struct EventSpec {
   std::string request_id;
