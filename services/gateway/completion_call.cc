@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/common/proto_time.h"
 #include "libs/providers/cost.h"
 #include "libs/tokenizer/token_counter.h"
 
@@ -25,9 +26,7 @@ std::string NewRequestId() {
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;
-  const int64_t nanos = absl::ToUnixNanos(t);
-  ts.set_seconds(nanos / 1000000000);
-  ts.set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  ToProtoTimestamp(t, &ts);
   return ts;
 }
 

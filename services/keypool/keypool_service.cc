@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "libs/common/proto_time.h"
 #include "libs/server/grpc_status.h"
 
 namespace aigw::keypool {
@@ -15,17 +16,7 @@ using ::aigw::server::ToGrpcStatus;
 
 namespace {
 
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t nanos = absl::ToUnixNanos(t);
-  int64_t seconds = nanos / 1'000'000'000;
-  int64_t rem = nanos % 1'000'000'000;
-  if (rem < 0) {
-    rem += 1'000'000'000;
-    --seconds;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(rem));
-}
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) { ToProtoTimestamp(t, out); }
 
 }  // namespace
 

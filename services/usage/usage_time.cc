@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/common/proto_time.h"
 
 namespace aigw::usage {
 namespace {
@@ -37,15 +38,9 @@ absl::StatusOr<absl::Time> ParseDbTime(absl::string_view text) {
   return t;
 }
 
-absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
+absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) { return FromProtoTimestamp(ts); }
 
-void ToTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
-  const int64_t s = absl::ToUnixSeconds(t);
-  ts->set_seconds(s);
-  ts->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(s))));
-}
+void ToTimestamp(absl::Time t, google::protobuf::Timestamp* ts) { ToProtoTimestamp(t, ts); }
 
 bool TimestampInRange(const google::protobuf::Timestamp& ts) {
   return ts.seconds() >= 0 && ts.seconds() <= kMaxSeconds && ts.nanos() >= 0 &&
