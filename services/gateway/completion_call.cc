@@ -314,9 +314,7 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
   const absl::Time now = ctx_->clock->Now();
   const std::string& provider = target().provider->code;
   if (cancelled_) {
-    if (ctx_->metrics != nullptr) {
-      ctx_->metrics->UpstreamAttempt(provider, "CANCELLED", absl::ToDoubleSeconds(now - attempt_started_));
-    }
+    CountAttempt("CANCELLED", now);
     ReportAttempt(aigw::v1::CLIENT_ERROR, kClientClosedRequest, "CANCELLED",
                   "the client cancelled the call", {}, 0, /*is_final=*/true, /*event=*/true);
     Fail(absl::CancelledError("the client cancelled the call"));
@@ -349,18 +347,14 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
         error_code = "STREAM_INTERRUPTED";
         failure = absl::UnavailableError(absl::StrCat(provider, " ended the stream early"));
       } else {
-        if (ctx_->metrics != nullptr) {
-          ctx_->metrics->UpstreamAttempt(provider, "SUCCESS", absl::ToDoubleSeconds(now - attempt_started_));
-        }
+        CountAttempt("SUCCESS", now);
         Succeed(stream_.Take());
         return;
       }
     } else {
       absl::StatusOr<providers::Completion> parsed = adapter.ParseResponse(body);
       if (parsed.ok()) {
-        if (ctx_->metrics != nullptr) {
-          ctx_->metrics->UpstreamAttempt(provider, "SUCCESS", absl::ToDoubleSeconds(now - attempt_started_));
-        }
+        CountAttempt("SUCCESS", now);
         Succeed(*std::move(parsed));
         return;
       }
@@ -379,11 +373,14 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
     error_code = ErrorCode(outcome, transport);
     failure = AttemptStatus(outcome, status, transport, provider, e.message);
   }
-  if (ctx_->metrics != nullptr) {
-    ctx_->metrics->UpstreamAttempt(provider, aigw::v1::Outcome_Name(outcome),
-                                   absl::ToDoubleSeconds(now - attempt_started_));
-  }
+  CountAttempt(aigw::v1::Outcome_Name(outcome), now);
   AfterFailure(outcome, status, std::move(failure), error_code, retry_after_ms);
+}
+
+void CompletionCall::CountAttempt(const std::string& outcome, absl::Time now) {
+  if (ctx_->metrics == nullptr) return;
+  ctx_->metrics->UpstreamAttempt(target().provider->code, outcome,
+                                 absl::ToDoubleSeconds(now - attempt_started_));
 }
 
 void CompletionCall::RecordFailure(const absl::Status& failure, bool upstream) {

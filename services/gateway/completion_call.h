@@ -99,6 +99,8 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   void AfterFailure(aigw::v1::Outcome outcome, int http_status, absl::Status failure,
                     const std::string& error_code, std::optional<int64_t> retry_after_ms);
   void RecordFailure(const absl::Status& failure, bool upstream);
+  // The upstream-attempt metric for the attempt that just ended.
+  void CountAttempt(const std::string& outcome, absl::Time now);
   void NextTarget();
   void Succeed(providers::Completion completion);
   void Fail(absl::Status status);
