@@ -27,6 +27,7 @@ Access RequiredAccess(absl::string_view method) {
   }
   if (absl::StartsWith(method, "/aigw.v1.ChatService/")) return Access::kAnyToken;
   if (method == "/aigw.v1.KeyPool/LeaseKey" || method == "/aigw.v1.KeyPool/ReportUsage" ||
+      method == "/aigw.v1.KeyPool/ReportUsageBatch" ||
       method == "/aigw.v1.UsageService/RecordCalls") {
     return Access::kService;
   }

@@ -27,7 +27,7 @@ absl::string_view AccessName(Access access);
 // The access a full gRPC method name ("/aigw.v1.KeyPool/LeaseKey") needs:
 //   grpc.health.v1.Health/*, grpc.reflection.*/*       public
 //   aigw.v1.ChatService/*                              any valid token
-//   KeyPool/LeaseKey, KeyPool/ReportUsage,
+//   KeyPool/LeaseKey, KeyPool/ReportUsage, KeyPool/ReportUsageBatch,
 //   UsageService/RecordCalls                           service
 //   AdminService/*, UsageService/* (the queries),
 //   KeyPool/* (ListKeyStates, Reload), anything else   admin

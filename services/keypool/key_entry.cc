@@ -93,6 +93,15 @@ bool KeyEntry::Fits(absl::Time now, absl::CivilDay today, int64_t tokens) {
   return true;
 }
 
+bool KeyEntry::FitsWithHeadroom(absl::Time now, absl::CivilDay today, int64_t tokens) {
+  if (!Fits(now, today, tokens)) return false;
+  // After this lease, at most half of each limit is used.
+  if (rpm_ > 0 && 2 * (window_.requests() + 1) > rpm_) return false;
+  if (tpm_ > 0 && 2 * (window_.tokens() + tokens) > tpm_) return false;
+  if (rpd_ > 0 && 2 * (requests_today_ + 1) > rpd_) return false;
+  return true;
+}
+
 uint64_t KeyEntry::Record(absl::Time now, absl::CivilDay today, int64_t tokens) {
   RollDay(today);
   const uint64_t handle = window_.Add(now, tokens);
@@ -141,6 +150,15 @@ void KeyEntry::Reconcile(uint64_t window_handle, absl::CivilDay lease_day, int64
   window_.Adjust(window_handle, delta);
   if (lease_day == day_) {
     tokens_today_ = std::max<int64_t>(0, tokens_today_ + delta);
+    counters_dirty_ = true;
+  }
+}
+
+void KeyEntry::Release(uint64_t window_handle, absl::CivilDay lease_day, int64_t tokens) {
+  window_.Remove(window_handle, tokens);
+  if (lease_day == day_) {
+    requests_today_ = std::max<int64_t>(0, requests_today_ - 1);
+    tokens_today_ = std::max<int64_t>(0, tokens_today_ - tokens);
     counters_dirty_ = true;
   }
 }

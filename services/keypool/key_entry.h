@@ -93,6 +93,9 @@ class KeyEntry {
 
   // Whether one more request carrying `tokens` fits RPM, TPM and RPD.
   bool Fits(absl::Time now, absl::CivilDay today, int64_t tokens);
+  // Whether it fits and leaves the key under half of each limit: the test a
+  // prefetched lease must pass, so keys near a limit are only leased on need.
+  bool FitsWithHeadroom(absl::Time now, absl::CivilDay today, int64_t tokens);
 
   // Counts a lease of `tokens` at `now`; returns the rate-window handle.
   uint64_t Record(absl::Time now, absl::CivilDay today, int64_t tokens);
@@ -112,6 +115,10 @@ class KeyEntry {
 
   // Corrects the tokens counted at lease time by `delta` (real - estimate).
   void Reconcile(uint64_t window_handle, absl::CivilDay lease_day, int64_t delta);
+
+  // Gives back a lease that was never used: its request and `tokens` leave
+  // the window and (when counted today) the day.
+  void Release(uint64_t window_handle, absl::CivilDay lease_day, int64_t tokens);
 
   // Key health from an outcome: 429 -> cooldown, 401/403 -> invalid,
   // repeated 5xx/network errors -> circuit breaker.

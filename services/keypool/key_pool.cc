@@ -28,10 +28,26 @@ void KeyPool::CountLease(absl::string_view provider, absl::string_view result) {
   if (metrics_ != nullptr) metrics_->Leases(provider, result).Increment();
 }
 
+template <typename FitsFn>
+KeyEntry* KeyPool::Select(ProviderState& p, absl::Time now, absl::Span<const int64_t> exclude,
+                          FitsFn fits) {
+  for (PriorityGroup& g : p.groups) {
+    for (KeyEntry* e = g.head, *next = nullptr; e != nullptr; e = next) {
+      next = e->lru_next;
+      if (Contains(exclude, e->id())) continue;
+      if (e->Healthy(now) && fits(e)) return e;
+      const absl::Time until = e->BlockedUntil(now, p.calendar);
+      if (until > now) Park(p, e, until);
+    }
+  }
+  return nullptr;
+}
+
 absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
                                           int64_t estimated_tokens,
                                           absl::Span<const int64_t> exclude_key_ids,
-                                          absl::Duration* retry_after) {
+                                          absl::Duration* retry_after, int prefetch,
+                                          std::vector<LeaseGrant>* prefetched) {
   const auto started = std::chrono::steady_clock::now();
   if (retry_after != nullptr) *retry_after = absl::InfiniteDuration();
   if (provider_code.empty()) {
@@ -46,6 +62,7 @@ absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
 
   LeaseRecord record;
   LeaseGrant grant;
+  std::vector<LeaseRecord> extra_records;
   prometheus::Counter* counter = nullptr;
   {
     absl::ReaderMutexLock l(&mu_);
@@ -64,20 +81,9 @@ absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
     const absl::Time now = clock_->Now();
     const absl::CivilDay today = p.calendar.Today(now);
     UnparkDue(p, now);
-    KeyEntry* chosen = nullptr;
-    for (PriorityGroup& g : p.groups) {
-      for (KeyEntry* e = g.head, *next = nullptr; e != nullptr; e = next) {
-        next = e->lru_next;
-        if (Contains(exclude_key_ids, e->id())) continue;
-        if (e->Healthy(now) && e->Fits(now, today, estimated_tokens)) {
-          chosen = e;
-          break;
-        }
-        const absl::Time until = e->BlockedUntil(now, p.calendar);
-        if (until > now) Park(p, e, until);
-      }
-      if (chosen != nullptr) break;
-    }
+    KeyEntry* chosen = Select(p, now, exclude_key_ids, [&](KeyEntry* e) {
+      return e->Fits(now, today, estimated_tokens);
+    });
     if (chosen == nullptr && p.policy == KeyPolicy::kLru) {
       // Past every limit: the least recently used healthy key of any
       // priority (the higher priority at a tie), parked ones included.
@@ -109,9 +115,37 @@ absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
     grant.key = chosen->identity();
     grant.provider = p.info;
     counter = grant.over_limit ? p.leases_over_limit : p.leases_ok;
+
+    if (prefetch > 0 && prefetched != nullptr && !grant.over_limit) {
+      prefetch = std::min(prefetch, kMaxPrefetch);
+      extra_records.reserve(prefetch);
+      prefetched->reserve(prefetched->size() + prefetch);
+      for (int i = 0; i < prefetch; ++i) {
+        KeyEntry* e = Select(p, now, exclude_key_ids, [&](KeyEntry* k) {
+          return k->FitsWithHeadroom(now, today, estimated_tokens);
+        });
+        if (e == nullptr) break;
+        LeaseRecord r = record;
+        r.key_id = e->id();
+        r.window_handle = e->Record(now, today, estimated_tokens);
+        MoveToTail(p, e);
+        extra_records.push_back(r);
+        LeaseGrant g;
+        g.key = e->identity();
+        g.provider = p.info;
+        prefetched->push_back(std::move(g));
+      }
+    }
   }
   grant.lease_id = leases_.Issue(record);
   if (counter != nullptr) counter->Increment();
+  if (!extra_records.empty()) {
+    const size_t first = prefetched->size() - extra_records.size();
+    for (size_t i = 0; i < extra_records.size(); ++i) {
+      (*prefetched)[first + i].lease_id = leases_.Issue(extra_records[i]);
+    }
+    if (counter != nullptr) counter->Increment(static_cast<double>(extra_records.size()));
+  }
   if (metrics_ != nullptr) {
     metrics_->ObserveLeaseSeconds(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -176,10 +210,15 @@ absl::Status KeyPool::Report(const UsageReport& report) {
   {
     absl::MutexLock pl(&p.mu);
     const absl::Time now = clock_->Now();
-    it->second.entry->Reconcile(rec.window_handle, rec.day, delta);
-    // Fewer tokens than estimated may end a TPM overshoot early.
-    if (delta < 0) Wake(p, it->second.entry);
-    it->second.entry->ApplyOutcome(report, rec.leased_at, now, options_);
+    if (report.outcome == aigw::v1::RELEASED) {
+      it->second.entry->Release(rec.window_handle, rec.day, rec.estimated_tokens);
+      Wake(p, it->second.entry);
+    } else {
+      it->second.entry->Reconcile(rec.window_handle, rec.day, delta);
+      // Fewer tokens than estimated may end a TPM overshoot early.
+      if (delta < 0) Wake(p, it->second.entry);
+      it->second.entry->ApplyOutcome(report, rec.leased_at, now, options_);
+    }
   }
   if (metrics_ != nullptr) {
     prometheus::Counter* c = p.reports[static_cast<size_t>(report.outcome) % p.reports.size()];

@@ -73,9 +73,17 @@ class KeyPool {
   // when a key is expected to be free (never later than the first key
   // actually is; InfiniteDuration when no key will be without an admin's
   // action or a smaller estimate).
+  //
+  // With `prefetch` > 0 (at most kMaxPrefetch), up to that many more leases
+  // go into `*prefetched`, each counted like the first, each from a key that
+  // stays under half of each of its limits (KeyEntry::FitsWithHeadroom), the
+  // usual order rotating them over the keys. None when the first lease was
+  // over a limit.
   absl::StatusOr<LeaseGrant> Lease(absl::string_view provider_code, int64_t estimated_tokens,
                                    absl::Span<const int64_t> exclude_key_ids,
-                                   absl::Duration* retry_after = nullptr);
+                                   absl::Duration* retry_after = nullptr, int prefetch = 0,
+                                   std::vector<LeaseGrant>* prefetched = nullptr);
+  static constexpr int kMaxPrefetch = 64;
 
   // Reconciles a lease with its outcome. Errors: INVALID_ARGUMENT (no lease
   // id, no outcome, negative counts), NOT_FOUND (lease unknown or expired).
@@ -86,7 +94,8 @@ class KeyPool {
   // the estimate in the window and the day. A report without counts keeps
   // the estimate when the call may have been billed (SUCCESS, NETWORK_ERROR)
   // and releases it when the provider refused it (RATE_LIMITED, AUTH_FAILED,
-  // SERVER_ERROR, CLIENT_ERROR).
+  // SERVER_ERROR, CLIENT_ERROR). RELEASED gives the lease's request and
+  // estimate back and leaves the key's health alone.
   absl::Status Report(const UsageReport& report);
 
   // Live state of the keys of one provider (empty code: every provider),
@@ -150,6 +159,11 @@ class KeyPool {
   static void Wake(ProviderState& p, KeyEntry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
   static void BuildGroups(ProviderState& p, const absl::flat_hash_map<int64_t, int64_t>& rank)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  // The first key in selection order, not excluded, that passes `fits`;
+  // keys found blocked on the way are parked.
+  template <typename FitsFn>
+  static KeyEntry* Select(ProviderState& p, absl::Time now, absl::Span<const int64_t> exclude,
+                          FitsFn fits) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
   absl::Duration RetryAfter(ProviderState& p, absl::Time now, int64_t tokens,
                             absl::Span<const int64_t> exclude) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
   void CountLease(absl::string_view provider, absl::string_view result);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
@@ -18,6 +19,26 @@ namespace {
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) { ToProtoTimestamp(t, out); }
 
+UsageReport ToUsageReport(const aigw::v1::ReportUsageRequest& request) {
+  UsageReport report;
+  report.lease_id = request.lease_id();
+  report.outcome = request.outcome();
+  report.http_status = request.http_status();
+  report.prompt_tokens = request.prompt_tokens();
+  report.completion_tokens = request.completion_tokens();
+  report.total_tokens = request.total_tokens();
+  report.retry_after_ms = request.retry_after_ms();
+  report.error_message = request.error_message();
+  return report;
+}
+
+void FillLease(const LeaseGrant& grant, aigw::v1::LeaseKeyResponse* out) {
+  out->set_lease_id(grant.lease_id);
+  out->set_key_id(grant.key->id);
+  out->set_api_key(grant.key->secret);
+  out->set_key_name(grant.key->key_name);
+}
+
 }  // namespace
 
 
@@ -28,11 +49,20 @@ grpc::ServerUnaryReactor* KeyPoolService::LeaseKey(grpc::CallbackServerContext* 
                                                    const aigw::v1::LeaseKeyRequest* request,
                                                    aigw::v1::LeaseKeyResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (request->prefetch() < 0 || request->prefetch() > KeyPool::kMaxPrefetch) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("prefetch must be between 0 and ", KeyPool::kMaxPrefetch, " (got ",
+                     request->prefetch(), ")")));
+    return reactor;
+  }
   absl::Duration retry_after = absl::InfiniteDuration();
   const auto& exclude = request->exclude_key_ids();
+  std::vector<LeaseGrant> prefetched;
   absl::StatusOr<LeaseGrant> grant =
       pool_->Lease(request->provider_code(), request->estimated_tokens(),
-                   absl::MakeConstSpan(exclude.data(), exclude.size()), &retry_after);
+                   absl::MakeConstSpan(exclude.data(), exclude.size()), &retry_after,
+                   request->prefetch(), &prefetched);
   if (!grant.ok()) {
     if (grant.status().code() == absl::StatusCode::kResourceExhausted &&
         retry_after != absl::InfiniteDuration()) {
@@ -43,13 +73,11 @@ grpc::ServerUnaryReactor* KeyPoolService::LeaseKey(grpc::CallbackServerContext* 
     reactor->Finish(ToGrpcStatus(grant.status()));
     return reactor;
   }
-  response->set_lease_id(std::move(grant->lease_id));
-  response->set_key_id(grant->key->id);
-  response->set_api_key(grant->key->secret);
+  FillLease(*grant, response);
   response->set_base_url(grant->provider->base_url);
   response->set_api_format(grant->provider->api_format);
   response->set_provider_id(grant->provider->id);
-  response->set_key_name(grant->key->key_name);
+  for (const LeaseGrant& extra : prefetched) FillLease(extra, response->add_prefetched());
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -58,16 +86,32 @@ grpc::ServerUnaryReactor* KeyPoolService::ReportUsage(grpc::CallbackServerContex
                                                       const aigw::v1::ReportUsageRequest* request,
                                                       aigw::v1::ReportUsageResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  UsageReport report;
-  report.lease_id = request->lease_id();
-  report.outcome = request->outcome();
-  report.http_status = request->http_status();
-  report.prompt_tokens = request->prompt_tokens();
-  report.completion_tokens = request->completion_tokens();
-  report.total_tokens = request->total_tokens();
-  report.retry_after_ms = request->retry_after_ms();
-  report.error_message = request->error_message();
-  reactor->Finish(ToGrpcStatus(pool_->Report(report)));
+  reactor->Finish(ToGrpcStatus(pool_->Report(ToUsageReport(*request))));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KeyPoolService::ReportUsageBatch(
+    grpc::CallbackServerContext* ctx, const aigw::v1::ReportUsageBatchRequest* request,
+    aigw::v1::ReportUsageBatchResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (request->reports_size() == 0) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "reports is empty"));
+    return reactor;
+  }
+  if (request->reports_size() > kMaxReportBatch) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 absl::StrCat("at most ", kMaxReportBatch,
+                                              " reports per batch (got ",
+                                              request->reports_size(), ")")));
+    return reactor;
+  }
+  response->mutable_codes()->Reserve(request->reports_size());
+  for (const aigw::v1::ReportUsageRequest& r : request->reports()) {
+    const absl::Status st = pool_->Report(ToUsageReport(r));
+    response->add_codes(static_cast<int32_t>(st.code()));
+    response->add_messages(std::string(st.message()));
+  }
+  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

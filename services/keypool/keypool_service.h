@@ -19,6 +19,9 @@ using AsyncReload =
 // RESOURCE_EXHAUSTED, in whole milliseconds (rounded up).
 inline constexpr char kRetryAfterMsMetadata[] = "retry-after-ms";
 
+// The most reports one ReportUsageBatch takes.
+inline constexpr int kMaxReportBatch = 1000;
+
 // aigw.v1.KeyPool over a KeyPool (callback API). LeaseKey, ReportUsage and
 // ListKeyStates answer inline on the gRPC thread (memory only, no I/O);
 // Reload hands the database read to `reload` and answers when it is done.
@@ -34,6 +37,9 @@ class KeyPoolService final : public aigw::v1::KeyPool::CallbackService {
   grpc::ServerUnaryReactor* ReportUsage(grpc::CallbackServerContext* ctx,
                                         const aigw::v1::ReportUsageRequest* request,
                                         aigw::v1::ReportUsageResponse* response) override;
+  grpc::ServerUnaryReactor* ReportUsageBatch(grpc::CallbackServerContext* ctx,
+                                             const aigw::v1::ReportUsageBatchRequest* request,
+                                             aigw::v1::ReportUsageBatchResponse* response) override;
   grpc::ServerUnaryReactor* ListKeyStates(grpc::CallbackServerContext* ctx,
                                           const aigw::v1::ListKeyStatesRequest* request,
                                           aigw::v1::ListKeyStatesResponse* response) override;

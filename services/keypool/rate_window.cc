@@ -50,6 +50,18 @@ void RateWindow::Adjust(uint64_t handle, int64_t delta) {
   b.tokens = updated;
 }
 
+void RateWindow::Remove(uint64_t handle, int64_t tokens) {
+  if (handle < front_handle_ || handle - front_handle_ >= buckets_.size()) return;
+  Bucket& b = buckets_[handle - front_handle_];
+  if (b.requests > 0) {
+    b.requests -= 1;
+    requests_ -= 1;
+  }
+  const int64_t updated = std::max<int64_t>(0, b.tokens - tokens);
+  tokens_ += updated - b.tokens;
+  b.tokens = updated;
+}
+
 absl::Time RateWindow::EarliestFit(absl::Time now, int64_t max_requests, int64_t max_tokens,
                                    int64_t tokens) const {
   if (max_tokens > 0 && tokens > max_tokens) return absl::InfiniteFuture();

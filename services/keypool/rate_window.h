@@ -49,6 +49,10 @@ class RateWindow {
   // takes a bucket below zero.
   void Adjust(uint64_t handle, int64_t delta);
 
+  // Takes the event behind `handle` (one request, `tokens` tokens) back out,
+  // if it is still in the window: the lease it counted was never used.
+  void Remove(uint64_t handle, int64_t tokens);
+
   // The earliest time >= now at which one more request carrying `tokens`
   // fits under `max_requests` and `max_tokens` (0 = unlimited), if nothing
   // else is added meanwhile. absl::InfiniteFuture() when it never fits

@@ -59,6 +59,9 @@ absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zon
     return Invalid(
         absl::StrCat("outcome ", static_cast<int>(e.outcome()), " is not a known Outcome"));
   }
+  if (e.outcome() == v1::RELEASED) {
+    return Invalid("outcome RELEASED is for giving back an unused lease, not for a call event");
+  }
   const v1::Usage& u = e.usage();
   for (const auto& [name, value] :
        {std::pair<const char*, int64_t>{"usage.prompt_tokens", u.prompt_tokens()},

@@ -906,5 +906,103 @@ TEST_F(KeyPoolTest, ConcurrentLeasesGrantExactlyTheLimitPerKey) {
   EXPECT_EQ(exhausted.load(), kThreads * kPerThread - (7 + 11 + 13 + 142 + 17));
 }
 
+// --- prefetched leases ------------------------------------------------------
+
+TEST_F(KeyPoolTest, PrefetchGrantsExtraLeasesRotatingOverKeysWithHeadroom) {
+  Load({Key(1, 1, 1), Key(2, 1, 1), Key(3, 1, 1)});
+  std::vector<LeaseGrant> extra;
+  absl::StatusOr<LeaseGrant> first = pool_->Lease("openai", 10, {}, nullptr, 5, &extra);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(extra.size(), 5u);
+  std::vector<int64_t> ids = {first->key->id};
+  for (const LeaseGrant& g : extra) {
+    EXPECT_FALSE(g.lease_id.empty());
+    EXPECT_NE(g.lease_id, first->lease_id);
+    ids.push_back(g.key->id);
+  }
+  EXPECT_THAT(ids, ElementsAreArray({1, 2, 3, 1, 2, 3}));
+  // Each one counted as a request with the estimate.
+  EXPECT_EQ(State(1).requests_current_minute, 2);
+  EXPECT_EQ(State(1).tokens_current_minute, 20);
+  EXPECT_EQ(State(1).requests_today, 2);
+}
+
+TEST_F(KeyPoolTest, PrefetchStopsAtHalfOfEveryLimit) {
+  // RPM 10: after the needed lease, prefetched ones only while the key stays
+  // at or under 5 requests in the window.
+  Load({Key(1, 1, 1, {.rpm = 10}), Key(2, 1, 1, {.tpm = 1000}), Key(3, 1, 1, {.rpd = 4})});
+  std::vector<LeaseGrant> extra;
+  ASSERT_TRUE(pool_->Lease("openai", 100, {}, nullptr, 64, &extra).ok());
+  std::map<int64_t, int> per_key;
+  for (const LeaseGrant& g : extra) ++per_key[g.key->id];
+  EXPECT_EQ(State(1).requests_current_minute, 5);   // 1 needed + 4 prefetched
+  EXPECT_EQ(State(2).tokens_current_minute, 500);   // 5 x 100 tokens
+  EXPECT_EQ(State(3).requests_today, 2);            // half of RPD 4
+  EXPECT_EQ(per_key[1] + per_key[2] + per_key[3], static_cast<int>(extra.size()));
+  EXPECT_EQ(extra.size(), 5u + 5u + 2u - 1u);
+  // The rest of each limit is still there for leases asked for on need.
+  int granted = 0;
+  while (LeaseId("openai", 100) != -1) ++granted;
+  EXPECT_EQ(granted, 5 + 5 + 2);
+}
+
+TEST_F(KeyPoolTest, PrefetchHonoursExclusionAndIsNeverOverALimit) {
+  Load({Key(1, 1, 1), Key(2, 1, 1)}, {Provider(1, "openai", KeyPolicy::kLru)});
+  std::vector<LeaseGrant> extra;
+  ASSERT_TRUE(pool_->Lease("openai", 0, {1}, nullptr, 3, &extra).ok());
+  for (const LeaseGrant& g : extra) EXPECT_EQ(g.key->id, 2);
+  EXPECT_EQ(extra.size(), 3u);
+
+  // The lru policy's over-limit lease brings nothing extra.
+  Load({Key(1, 1, 1, {.rpm = 1})}, {Provider(1, "openai", KeyPolicy::kLru)});
+  ASSERT_EQ(LeaseId(), 1);
+  extra.clear();
+  absl::StatusOr<LeaseGrant> over = pool_->Lease("openai", 0, {}, nullptr, 3, &extra);
+  ASSERT_TRUE(over.ok());
+  EXPECT_TRUE(over->over_limit);
+  EXPECT_TRUE(extra.empty());
+}
+
+TEST_F(KeyPoolTest, ReleasedLeaseGivesItsRequestAndTokensBack) {
+  Load({Key(1, 1, 1, {.rpm = 2, .tpm = 0, .rpd = 2})});
+  ASSERT_EQ(LeaseId("openai", 40), 1);
+  ASSERT_EQ(LeaseId("openai", 40), 1);
+  EXPECT_EQ(LeaseId("openai", 40), -1);
+  EXPECT_EQ(last_status_.code(), absl::StatusCode::kResourceExhausted);
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(ReportLast(aigw::v1::RELEASED).ok());
+  KeyStateView v = State(1);
+  EXPECT_EQ(v.requests_current_minute, 1);
+  EXPECT_EQ(v.tokens_current_minute, 40);
+  EXPECT_EQ(v.requests_today, 1);
+  EXPECT_EQ(v.tokens_today, 40);
+  EXPECT_EQ(v.status, "normal");
+  // The freed request can be leased again at once, and only it.
+  EXPECT_EQ(LeaseId("openai", 40), 1);
+  EXPECT_EQ(LeaseId("openai", 40), -1);
+}
+
+TEST_F(KeyPoolTest, ARepeatedReleaseIsCountedOnce) {
+  Load({Key(1, 1, 1)});
+  ASSERT_EQ(LeaseId("openai", 10), 1);
+  ASSERT_EQ(LeaseId("openai", 10), 1);
+  ASSERT_TRUE(ReportLast(aigw::v1::RELEASED).ok());
+  ASSERT_TRUE(ReportLast(aigw::v1::RELEASED).ok());
+  EXPECT_EQ(State(1).requests_current_minute, 1);
+  EXPECT_EQ(State(1).requests_today, 1);
+}
+
+TEST_F(KeyPoolTest, ReleaseLeavesACoolingKeyCooling) {
+  Load({Key(1, 1, 1), Key(2, 1, 0)});
+  ASSERT_EQ(LeaseId(), 1);
+  const LeaseGrant unused = last_lease_;
+  ASSERT_EQ(LeaseId(), 1);
+  ASSERT_TRUE(ReportLast(aigw::v1::RATE_LIMITED, 0, 30'000).ok());
+  last_lease_ = unused;
+  ASSERT_TRUE(ReportLast(aigw::v1::RELEASED).ok());
+  EXPECT_EQ(LeaseId(), 2);
+  EXPECT_EQ(State(1).status, "rate_limited");
+}
+
 }  // namespace
 }  // namespace aigw::keypool

@@ -156,6 +156,77 @@ TEST_F(KeyPoolServiceTest, BadInputGetsTheDocumentedCodes) {
   EXPECT_EQ(stub_->ListKeyStates(&ctx, req, &list).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(KeyPoolServiceTest, PrefetchedLeasesComeWithTheirSecretsAndCanBeReleased) {
+  Start({Key(1, 1, 1), Key(2, 1, 1)});
+  aigw::v1::LeaseKeyRequest req;
+  req.set_provider_code("openai");
+  req.set_estimated_tokens(10);
+  req.set_prefetch(3);
+  aigw::v1::LeaseKeyResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->LeaseKey(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.prefetched_size(), 3);
+  for (const aigw::v1::LeaseKeyResponse& p : resp.prefetched()) {
+    EXPECT_FALSE(p.lease_id().empty());
+    EXPECT_EQ(p.api_key(), absl::StrCat("sk-live-secret-", p.key_id(), "-ABCDEFGH"));
+    EXPECT_EQ(p.key_name(), absl::StrCat("key-", p.key_id()));
+  }
+  // All four counted; releasing the three unused ones gives them back.
+  aigw::v1::ReportUsageBatchRequest batch;
+  for (const aigw::v1::LeaseKeyResponse& p : resp.prefetched()) {
+    aigw::v1::ReportUsageRequest* r = batch.add_reports();
+    r->set_lease_id(p.lease_id());
+    r->set_outcome(aigw::v1::RELEASED);
+  }
+  aigw::v1::ReportUsageRequest* bad = batch.add_reports();
+  bad->set_lease_id("no-such-lease");
+  bad->set_outcome(aigw::v1::SUCCESS);
+  aigw::v1::ReportUsageRequest* malformed = batch.add_reports();
+  malformed->set_lease_id(resp.lease_id());
+  aigw::v1::ReportUsageBatchResponse answer;
+  grpc::ClientContext bctx;
+  ASSERT_TRUE(stub_->ReportUsageBatch(&bctx, batch, &answer).ok());
+  ASSERT_EQ(answer.codes_size(), 5);
+  ASSERT_EQ(answer.messages_size(), 5);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(answer.codes(i), 0) << answer.messages(i);
+  EXPECT_EQ(answer.codes(3), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  EXPECT_THAT(answer.messages(3), HasSubstr("no-such-lease"));
+  EXPECT_EQ(answer.codes(4), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_THAT(answer.messages(4), HasSubstr("outcome"));
+  absl::StatusOr<std::vector<KeyStateView>> states = pool_.ListKeyStates("openai");
+  ASSERT_TRUE(states.ok());
+  int64_t requests = 0;
+  for (const KeyStateView& v : *states) requests += v.requests_today;
+  EXPECT_EQ(requests, 1);
+}
+
+TEST_F(KeyPoolServiceTest, PrefetchAndBatchLimitsAreInvalidArgument) {
+  Start({Key(1, 1, 1)});
+  for (int prefetch : {-1, 65}) {
+    aigw::v1::LeaseKeyRequest req;
+    req.set_provider_code("openai");
+    req.set_prefetch(prefetch);
+    aigw::v1::LeaseKeyResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status st = stub_->LeaseKey(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("prefetch must be between 0 and 64"));
+  }
+  aigw::v1::ReportUsageBatchRequest empty;
+  aigw::v1::ReportUsageBatchResponse answer;
+  grpc::ClientContext ctx;
+  EXPECT_EQ(stub_->ReportUsageBatch(&ctx, empty, &answer).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  aigw::v1::ReportUsageBatchRequest big;
+  for (int i = 0; i < kMaxReportBatch + 1; ++i) {
+    big.add_reports()->set_lease_id("x");
+  }
+  grpc::ClientContext ctx2;
+  grpc::Status st = stub_->ReportUsageBatch(&ctx2, big, &answer);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("at most 1000"));
+}
+
 TEST_F(KeyPoolServiceTest, ExhaustedCarriesTheTextAndARetryAfterHint) {
   Start({Key(1, 1, 1, /*rpm=*/1)});
   aigw::v1::LeaseKeyResponse resp;

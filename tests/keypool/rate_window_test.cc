@@ -18,6 +18,25 @@ TEST(RateWindowTest, EventCountsUntilExactlySixtySecondsLater) {
   EXPECT_EQ(w.tokens(), 0);
 }
 
+TEST(RateWindowTest, RemoveTakesOneEventBackOutWhileItIsInTheWindow) {
+  RateWindow w;
+  const uint64_t a = w.Add(kT0, 10);
+  const uint64_t b = w.Add(kT0, 30);  // the same bucket as a
+  const uint64_t c = w.Add(kT0 + absl::Seconds(1), 5);
+  w.Remove(b, 30);
+  EXPECT_EQ(w.requests(), 2);
+  EXPECT_EQ(w.tokens(), 15);
+  w.Remove(c, 5);
+  EXPECT_EQ(w.requests(), 1);
+  EXPECT_EQ(w.tokens(), 10);
+  // Gone from the window: removing it changes nothing.
+  w.Expire(kT0 + absl::Seconds(60));
+  EXPECT_EQ(w.requests(), 0);
+  w.Remove(a, 10);
+  EXPECT_EQ(w.requests(), 0);
+  EXPECT_EQ(w.tokens(), 0);
+}
+
 TEST(RateWindowTest, SlidesOneEventAtATime) {
   RateWindow w;
   for (int i = 0; i < 5; ++i) w.Add(kT0 + absl::Seconds(10 * i), 100 + i);
