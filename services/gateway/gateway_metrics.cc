@@ -84,6 +84,13 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                            .Help("Call events acknowledged by the usage service.")
                            .Register(registry)
                            .Add({});
+  auto& leases = prometheus::BuildCounter()
+                     .Name("aigw_gateway_key_leases_total")
+                     .Help("Keys leased for upstream attempts, by source: stock (a lease kept "
+                           "ready, no round trip) or keypool (a round trip the call waited for).")
+                     .Register(registry);
+  leases_from_stock_ = &leases.Add({{"source", "stock"}});
+  leases_from_keypool_ = &leases.Add({{"source", "keypool"}});
 }
 
 prometheus::Counter& GatewayMetrics::CounterFor(prometheus::Family<prometheus::Counter>& family,

@@ -28,6 +28,7 @@ namespace aigw::gateway {
 //   aigw_gateway_inflight_requests
 //   aigw_gateway_event_queue_depth, aigw_gateway_spool_events,
 //   aigw_gateway_events_delivered_total
+//   aigw_gateway_key_leases_total{source}                 stock | keypool
 // Label lookups are cached so the request path takes a shared lock, not
 // prometheus-cpp's label hashing.
 class GatewayMetrics {
@@ -55,6 +56,8 @@ class GatewayMetrics {
   prometheus::Gauge& queue_depth() { return *queue_depth_; }
   prometheus::Gauge& spool_events() { return *spool_events_; }
   prometheus::Counter& events_delivered() { return *events_delivered_; }
+  prometheus::Counter& leases_from_stock() { return *leases_from_stock_; }
+  prometheus::Counter& leases_from_keypool() { return *leases_from_keypool_; }
 
  private:
   prometheus::Counter& CounterFor(prometheus::Family<prometheus::Counter>& family,
@@ -76,6 +79,8 @@ class GatewayMetrics {
   prometheus::Gauge* queue_depth_;
   prometheus::Gauge* spool_events_;
   prometheus::Counter* events_delivered_;
+  prometheus::Counter* leases_from_stock_;
+  prometheus::Counter* leases_from_keypool_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<PerModel>> per_model_ ABSL_GUARDED_BY(mu_);

@@ -1,5 +1,8 @@
 #include "services/gateway/key_leaser.h"
 
+#include <algorithm>
+#include <memory>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -13,15 +16,44 @@ absl::Status ToAbsl(const grpc::Status& s) {
 }  // namespace
 
 GrpcKeyLeaser::GrpcKeyLeaser(std::shared_ptr<grpc::Channel> channel, absl::Duration lease_timeout,
-                             std::function<std::string()> authorization)
+                             std::function<std::string()> authorization,
+                             absl::Duration report_delay)
     : stub_(aigw::v1::KeyPool::NewStub(std::move(channel))),
       lease_timeout_(lease_timeout),
-      authorization_(std::move(authorization)) {}
+      authorization_(std::move(authorization)),
+      report_delay_(report_delay) {
+  if (report_delay_ > absl::ZeroDuration()) flusher_ = std::thread([this] { FlushLoop(); });
+}
 
 GrpcKeyLeaser::~GrpcKeyLeaser() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (flusher_.joinable()) flusher_.join();
+  SendReports();
   absl::MutexLock lock(&mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return in_flight_ == 0 && (pending_reports_.empty() || !batches_supported_);
+  };
   mu_.AwaitWithTimeout(absl::Condition(&idle), absl::Seconds(5));
+}
+
+void GrpcKeyLeaser::FlushLoop() {
+  absl::MutexLock lock(&mu_);
+  for (;;) {
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopping_ || (!pending_reports_.empty() && !batch_in_flight_);
+    };
+    mu_.Await(absl::Condition(&ready));
+    if (stopping_) return;
+    // Gather for the delay; shutdown cuts it short.
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), report_delay_);
+    if (stopping_) return;
+    mu_.Unlock();
+    SendReports();
+    mu_.Lock();
+  }
 }
 
 void GrpcKeyLeaser::CallStarted() {
@@ -74,6 +106,78 @@ void GrpcKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
 }
 
 void GrpcKeyLeaser::Report(const aigw::v1::ReportUsageRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    pending_reports_.push_back(request);
+    if (batch_in_flight_) return;
+    // With a delay the flusher sends them, unless the batch is full already.
+    if (report_delay_ > absl::ZeroDuration() && !stopping_ &&
+        pending_reports_.size() < kEagerReportBatch) {
+      return;
+    }
+  }
+  SendReports();
+}
+
+void GrpcKeyLeaser::SendReports() {
+  struct Call {
+    grpc::ClientContext ctx;
+    aigw::v1::ReportUsageBatchRequest request;
+    aigw::v1::ReportUsageBatchResponse response;
+  };
+  auto call = std::make_unique<Call>();
+  std::vector<aigw::v1::ReportUsageRequest> one_by_one;
+  {
+    absl::MutexLock lock(&mu_);
+    if (batch_in_flight_ || pending_reports_.empty()) return;
+    if (!batches_supported_) one_by_one.swap(pending_reports_);
+  }
+  if (!one_by_one.empty()) {
+    for (const auto& r : one_by_one) ReportOne(r);
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (batch_in_flight_ || pending_reports_.empty()) return;
+    const size_t n = std::min(pending_reports_.size(), kMaxReportBatch);
+    call->request.mutable_reports()->Reserve(static_cast<int>(n));
+    for (size_t i = 0; i < n; ++i) {
+      *call->request.add_reports() = std::move(pending_reports_[i]);
+    }
+    pending_reports_.erase(pending_reports_.begin(), pending_reports_.begin() + n);
+    batch_in_flight_ = true;
+    ++in_flight_;
+  }
+  call->ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  if (authorization_) call->ctx.AddMetadata("authorization", authorization_());
+  Call* c = call.release();
+  stub_->async()->ReportUsageBatch(
+      &c->ctx, &c->request, &c->response, [this, c](grpc::Status status) {
+        std::unique_ptr<Call> done(c);
+        if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+          // An older keypool: these and later reports go one by one.
+          {
+            absl::MutexLock lock(&mu_);
+            batches_supported_ = false;
+          }
+          for (const auto& r : done->request.reports()) ReportOne(r);
+        }
+        // Any other failure: those leases expire in the keypool and keep
+        // their estimates (accuracy lost, never a stuck key).
+        done.reset();
+        bool now;
+        {
+          absl::MutexLock lock(&mu_);
+          batch_in_flight_ = false;
+          now = report_delay_ == absl::ZeroDuration() || stopping_ ||
+                pending_reports_.size() >= kEagerReportBatch;
+        }
+        if (now) SendReports();  // else the flusher gathers for its delay
+        CallDone();  // last: the destructor may run from here on
+      });
+}
+
+void GrpcKeyLeaser::ReportOne(const aigw::v1::ReportUsageRequest& request) {
   struct Call {
     grpc::ClientContext ctx;
     aigw::v1::ReportUsageRequest request;

@@ -4,6 +4,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -30,12 +32,22 @@ class KeyLeaser {
 };
 
 // Over a persistent gRPC channel to aigw-keypool, with the callback API (no
-// thread waits for an answer). `metadata` is attached to every call (the
-// service token).
+// thread waits for an answer). `authorization` is attached to every call
+// (the service token).
+//
+// Reports go in batches (ReportUsageBatch): one call at a time, carrying
+// every report that arrived while the previous one was under way and, with
+// a `report_delay`, for that long after the first of them (a background
+// thread sends them). A report is off every request's path, and the
+// keypool's view of a key trails by that delay at most; a busy gateway sends
+// a few calls a second instead of one per upstream attempt. Shutdown sends
+// what is left at once. A keypool without ReportUsageBatch gets them one by
+// one.
 class GrpcKeyLeaser : public KeyLeaser {
  public:
   GrpcKeyLeaser(std::shared_ptr<grpc::Channel> channel, absl::Duration lease_timeout,
-                std::function<std::string()> authorization = nullptr);
+                std::function<std::string()> authorization = nullptr,
+                absl::Duration report_delay = absl::ZeroDuration());
   // Waits (a few seconds at most) for the calls still in flight, so no
   // report is lost on shutdown and no callback outlives the process's state.
   ~GrpcKeyLeaser() override;
@@ -44,14 +56,28 @@ class GrpcKeyLeaser : public KeyLeaser {
   void Report(const aigw::v1::ReportUsageRequest& request) override;
 
  private:
+  static constexpr size_t kMaxReportBatch = 1000;
+  // A batch this full goes at once, delay or not.
+  static constexpr size_t kEagerReportBatch = 256;
+
   void CallStarted();
   void CallDone();
+  // Sends what is pending if no batch is under way.
+  void SendReports();
+  void ReportOne(const aigw::v1::ReportUsageRequest& request);
+  void FlushLoop();
 
   std::unique_ptr<aigw::v1::KeyPool::Stub> stub_;
   const absl::Duration lease_timeout_;
   const std::function<std::string()> authorization_;
+  const absl::Duration report_delay_;
   absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<aigw::v1::ReportUsageRequest> pending_reports_ ABSL_GUARDED_BY(mu_);
+  bool batch_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool batches_supported_ ABSL_GUARDED_BY(mu_) = true;
+  std::thread flusher_;
 };
 
 }  // namespace aigw::gateway

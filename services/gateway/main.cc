@@ -11,6 +11,7 @@
 #include "libs/server/service_main.h"
 #include "services/gateway/chat_service.h"
 #include "services/gateway/event_sink.h"
+#include "services/gateway/prefetching_key_leaser.h"
 #include "libs/common/logging.h"
 
 ABSL_FLAG(std::string, keypool_addr, "localhost:50052", "KeyPool service [env AIGW_KEYPOOL_ADDR]");
@@ -23,6 +24,14 @@ ABSL_FLAG(absl::Duration, upstream_timeout, absl::Seconds(120),
 ABSL_FLAG(absl::Duration, stream_idle_timeout, absl::Seconds(60),
           "A stream silent this long is cut [env AIGW_STREAM_IDLE_TIMEOUT]");
 ABSL_FLAG(absl::Duration, keypool_timeout, absl::Seconds(2), "Deadline of a LeaseKey call to the keypool");
+ABSL_FLAG(absl::Duration, keypool_report_delay, absl::Milliseconds(5),
+          "Reports to the keypool are gathered this long into one ReportUsageBatch (0: each "
+          "goes at once)");
+ABSL_FLAG(int, lease_prefetch, 32,
+          "Leases kept ready per provider so calls skip the keypool round trip (at most 64; "
+          "0: off) [env AIGW_LEASE_PREFETCH]");
+ABSL_FLAG(absl::Duration, lease_prefetch_ttl, absl::Seconds(2),
+          "A ready lease unused this long goes back to the keypool");
 ABSL_FLAG(int, retry_max_attempts, 4,
           "Upstream attempts per target before the next fallback [env AIGW_RETRY_MAX_ATTEMPTS]");
 ABSL_FLAG(absl::Duration, retry_initial_backoff, absl::Seconds(1),
@@ -47,7 +56,9 @@ struct Gateway {
   std::unique_ptr<http::HttpEngine> engine;
   std::unique_ptr<CatalogueCache> catalogue;
   std::unique_ptr<GatewayMetrics> metrics;
-  std::unique_ptr<KeyLeaser> leaser;
+  std::unique_ptr<KeyLeaser> grpc_leaser;
+  // In front of grpc_leaser (declared after it, so destroyed first).
+  std::unique_ptr<PrefetchingKeyLeaser> leaser;
   std::unique_ptr<EventSpool> spool;
   std::unique_ptr<EventUploader> uploader;
   std::unique_ptr<BatchingEventSink> events;
@@ -58,6 +69,7 @@ struct Gateway {
     // The gRPC server has drained: no new calls. Let in-flight upstream
     // transfers end, then flush every call event to usage or the spool.
     engine->Shutdown();
+    leaser->ReleaseAll();
     events->Stop();
     catalogue->Stop();
   }
@@ -77,9 +89,23 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   g->token = ctx.auth->NewTokenSource(auth::kRoleService, "aigw-gateway");
   auth::TokenSource* token = g->token.get();
   auto authorization = [token] { return token->AuthorizationHeader(); };
-  g->leaser = std::make_unique<GrpcKeyLeaser>(
+  g->grpc_leaser = std::make_unique<GrpcKeyLeaser>(
       grpc::CreateChannel(absl::GetFlag(FLAGS_keypool_addr), grpc::InsecureChannelCredentials()),
-      absl::GetFlag(FLAGS_keypool_timeout), authorization);
+      absl::GetFlag(FLAGS_keypool_timeout), authorization,
+      absl::GetFlag(FLAGS_keypool_report_delay));
+  PrefetchingKeyLeaser::Options prefetch;
+  prefetch.max_stock = absl::GetFlag(FLAGS_lease_prefetch);
+  prefetch.ttl = absl::GetFlag(FLAGS_lease_prefetch_ttl);
+  prefetch.from_stock = &g->metrics->leases_from_stock();
+  prefetch.from_keypool = &g->metrics->leases_from_keypool();
+  if (prefetch.max_stock < 0 || prefetch.max_stock > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--lease_prefetch must be between 0 and 64 (got ", prefetch.max_stock, ")"));
+  }
+  if (prefetch.ttl <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--lease_prefetch_ttl must be positive");
+  }
+  g->leaser = std::make_unique<PrefetchingKeyLeaser>(g->grpc_leaser.get(), Clock::Real(), prefetch);
   const std::string spool_path = absl::StrCat(absl::GetFlag(FLAGS_spool_dir), "/call-events.spool");
   absl::StatusOr<std::unique_ptr<EventSpool>> spool = EventSpool::Open(spool_path);
   if (!spool.ok()) return spool.status();
@@ -157,6 +183,7 @@ int main(int argc, char** argv) {
                     {"upstream_timeout", "AIGW_UPSTREAM_TIMEOUT"},
                     {"stream_idle_timeout", "AIGW_STREAM_IDLE_TIMEOUT"},
                     {"retry_max_attempts", "AIGW_RETRY_MAX_ATTEMPTS"},
+                    {"lease_prefetch", "AIGW_LEASE_PREFETCH"},
                     {"retry_initial_backoff", "AIGW_RETRY_INITIAL_BACKOFF"},
                     {"retry_max_backoff", "AIGW_RETRY_MAX_BACKOFF"},
                     {"spool_dir", "AIGW_SPOOL_DIR"},

@@ -46,8 +46,9 @@ KeyEntry* KeyPool::Select(ProviderState& p, absl::Time now, absl::Span<const int
 absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
                                           int64_t estimated_tokens,
                                           absl::Span<const int64_t> exclude_key_ids,
-                                          absl::Duration* retry_after, int prefetch,
-                                          std::vector<LeaseGrant>* prefetched) {
+                                          absl::Duration* retry_after,
+                                          const Prefetch* prefetch) {
+  const bool refill = prefetch != nullptr && prefetch->refill;
   const auto started = std::chrono::steady_clock::now();
   if (retry_after != nullptr) *retry_after = absl::InfiniteDuration();
   if (provider_code.empty()) {
@@ -82,9 +83,10 @@ absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
     const absl::CivilDay today = p.calendar.Today(now);
     UnparkDue(p, now);
     KeyEntry* chosen = Select(p, now, exclude_key_ids, [&](KeyEntry* e) {
-      return e->Fits(now, today, estimated_tokens);
+      return refill ? e->FitsWithHeadroom(now, today, estimated_tokens)
+                    : e->Fits(now, today, estimated_tokens);
     });
-    if (chosen == nullptr && p.policy == KeyPolicy::kLru) {
+    if (chosen == nullptr && p.policy == KeyPolicy::kLru && !refill) {
       // Past every limit: the least recently used healthy key of any
       // priority (the higher priority at a tie), parked ones included.
       for (const std::unique_ptr<KeyEntry>& up : p.keys) {
@@ -101,7 +103,7 @@ absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
       if (retry_after != nullptr) {
         *retry_after = RetryAfter(p, now, estimated_tokens, exclude_key_ids);
       }
-      if (p.leases_exhausted != nullptr) p.leases_exhausted->Increment();
+      if (p.leases_exhausted != nullptr && !refill) p.leases_exhausted->Increment();
       return absl::ResourceExhaustedError(
           absl::StrCat("No available API keys for provider ", provider_code));
     }
@@ -116,11 +118,12 @@ absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
     grant.provider = p.info;
     counter = grant.over_limit ? p.leases_over_limit : p.leases_ok;
 
-    if (prefetch > 0 && prefetched != nullptr && !grant.over_limit) {
-      prefetch = std::min(prefetch, kMaxPrefetch);
-      extra_records.reserve(prefetch);
-      prefetched->reserve(prefetched->size() + prefetch);
-      for (int i = 0; i < prefetch; ++i) {
+    if (prefetch != nullptr && prefetch->count > 0 && prefetch->out != nullptr &&
+        !grant.over_limit) {
+      const int count = std::min(prefetch->count, Prefetch::kMaxCount);
+      extra_records.reserve(count);
+      prefetch->out->reserve(prefetch->out->size() + count);
+      for (int i = 0; i < count; ++i) {
         KeyEntry* e = Select(p, now, exclude_key_ids, [&](KeyEntry* k) {
           return k->FitsWithHeadroom(now, today, estimated_tokens);
         });
@@ -133,16 +136,17 @@ absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
         LeaseGrant g;
         g.key = e->identity();
         g.provider = p.info;
-        prefetched->push_back(std::move(g));
+        prefetch->out->push_back(std::move(g));
       }
     }
   }
   grant.lease_id = leases_.Issue(record);
   if (counter != nullptr) counter->Increment();
   if (!extra_records.empty()) {
-    const size_t first = prefetched->size() - extra_records.size();
+    std::vector<LeaseGrant>& out = *prefetch->out;
+    const size_t first = out.size() - extra_records.size();
     for (size_t i = 0; i < extra_records.size(); ++i) {
-      (*prefetched)[first + i].lease_id = leases_.Issue(extra_records[i]);
+      out[first + i].lease_id = leases_.Issue(extra_records[i]);
     }
     if (counter != nullptr) counter->Increment(static_cast<double>(extra_records.size()));
   }

@@ -43,6 +43,20 @@ struct LeaseGrant {
   bool over_limit = false;
 };
 
+// Leases a gateway keeps ready (LeaseKeyRequest.prefetch and .refill).
+// Up to `count` (at most kMaxCount) more leases go into `*out`, each
+// counted like the first, each from a key that stays under half of each of
+// its limits (KeyEntry::FitsWithHeadroom), the usual order rotating them over
+// the keys; none when the first lease was over a limit. A `refill` holds the
+// first lease to the same rule (no call waits for it) and is not counted as
+// an exhausted lease when none is free.
+struct Prefetch {
+  static constexpr int kMaxCount = 64;
+  int count = 0;
+  bool refill = false;
+  std::vector<LeaseGrant>* out = nullptr;
+};
+
 // The in-memory key pool: selection, exact rate windows, daily counters and
 // key health for every provider. No I/O: the KeyStore fills it (Apply) and
 // writes back what CollectWrites gives.
@@ -74,16 +88,11 @@ class KeyPool {
   // actually is; InfiniteDuration when no key will be without an admin's
   // action or a smaller estimate).
   //
-  // With `prefetch` > 0 (at most kMaxPrefetch), up to that many more leases
-  // go into `*prefetched`, each counted like the first, each from a key that
-  // stays under half of each of its limits (KeyEntry::FitsWithHeadroom), the
-  // usual order rotating them over the keys. None when the first lease was
-  // over a limit.
+  // With `prefetch` (see Prefetch), more leases for a gateway to keep ready.
   absl::StatusOr<LeaseGrant> Lease(absl::string_view provider_code, int64_t estimated_tokens,
                                    absl::Span<const int64_t> exclude_key_ids,
-                                   absl::Duration* retry_after = nullptr, int prefetch = 0,
-                                   std::vector<LeaseGrant>* prefetched = nullptr);
-  static constexpr int kMaxPrefetch = 64;
+                                   absl::Duration* retry_after = nullptr,
+                                   const Prefetch* prefetch = nullptr);
 
   // Reconciles a lease with its outcome. Errors: INVALID_ARGUMENT (no lease
   // id, no outcome, negative counts), NOT_FOUND (lease unknown or expired).

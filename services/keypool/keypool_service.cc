@@ -49,20 +49,20 @@ grpc::ServerUnaryReactor* KeyPoolService::LeaseKey(grpc::CallbackServerContext* 
                                                    const aigw::v1::LeaseKeyRequest* request,
                                                    aigw::v1::LeaseKeyResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (request->prefetch() < 0 || request->prefetch() > KeyPool::kMaxPrefetch) {
+  if (request->prefetch() < 0 || request->prefetch() > Prefetch::kMaxCount) {
     reactor->Finish(grpc::Status(
         grpc::StatusCode::INVALID_ARGUMENT,
-        absl::StrCat("prefetch must be between 0 and ", KeyPool::kMaxPrefetch, " (got ",
+        absl::StrCat("prefetch must be between 0 and ", Prefetch::kMaxCount, " (got ",
                      request->prefetch(), ")")));
     return reactor;
   }
   absl::Duration retry_after = absl::InfiniteDuration();
   const auto& exclude = request->exclude_key_ids();
   std::vector<LeaseGrant> prefetched;
+  Prefetch prefetch{request->prefetch(), request->refill(), &prefetched};
   absl::StatusOr<LeaseGrant> grant =
       pool_->Lease(request->provider_code(), request->estimated_tokens(),
-                   absl::MakeConstSpan(exclude.data(), exclude.size()), &retry_after,
-                   request->prefetch(), &prefetched);
+                   absl::MakeConstSpan(exclude.data(), exclude.size()), &retry_after, &prefetch);
   if (!grant.ok()) {
     if (grant.status().code() == absl::StatusCode::kResourceExhausted &&
         retry_after != absl::InfiniteDuration()) {

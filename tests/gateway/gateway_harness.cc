@@ -67,9 +67,12 @@ absl::Status GatewayHarness::Start(const std::vector<Key>& keys) {
   absl::StatusOr<std::unique_ptr<http::HttpEngine>> engine = http::HttpEngine::Create({});
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);
-  leaser_ = std::make_unique<GrpcKeyLeaser>(
+  grpc_leaser_ = std::make_unique<GrpcKeyLeaser>(
       grpc::CreateChannel(keypool_target_, grpc::InsecureChannelCredentials()), absl::Seconds(5),
       [] { return BearerFor("service"); });
+  PrefetchingKeyLeaser::Options prefetch;
+  prefetch.sweep_interval = absl::ZeroDuration();
+  leaser_ = std::make_unique<PrefetchingKeyLeaser>(grpc_leaser_.get(), Clock::Real(), prefetch);
   absl::StatusOr<std::shared_ptr<const Catalogue>> catalogue = Catalogue::Load(database_->db());
   if (!catalogue.ok()) return catalogue.status();
   catalogue_ = *catalogue;

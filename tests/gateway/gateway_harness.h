@@ -14,6 +14,7 @@
 #include "services/gateway/completion_call.h"
 #include "services/gateway/event_sink.h"
 #include "services/gateway/key_leaser.h"
+#include "services/gateway/prefetching_key_leaser.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/test_database.h"
 #include "tools/fake-upstream/fake_upstream_server.h"
@@ -116,7 +117,9 @@ class GatewayHarness {
   std::unique_ptr<aigw::testing::Subprocess> keypool_;
   std::string keypool_target_;
   std::unique_ptr<http::HttpEngine> engine_;
-  std::unique_ptr<GrpcKeyLeaser> leaser_;
+  std::unique_ptr<GrpcKeyLeaser> grpc_leaser_;
+  // As the gateway runs it: leases kept ready in front of the keypool.
+  std::unique_ptr<PrefetchingKeyLeaser> leaser_;
   RecordingEventSink events_;
   std::shared_ptr<const Catalogue> catalogue_;
   PipelineContext pipeline_;

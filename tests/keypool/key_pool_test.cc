@@ -90,6 +90,12 @@ class KeyPoolTest : public ::testing::Test {
     return pool_->Report(r);
   }
 
+  absl::StatusOr<LeaseGrant> Prefetched(int64_t tokens, std::vector<int64_t> exclude, int count,
+                                        std::vector<LeaseGrant>* out, bool refill = false) {
+    Prefetch prefetch{count, refill, out};
+    return pool_->Lease("openai", tokens, exclude, nullptr, &prefetch);
+  }
+
   KeyStateView State(int64_t key_id) {
     absl::StatusOr<std::vector<KeyStateView>> all = pool_->ListKeyStates("");
     EXPECT_TRUE(all.ok());
@@ -911,7 +917,7 @@ TEST_F(KeyPoolTest, ConcurrentLeasesGrantExactlyTheLimitPerKey) {
 TEST_F(KeyPoolTest, PrefetchGrantsExtraLeasesRotatingOverKeysWithHeadroom) {
   Load({Key(1, 1, 1), Key(2, 1, 1), Key(3, 1, 1)});
   std::vector<LeaseGrant> extra;
-  absl::StatusOr<LeaseGrant> first = pool_->Lease("openai", 10, {}, nullptr, 5, &extra);
+  absl::StatusOr<LeaseGrant> first = Prefetched(10, {}, 5, &extra);
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_EQ(extra.size(), 5u);
   std::vector<int64_t> ids = {first->key->id};
@@ -932,7 +938,7 @@ TEST_F(KeyPoolTest, PrefetchStopsAtHalfOfEveryLimit) {
   // at or under 5 requests in the window.
   Load({Key(1, 1, 1, {.rpm = 10}), Key(2, 1, 1, {.tpm = 1000}), Key(3, 1, 1, {.rpd = 4})});
   std::vector<LeaseGrant> extra;
-  ASSERT_TRUE(pool_->Lease("openai", 100, {}, nullptr, 64, &extra).ok());
+  ASSERT_TRUE(Prefetched(100, {}, 64, &extra).ok());
   std::map<int64_t, int> per_key;
   for (const LeaseGrant& g : extra) ++per_key[g.key->id];
   EXPECT_EQ(State(1).requests_current_minute, 5);   // 1 needed + 4 prefetched
@@ -949,7 +955,7 @@ TEST_F(KeyPoolTest, PrefetchStopsAtHalfOfEveryLimit) {
 TEST_F(KeyPoolTest, PrefetchHonoursExclusionAndIsNeverOverALimit) {
   Load({Key(1, 1, 1), Key(2, 1, 1)}, {Provider(1, "openai", KeyPolicy::kLru)});
   std::vector<LeaseGrant> extra;
-  ASSERT_TRUE(pool_->Lease("openai", 0, {1}, nullptr, 3, &extra).ok());
+  ASSERT_TRUE(Prefetched(0, {1}, 3, &extra).ok());
   for (const LeaseGrant& g : extra) EXPECT_EQ(g.key->id, 2);
   EXPECT_EQ(extra.size(), 3u);
 
@@ -957,10 +963,25 @@ TEST_F(KeyPoolTest, PrefetchHonoursExclusionAndIsNeverOverALimit) {
   Load({Key(1, 1, 1, {.rpm = 1})}, {Provider(1, "openai", KeyPolicy::kLru)});
   ASSERT_EQ(LeaseId(), 1);
   extra.clear();
-  absl::StatusOr<LeaseGrant> over = pool_->Lease("openai", 0, {}, nullptr, 3, &extra);
+  absl::StatusOr<LeaseGrant> over = Prefetched(0, {}, 3, &extra);
   ASSERT_TRUE(over.ok());
   EXPECT_TRUE(over->over_limit);
   EXPECT_TRUE(extra.empty());
+}
+
+TEST_F(KeyPoolTest, ARefillTakesNoKeyPastHalfOfItsLimits) {
+  Load({Key(1, 1, 1, {.rpm = 4})});
+  std::vector<LeaseGrant> extra;
+  ASSERT_TRUE(Prefetched(0, {}, 5, &extra, /*refill=*/true).ok());
+  EXPECT_EQ(extra.size(), 1u);  // 2 of 4 counted
+  extra.clear();
+  absl::StatusOr<LeaseGrant> more = Prefetched(0, {}, 5, &extra, /*refill=*/true);
+  EXPECT_EQ(more.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(extra.empty());
+  // A call that needs a key still gets the other half.
+  EXPECT_EQ(LeaseId(), 1);
+  EXPECT_EQ(LeaseId(), 1);
+  EXPECT_EQ(LeaseId(), -1);
 }
 
 TEST_F(KeyPoolTest, ReleasedLeaseGivesItsRequestAndTokensBack) {

@@ -6,6 +6,8 @@
 //   aigw-loadgen --target=127.0.0.1:50051 --concurrency=64 --duration=10s
 //   aigw-loadgen --mode=stream ...
 //   aigw-loadgen --mode=http --url=http://127.0.0.1:8091/v1/chat/completions
+//   aigw-loadgen --mode=count ...   CountTokens: the gateway's gRPC round trip
+//                                   with no upstream and no keypool behind it
 
 #include <algorithm>
 #include <atomic>
@@ -27,7 +29,7 @@
 #include "libs/http/http_engine.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "gateway gRPC address");
-ABSL_FLAG(std::string, mode, "unary", "unary | stream | http");
+ABSL_FLAG(std::string, mode, "unary", "unary | stream | count | http");
 ABSL_FLAG(std::string, url, "", "http mode: the upstream URL to POST to");
 ABSL_FLAG(std::string, provider, "openai", "provider_code");
 ABSL_FLAG(std::string, model, "", "model (empty: the provider's default)");
@@ -87,19 +89,31 @@ aigw::v1::ChatCompletionRequest MakeRequest() {
 // One closed-loop worker slot: issues a call, and the next when it ends.
 class GrpcSlot {
  public:
+  enum class Kind { kUnary, kStream, kCount };
+
   GrpcSlot(aigw::v1::ChatService::Stub* stub, Recorder* rec, std::atomic<bool>* stop,
-           std::atomic<int>* live, bool stream)
-      : stub_(stub), rec_(rec), stop_(stop), live_(live), stream_(stream) {}
+           std::atomic<int>* live, Kind kind)
+      : stub_(stub), rec_(rec), stop_(stop), live_(live), kind_(kind) {
+    count_request_.set_provider_code(request_.provider_code());
+    count_request_.set_model(request_.model());
+    *count_request_.mutable_messages() = request_.messages();
+  }
 
   void Next() {
     if (stop_->load()) {
       live_->fetch_sub(1);
       return;
     }
-    if (stream_) {
-      (new StreamCall(this))->Begin();
-    } else {
-      UnaryNext();
+    switch (kind_) {
+      case Kind::kStream:
+        (new StreamCall(this))->Begin();
+        break;
+      case Kind::kCount:
+        CountNext();
+        break;
+      case Kind::kUnary:
+        UnaryNext();
+        break;
     }
   }
 
@@ -116,6 +130,22 @@ class GrpcSlot {
       }
       Next();
     });
+  }
+
+  void CountNext() {
+    ctx_ = std::make_unique<grpc::ClientContext>();
+    AddAuth(ctx_.get());
+    start_ = absl::Now();
+    stub_->async()->CountTokens(ctx_.get(), &count_request_, &count_resp_,
+                                [this](grpc::Status st) {
+                                  rec_->Add({absl::ToDoubleMicroseconds(absl::Now() - start_), -1,
+                                             st.ok()});
+                                  if (!st.ok() && errors_++ < 3) {
+                                    std::fprintf(stderr, "error: %d %s\n", st.error_code(),
+                                                 st.error_message().c_str());
+                                  }
+                                  Next();
+                                });
   }
 
   static void AddAuth(grpc::ClientContext* ctx) {
@@ -157,8 +187,10 @@ class GrpcSlot {
   Recorder* rec_;
   std::atomic<bool>* stop_;
   std::atomic<int>* live_;
-  const bool stream_;
+  const Kind kind_;
   const aigw::v1::ChatCompletionRequest request_ = MakeRequest();
+  aigw::v1::CountTokensRequest count_request_;
+  aigw::v1::CountTokensResponse count_resp_;
   std::unique_ptr<grpc::ClientContext> ctx_;
   aigw::v1::ChatCompletion resp_;
   absl::Time start_;
@@ -206,7 +238,7 @@ void Measure(const std::string& label, Recorder& rec, std::atomic<bool>& stop,
   Report(label, rec.Take(), measured);
 }
 
-int RunGrpc(bool stream) {
+int RunGrpc(GrpcSlot::Kind kind) {
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
   int channels = absl::GetFlag(FLAGS_channels);
   if (channels <= 0) channels = std::max(1, concurrency / 32);
@@ -223,10 +255,13 @@ int RunGrpc(bool stream) {
   std::vector<std::unique_ptr<GrpcSlot>> slots;
   for (int i = 0; i < concurrency; ++i) {
     slots.push_back(
-        std::make_unique<GrpcSlot>(stubs[i % channels].get(), &rec, &stop, &live, stream));
+        std::make_unique<GrpcSlot>(stubs[i % channels].get(), &rec, &stop, &live, kind));
   }
   for (auto& s : slots) s->Next();
-  Measure(stream ? "grpc-stream" : "grpc-unary", rec, stop, live);
+  Measure(kind == GrpcSlot::Kind::kStream  ? "grpc-stream"
+          : kind == GrpcSlot::Kind::kCount ? "grpc-count"
+                                           : "grpc-unary",
+          rec, stop, live);
   return 0;
 }
 
@@ -273,9 +308,10 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Closed-loop load generator for aigw.v1.ChatService.");
   absl::ParseCommandLine(argc, argv);
   const std::string mode = absl::GetFlag(FLAGS_mode);
-  if (mode == "unary") return RunGrpc(false);
-  if (mode == "stream") return RunGrpc(true);
+  if (mode == "unary") return RunGrpc(GrpcSlot::Kind::kUnary);
+  if (mode == "stream") return RunGrpc(GrpcSlot::Kind::kStream);
+  if (mode == "count") return RunGrpc(GrpcSlot::Kind::kCount);
   if (mode == "http") return RunHttp();
-  std::fprintf(stderr, "--mode must be unary, stream or http\n");
+  std::fprintf(stderr, "--mode must be unary, stream, count or http\n");
   return 2;
 }

@@ -1,0 +1,122 @@
+#ifndef AIGW_SERVICES_GATEWAY_PREFETCHING_KEY_LEASER_H_
+#define AIGW_SERVICES_GATEWAY_PREFETCHING_KEY_LEASER_H_
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libs/common/clock.h"
+#include "prometheus/counter.h"
+#include "services/gateway/key_leaser.h"
+
+namespace aigw::gateway {
+
+// Keeps a few leases per provider ready, so a call usually starts without a
+// round trip to the keypool (the round trip was most of the gateway's added
+// latency).
+//
+// The keypool stays the one authority on limits: every ready lease was
+// granted and counted by it (LeaseKey.prefetch), and it grants them only from
+// keys under half of each of their limits, so near a limit every lease is
+// asked for on need, exactly as without prefetching. A ready lease unused
+// for `ttl` goes back with outcome RELEASED, which takes its counts off the
+// key; so does every ready lease of a key that this gateway has just seen
+// rate-limited or refused (its next call would fail the same way).
+//
+// How many are kept follows the demand: about twice the provider's calls in
+// flight, at least `min_stock`, at most `max_stock`; refills are asked for
+// asynchronously when half are used, one refill per provider at a time.
+//
+// Thread-safe. `done` runs on the caller's thread when a ready lease serves
+// the call, else on the inner leaser's thread.
+class PrefetchingKeyLeaser final : public KeyLeaser {
+ public:
+  struct Options {
+    // The most leases kept ready per provider (at most 64); 0 turns
+    // prefetching off.
+    int max_stock = 32;
+    // The fewest kept when prefetching is on: refills then come every
+    // min_stock / 2 calls or so even when calls come one at a time.
+    int min_stock = 8;
+    // A ready lease unused this long goes back to the keypool.
+    absl::Duration ttl = absl::Seconds(2);
+    // How often a background thread gives back expired leases; zero starts
+    // no thread (tests call ReleaseExpired).
+    absl::Duration sweep_interval = absl::Milliseconds(250);
+    // Calls served from ready leases / by a round trip; may be null.
+    prometheus::Counter* from_stock = nullptr;
+    prometheus::Counter* from_keypool = nullptr;
+  };
+
+  // `inner` and `clock` are not owned and must outlive this.
+  PrefetchingKeyLeaser(KeyLeaser* inner, Clock* clock, Options options);
+  // Stops the sweeper and gives every ready lease back.
+  ~PrefetchingKeyLeaser() override;
+
+  void Lease(const aigw::v1::LeaseKeyRequest& request,
+             std::function<void(LeaseResult)> done) override;
+  void Report(const aigw::v1::ReportUsageRequest& request) override;
+
+  // Gives back the ready leases older than the ttl.
+  void ReleaseExpired();
+  // Gives back every ready lease (shutdown).
+  void ReleaseAll();
+
+  // Ready leases of a provider now.
+  int ready(const std::string& provider_code);
+
+ private:
+  struct ReadyLease {
+    aigw::v1::LeaseKeyResponse lease;
+    absl::Time granted_at;
+  };
+  struct Stock {
+    std::deque<ReadyLease> ready;
+    // Leases handed to calls and not reported yet.
+    int in_use = 0;
+    bool refill_in_flight = false;
+  };
+  struct InUse {
+    Stock* stock;
+    int64_t key_id;
+  };
+
+  Stock& StockFor(const std::string& provider_code) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How many leases `stock` should hold.
+  int Target(const Stock& stock) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes the answer of a round trip: the first lease for the caller, the
+  // prefetched ones into the stock.
+  void Store(Stock& stock, aigw::v1::LeaseKeyResponse& lease) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Track(Stock& stock, const aigw::v1::LeaseKeyResponse& lease)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Asks for more when the stock is at half its target; returns the request
+  // to send (prefetch 0: nothing to send).
+  aigw::v1::LeaseKeyRequest PlanRefill(Stock& stock, const aigw::v1::LeaseKeyRequest& like)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendRefill(const std::string& provider_code, aigw::v1::LeaseKeyRequest request);
+  void Release(std::vector<std::string> lease_ids);
+  void SweepLoop();
+
+  KeyLeaser* const inner_;
+  Clock* const clock_;
+  const Options options_;
+
+  absl::Mutex mu_;
+  absl::node_hash_map<std::string, Stock> stocks_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, InUse> in_use_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Refill calls still running (the destructor waits for them).
+  int refills_running_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread sweeper_;
+};
+
+}  // namespace aigw::gateway
+
+#endif  // AIGW_SERVICES_GATEWAY_PREFETCHING_KEY_LEASER_H_
