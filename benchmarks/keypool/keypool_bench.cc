@@ -11,7 +11,7 @@
 //
 // Flags of part 2 (part 1 takes Google Benchmark's own flags):
 //   --grpc_seconds=3 --grpc_concurrency=64 --grpc_channels=4
-//   --grpc_keys=10 --grpc_target= --grpc_provider=openai --grpc_only
+//   --grpc_keys=10 --grpc_target= --grpc_provider=openai --grpc_only --grpc_prefetch=N --grpc_token=JWT
 //   --grpc_minimal_stack --grpc_no_deadlock_detection --grpc_no_report
 //
 // Targets (issue): selection <= 2 us at 1000 keys; >= 50k leases/s over gRPC.
@@ -193,16 +193,24 @@ struct GrpcOptions {
   bool deadlock_detection = true;
   // LeaseKey alone, without the ReportUsage after each lease.
   bool report = true;
+  // Leases asked for ahead per LeaseKey (the gateway's ready leases); the
+  // reports of one answer's leases then go in one ReportUsageBatch, as the
+  // gateway sends them.
+  int prefetch = 0;
 };
+
+// Set from --grpc_token before the chains start.
+std::string g_authorization;
 
 // One chain: LeaseKey, then ReportUsage of that lease, then the next lease,
 // until the deadline.
 class Chain {
  public:
-  Chain(aigw::v1::KeyPool::Stub* stub, const std::string& provider, bool report,
+  Chain(aigw::v1::KeyPool::Stub* stub, const std::string& provider, bool report, int prefetch,
         std::chrono::steady_clock::time_point deadline, std::atomic<int64_t>* leases,
         std::atomic<int64_t>* errors, std::atomic<int>* running, absl::Notification* all_done)
       : stub_(stub),
+        authorization_(g_authorization),
         report_(report),
         deadline_(deadline),
         leases_(leases),
@@ -212,6 +220,7 @@ class Chain {
     lease_req_.set_provider_code(provider);
     lease_req_.set_model("gpt-4o-mini");
     lease_req_.set_estimated_tokens(100);
+    lease_req_.set_prefetch(prefetch);
   }
 
   void Lease() {
@@ -219,22 +228,26 @@ class Chain {
       if (running_->fetch_sub(1) == 1) all_done_->Notify();
       return;
     }
-    ctx_ = std::make_unique<grpc::ClientContext>();
+    ctx_ = NewContext();
     stub_->async()->LeaseKey(ctx_.get(), &lease_req_, &lease_resp_, [this](grpc::Status st) {
       if (!st.ok()) {
         ++*errors_;
         Lease();
         return;
       }
-      ++*leases_;
+      *leases_ += 1 + lease_resp_.prefetched_size();
       if (!report_) {
         Lease();
+        return;
+      }
+      if (lease_req_.prefetch() > 0) {
+        ReportBatch();
         return;
       }
       report_req_.set_lease_id(lease_resp_.lease_id());
       report_req_.set_outcome(aigw::v1::SUCCESS);
       report_req_.set_total_tokens(120);
-      ctx_ = std::make_unique<grpc::ClientContext>();
+      ctx_ = NewContext();
       stub_->async()->ReportUsage(ctx_.get(), &report_req_, &report_resp_,
                                   [this](grpc::Status rst) {
                                     if (!rst.ok()) ++*errors_;
@@ -244,7 +257,14 @@ class Chain {
   }
 
  private:
+  std::unique_ptr<grpc::ClientContext> NewContext() const {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!authorization_.empty()) ctx->AddMetadata("authorization", authorization_);
+    return ctx;
+  }
+
   aigw::v1::KeyPool::Stub* stub_;
+  const std::string authorization_;
   const bool report_;
   std::chrono::steady_clock::time_point deadline_;
   std::atomic<int64_t>* leases_;
@@ -256,6 +276,29 @@ class Chain {
   aigw::v1::LeaseKeyResponse lease_resp_;
   aigw::v1::ReportUsageRequest report_req_;
   aigw::v1::ReportUsageResponse report_resp_;
+  aigw::v1::ReportUsageBatchRequest batch_req_;
+  aigw::v1::ReportUsageBatchResponse batch_resp_;
+
+  void ReportBatch() {
+    batch_req_.Clear();
+    auto add = [this](const std::string& lease_id) {
+      aigw::v1::ReportUsageRequest* r = batch_req_.add_reports();
+      r->set_lease_id(lease_id);
+      r->set_outcome(aigw::v1::SUCCESS);
+      r->set_total_tokens(120);
+    };
+    add(lease_resp_.lease_id());
+    for (const auto& p : lease_resp_.prefetched()) add(p.lease_id());
+    ctx_ = NewContext();
+    stub_->async()->ReportUsageBatch(ctx_.get(), &batch_req_, &batch_resp_,
+                                     [this](grpc::Status rst) {
+                                       if (!rst.ok()) ++*errors_;
+                                       for (int code : batch_resp_.codes()) {
+                                         if (code != 0) ++*errors_;
+                                       }
+                                       Lease();
+                                     });
+  }
 };
 
 void RunGrpcThroughput(const GrpcOptions& o) {
@@ -290,6 +333,7 @@ void RunGrpcThroughput(const GrpcOptions& o) {
   // Warm up the connections.
   for (auto& stub : stubs) {
     grpc::ClientContext ctx;
+    if (!g_authorization.empty()) ctx.AddMetadata("authorization", g_authorization);
     aigw::v1::LeaseKeyRequest req;
     req.set_provider_code(o.provider);
     aigw::v1::LeaseKeyResponse resp;
@@ -309,7 +353,7 @@ void RunGrpcThroughput(const GrpcOptions& o) {
   std::vector<std::unique_ptr<Chain>> chains;
   for (int i = 0; i < o.concurrency; ++i) {
     chains.push_back(std::make_unique<Chain>(stubs[i % stubs.size()].get(), o.provider, o.report,
-                                             deadline,
+                                             o.prefetch, deadline,
                                              &leases, &errors, &running, &done));
   }
   for (auto& c : chains) c->Lease();
@@ -321,13 +365,16 @@ void RunGrpcThroughput(const GrpcOptions& o) {
       "channels, %.2f s\n",
       target.c_str(), o.target.empty() ? "in-process" : "external", o.keys, o.concurrency,
       o.channels, secs);
-  std::printf("  options:           minimal_stack=%d mutex_deadlock_detection=%s\n",
-              o.minimal_stack ? 1 : 0, o.deadlock_detection ? "default" : "off");
+  std::printf("  options:           minimal_stack=%d mutex_deadlock_detection=%s prefetch=%d\n",
+              o.minimal_stack ? 1 : 0, o.deadlock_detection ? "default" : "off", o.prefetch);
   std::printf("  leases:            %lld (%lld errors)\n", static_cast<long long>(leases.load()),
               static_cast<long long>(errors.load()));
   std::printf("  leases/s:          %.0f   (%s)\n", leases.load() / secs,
-              o.report ? "each followed by its ReportUsage" : "LeaseKey only");
-  std::printf("  RPCs/s:            %.0f\n", (o.report ? 2 : 1) * leases.load() / secs);
+              !o.report         ? "LeaseKey only"
+              : o.prefetch > 0 ? "each answer's leases reported in one ReportUsageBatch"
+                               : "each followed by its ReportUsage");
+  const double per_lease_rpcs = (o.report ? 2.0 : 1.0) / (1 + o.prefetch);
+  std::printf("  RPCs/s:            %.0f\n", per_lease_rpcs * leases.load() / secs);
   std::printf("  mean round:        %.1f us per chain\n",
               leases.load() > 0 ? secs * 1e6 * o.concurrency / leases.load() : 0.0);
   if (server != nullptr) server->Shutdown();
@@ -354,6 +401,10 @@ int main(int argc, char** argv) {
       (void)absl::SimpleAtoi(v, &grpc_options.concurrency);
     } else if (i > 0 && aigw::keypool::TakeFlag(argv[i], "grpc_channels", &v)) {
       (void)absl::SimpleAtoi(v, &grpc_options.channels);
+    } else if (i > 0 && aigw::keypool::TakeFlag(argv[i], "grpc_token", &v)) {
+      aigw::keypool::g_authorization = absl::StrCat("Bearer ", v);
+    } else if (i > 0 && aigw::keypool::TakeFlag(argv[i], "grpc_prefetch", &v)) {
+      (void)absl::SimpleAtoi(v, &grpc_options.prefetch);
     } else if (i > 0 && aigw::keypool::TakeFlag(argv[i], "grpc_keys", &v)) {
       (void)absl::SimpleAtoi(v, &grpc_options.keys);
     } else if (i > 0 && aigw::keypool::TakeFlag(argv[i], "grpc_target", &v)) {

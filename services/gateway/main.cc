@@ -27,7 +27,7 @@ ABSL_FLAG(absl::Duration, keypool_timeout, absl::Seconds(2), "Deadline of a Leas
 ABSL_FLAG(absl::Duration, keypool_report_delay, absl::Milliseconds(5),
           "Reports to the keypool are gathered this long into one ReportUsageBatch (0: each "
           "goes at once)");
-ABSL_FLAG(int, lease_prefetch, 32,
+ABSL_FLAG(int, lease_prefetch, 64,
           "Leases kept ready per provider so calls skip the keypool round trip (at most 64; "
           "0: off) [env AIGW_LEASE_PREFETCH]");
 ABSL_FLAG(absl::Duration, lease_prefetch_ttl, absl::Seconds(2),

@@ -41,7 +41,7 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
   struct Options {
     // The most leases kept ready per provider (at most 64); 0 turns
     // prefetching off.
-    int max_stock = 32;
+    int max_stock = 64;
     // The fewest kept when prefetching is on: refills then come every
     // min_stock / 2 calls or so even when calls come one at a time.
     int min_stock = 8;
