@@ -914,6 +914,57 @@ TEST_F(KeyPoolTest, ConcurrentLeasesGrantExactlyTheLimitPerKey) {
 
 // --- prefetched leases ------------------------------------------------------
 
+TEST_F(KeyPoolTest, ConcurrentPrefetchingLeasesAndReleasesNeverPassALimit) {
+  Load({Key(1, 1, 3, {.rpm = 7}), Key(2, 1, 2, {.rpm = 11}), Key(3, 1, 1, {.rpm = 13}),
+        Key(4, 1, 1, {.tpm = 1000}), Key(5, 1, 0, {.rpd = 17})});
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 200;
+  std::vector<std::map<int64_t, int>> held(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      std::vector<LeaseGrant> kept;
+      for (int i = 0; i < kPerThread; ++i) {
+        std::vector<LeaseGrant> extra;
+        Prefetch prefetch{static_cast<int>(rng() % 9), (rng() % 3) == 0, &extra};
+        absl::StatusOr<LeaseGrant> g = pool_->Lease("openai", 7, {}, nullptr, &prefetch);
+        if (!g.ok()) {
+          if (g.status().code() != absl::StatusCode::kResourceExhausted) ADD_FAILURE() << g.status();
+          continue;
+        }
+        kept.push_back(*g);
+        for (LeaseGrant& e : extra) kept.push_back(std::move(e));
+        // Now and then a gateway gives an unused one back.
+        if (rng() % 4 == 0 && !kept.empty()) {
+          UsageReport r;
+          r.lease_id = kept.back().lease_id;
+          r.outcome = aigw::v1::RELEASED;
+          ASSERT_TRUE(pool_->Report(r).ok());
+          kept.pop_back();
+        }
+      }
+      for (const LeaseGrant& g : kept) ++held[t][g.key->id];
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::map<int64_t, int> total;
+  for (const auto& m : held) {
+    for (const auto& [id, n] : m) total[id] += n;
+  }
+  // What the last releases freed, taken up now.
+  for (int64_t id; (id = LeaseId("openai", 7)) != -1;) ++total[id];
+  // Never more than a limit, and every freed lease handed out again.
+  EXPECT_EQ(total[1], 7);
+  EXPECT_EQ(total[2], 11);
+  EXPECT_EQ(total[3], 13);
+  EXPECT_EQ(total[4], 1000 / 7);
+  EXPECT_EQ(total[5], 17);
+  EXPECT_EQ(State(1).requests_current_minute, 7);
+  EXPECT_EQ(State(5).requests_today, 17);
+}
+
+
 TEST_F(KeyPoolTest, PrefetchGrantsExtraLeasesRotatingOverKeysWithHeadroom) {
   Load({Key(1, 1, 1), Key(2, 1, 1), Key(3, 1, 1)});
   std::vector<LeaseGrant> extra;
