@@ -55,6 +55,11 @@ class HttpEngine {
     int max_idle_connections = 4096;
     // Per host; 0 = no limit.
     int max_host_connections = 0;
+    // libcurl's receive buffer (CURLOPT_BUFFERSIZE), held by every transfer
+    // in flight: at 10k slow calls libcurl's 16 KiB default is 160 MB. A
+    // smaller one only means more, smaller on_data pieces. 0 = libcurl's
+    // default; libcurl clamps to [1 KiB, 512 KiB].
+    int receive_buffer_bytes = 0;
     std::string user_agent = "aigw/0.1";
   };
   using TransferId = uint64_t;

@@ -12,6 +12,13 @@
 namespace aigw::http {
 namespace {
 
+// 64 KiB that is not one byte repeated, so a lost or reordered piece shows.
+std::string BigBody() {
+  std::string body;
+  for (int i = 0; body.size() < 64 * 1024; ++i) body += std::to_string(i) + ",";
+  return body;
+}
+
 struct Result {
   absl::Status transport;
   int status = 0;
@@ -48,6 +55,9 @@ class HttpEngineTest : public ::testing::Test {
                                          return true;
                                        });
     });
+    server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(BigBody(), "text/plain");
+    });
     // More workers than the engine's per-host connection cap below, so every
     // kept-alive connection has a server thread.
     server_.new_task_queue = [] { return new httplib::ThreadPool(24); };
@@ -71,6 +81,10 @@ class HttpEngineTest : public ::testing::Test {
   }
 
   Result Run(HttpRequest req, bool streaming = false) {
+    return RunOn(*engine_, std::move(req), streaming);
+  }
+
+  static Result RunOn(HttpEngine& engine, HttpRequest req, bool streaming = false) {
     auto result = std::make_shared<Result>();
     std::promise<void> done;
     HttpCallbacks cb;
@@ -86,7 +100,7 @@ class HttpEngineTest : public ::testing::Test {
       result->body = std::move(body);
       done.set_value();
     };
-    engine_->Start(std::move(req), std::move(cb));
+    engine.Start(std::move(req), std::move(cb));
     done.get_future().wait();
     return *result;
   }
@@ -132,6 +146,31 @@ TEST_F(HttpEngineTest, StreamsChunksAsTheyArrive) {
   EXPECT_EQ(joined, "data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n");
   EXPECT_GE(r.chunks.size(), 2u) << "the body arrived in one piece: not streamed";
   EXPECT_TRUE(r.body.empty());
+}
+
+// A small receive buffer (what the gateway uses to hold many slow calls)
+// delivers a large body in pieces no bigger than it, whole and in order.
+TEST_F(HttpEngineTest, SmallReceiveBufferDeliversLargeBodiesInSmallPieces) {
+  HttpEngine::Options options;
+  options.receive_buffer_bytes = 1024;
+  auto small = HttpEngine::Create(options);
+  ASSERT_TRUE(small.ok()) << small.status();
+  HttpRequest req;
+  req.method = "GET";
+  req.url = Url("/big");
+  Result streamed = RunOn(**small, req, /*streaming=*/true);
+  ASSERT_TRUE(streamed.transport.ok()) << streamed.transport;
+  EXPECT_EQ(streamed.status, 200);
+  std::string joined;
+  for (const auto& c : streamed.chunks) {
+    EXPECT_LE(c.size(), 1024u);
+    joined += c;
+  }
+  EXPECT_EQ(joined, BigBody());
+  EXPECT_GE(streamed.chunks.size(), 64u);
+  Result collected = RunOn(**small, req);
+  ASSERT_TRUE(collected.transport.ok()) << collected.transport;
+  EXPECT_EQ(collected.body, BigBody());
 }
 
 TEST_F(HttpEngineTest, ConnectionRefusedIsUnavailable) {
