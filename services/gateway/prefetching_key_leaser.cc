@@ -37,7 +37,7 @@ PrefetchingKeyLeaser::~PrefetchingKeyLeaser() {
   ReleaseAll();
   // A refill answering from now on gives its leases straight back.
   absl::MutexLock lock(&mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return refills_running_ == 0; };
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return rpcs_running_ == 0; };
   mu_.AwaitWithTimeout(absl::Condition(&idle), absl::Seconds(5));
 }
 
@@ -104,7 +104,10 @@ void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
   LeaseResult hit;
   bool have_hit = false;
   aigw::v1::LeaseKeyRequest refill;
-  aigw::v1::LeaseKeyRequest miss;
+  aigw::v1::LeaseKeyRequest fetch;
+  fetch.set_prefetch(-1);
+  aigw::v1::LeaseKeyRequest own;  // a retry's call of its own
+  bool ask_alone = false;
   Stock* stock = nullptr;
   {
     absl::MutexLock lock(&mu_);
@@ -124,14 +127,14 @@ void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
     if (have_hit) {
       Track(*stock, hit.lease);
       refill = PlanRefill(*stock, request);
+    } else if (request.exclude_key_ids_size() > 0 || stopping_) {
+      ask_alone = true;
+      own = request;
+      ++rpcs_running_;
     } else {
-      // The call waits for this round trip; it brings the stock too, unless
-      // a refill is already on its way.
-      miss = request;
-      if (!stopping_ && !stock->refill_in_flight) {
-        const int want = Target(*stock) - static_cast<int>(stock->ready.size());
-        miss.set_prefetch(std::clamp(want, 0, kMaxStock));
-      }
+      stock->like = request;
+      stock->waiters.push_back(Waiter{std::move(done)});
+      fetch = PlanFetch(*stock);
     }
   }
   Release(std::move(expired));
@@ -142,22 +145,83 @@ void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
     return;
   }
   if (options_.from_keypool != nullptr) options_.from_keypool->Increment();
-  inner_->Lease(miss, [this, stock, done = std::move(done)](LeaseResult result) {
-    std::vector<std::string> unwanted;
+  if (fetch.prefetch() >= 0) SendFetch(stock, std::move(fetch));
+  if (!ask_alone) return;
+  inner_->Lease(own, [this, stock, done = std::move(done)](LeaseResult result) {
     {
       absl::MutexLock lock(&mu_);
+      if (result.status.ok()) Track(*stock, result.lease);
+    }
+    done(std::move(result));
+    absl::MutexLock lock(&mu_);
+    --rpcs_running_;
+  });
+}
+
+aigw::v1::LeaseKeyRequest PrefetchingKeyLeaser::PlanFetch(Stock& stock) {
+  aigw::v1::LeaseKeyRequest fetch;
+  fetch.set_prefetch(-1);
+  const int waiting = static_cast<int>(stock.waiters.size());
+  // The fetches out will serve this many (if the keypool grants them all).
+  if (waiting <= stock.asked_in_flight || stock.fetches_in_flight >= kMaxFetches) return fetch;
+  fetch.set_provider_code(stock.like.provider_code());
+  fetch.set_model(stock.like.model());
+  fetch.set_estimated_tokens(stock.like.estimated_tokens());
+  // Enough for the calls waiting that the fetches out will not serve, and
+  // the stock's target besides.
+  const int want = waiting - stock.asked_in_flight + Target(stock) -
+                   static_cast<int>(stock.ready.size());
+  fetch.set_prefetch(std::clamp(want - 1, 0, kMaxStock));
+  ++stock.fetches_in_flight;
+  stock.asked_in_flight += 1 + fetch.prefetch();
+  ++rpcs_running_;
+  return fetch;
+}
+
+void PrefetchingKeyLeaser::ServeWaiters(Stock& stock, std::vector<Handoff>* out) {
+  while (!stock.waiters.empty() && !stock.ready.empty()) {
+    LeaseResult r;
+    r.lease = std::move(stock.ready.front().lease);
+    stock.ready.pop_front();
+    Track(stock, r.lease);
+    out->emplace_back(std::move(stock.waiters.front().done), std::move(r));
+    stock.waiters.pop_front();
+  }
+}
+
+void PrefetchingKeyLeaser::SendFetch(Stock* stock, aigw::v1::LeaseKeyRequest request) {
+  const int asked = 1 + request.prefetch();
+  inner_->Lease(request, [this, stock, asked](LeaseResult result) {
+    std::vector<Handoff> handoffs;
+    std::vector<std::string> unwanted;
+    aigw::v1::LeaseKeyRequest next;
+    next.set_prefetch(-1);
+    {
+      absl::MutexLock lock(&mu_);
+      --stock->fetches_in_flight;
+      stock->asked_in_flight -= asked;
       if (result.status.ok()) {
+        Store(*stock, result.lease);
+        // The answer's own lease goes to the first waiter like the rest.
+        stock->ready.push_front(ReadyLease{std::move(result.lease), clock_->Now()});
+        ServeWaiters(*stock, &handoffs);
         if (stopping_) {
-          for (const auto& extra : result.lease.prefetched()) unwanted.push_back(extra.lease_id());
-          result.lease.clear_prefetched();
-        } else {
-          Store(*stock, result.lease);
+          for (const ReadyLease& r : stock->ready) unwanted.push_back(r.lease.lease_id());
+          stock->ready.clear();
         }
-        Track(*stock, result.lease);
+      } else if (stock->fetches_in_flight == 0) {
+        // No key (or no keypool): every call waiting would hear the same.
+        for (Waiter& w : stock->waiters) handoffs.emplace_back(std::move(w.done), result);
+        stock->waiters.clear();
       }
+      // After a failure the fetches still out serve or fail the waiters; a
+      // new one now could chase a failing keypool forever.
+      if (result.status.ok()) next = PlanFetch(*stock);
+      --rpcs_running_;
     }
     Release(std::move(unwanted));
-    done(std::move(result));
+    for (Handoff& h : handoffs) h.first(std::move(h.second));
+    if (next.prefetch() >= 0) SendFetch(stock, std::move(next));
   });
 }
 
@@ -165,10 +229,11 @@ void PrefetchingKeyLeaser::SendRefill(const std::string& provider_code,
                                       aigw::v1::LeaseKeyRequest request) {
   {
     absl::MutexLock lock(&mu_);
-    ++refills_running_;
+    ++rpcs_running_;
   }
   inner_->Lease(request, [this, provider_code](LeaseResult result) {
     std::vector<std::string> unwanted;
+    std::vector<Handoff> handoffs;
     {
       absl::MutexLock lock(&mu_);
       Stock& stock = StockFor(provider_code);
@@ -179,15 +244,17 @@ void PrefetchingKeyLeaser::SendRefill(const std::string& provider_code,
           for (const auto& extra : result.lease.prefetched()) unwanted.push_back(extra.lease_id());
         } else {
           Store(stock, result.lease);
-          // Nobody waits for the answer's own lease: it is ready too.
+          // Nobody asked for the answer's own lease: it is ready too.
           stock.ready.push_back(ReadyLease{std::move(result.lease), clock_->Now()});
+          ServeWaiters(stock, &handoffs);
         }
       }
     }
     // Exhausted or unreachable: the next call asks on need and sees why.
     Release(std::move(unwanted));
+    for (Handoff& h : handoffs) h.first(std::move(h.second));
     absl::MutexLock lock(&mu_);
-    --refills_running_;
+    --rpcs_running_;
   });
 }
 

@@ -34,6 +34,13 @@ namespace aigw::gateway {
 // flight, at least `min_stock`, at most `max_stock`; refills are asked for
 // asynchronously when half are used, one refill per provider at a time.
 //
+// Calls that find no ready lease wait together: at most kMaxFetches
+// LeaseKey calls per provider are out at once, each asking for enough
+// leases for the calls waiting, and each answer serves them in arrival order.
+// So a burst of thousands of calls makes a few round trips, not thousands
+// (each outstanding gRPC call holds ~13 KB and keypool CPU). A call that
+// excludes keys (a retry) asks on its own.
+//
 // Thread-safe. `done` runs on the caller's thread when a ready lease serves
 // the call, else on the inner leaser's thread.
 class PrefetchingKeyLeaser final : public KeyLeaser {
@@ -77,12 +84,25 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
     aigw::v1::LeaseKeyResponse lease;
     absl::Time granted_at;
   };
+  struct Waiter {
+    std::function<void(LeaseResult)> done;
+  };
   struct Stock {
     std::deque<ReadyLease> ready;
+    // Calls waiting for a lease, first come first served.
+    std::deque<Waiter> waiters;
     // Leases handed to calls and not reported yet.
     int in_use = 0;
     bool refill_in_flight = false;
+    // LeaseKey calls out for waiters, and the leases they asked for.
+    int fetches_in_flight = 0;
+    int asked_in_flight = 0;
+    // What the last fetch asked with (provider, model, estimate).
+    aigw::v1::LeaseKeyRequest like;
   };
+  // A call waiting for a lease, with what to hand it.
+  using Handoff = std::pair<std::function<void(LeaseResult)>, LeaseResult>;
+  static constexpr int kMaxFetches = 4;
   struct InUse {
     Stock* stock;
     int64_t key_id;
@@ -101,6 +121,12 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
   aigw::v1::LeaseKeyRequest PlanRefill(Stock& stock, const aigw::v1::LeaseKeyRequest& like)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendRefill(const std::string& provider_code, aigw::v1::LeaseKeyRequest request);
+  // A LeaseKey for the waiters, if fewer than kMaxFetches are out; returns
+  // the request (prefetch < 0: none to send).
+  aigw::v1::LeaseKeyRequest PlanFetch(Stock& stock) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendFetch(Stock* stock, aigw::v1::LeaseKeyRequest request);
+  // Serves waiters from the ready leases; collects the hand-offs.
+  void ServeWaiters(Stock& stock, std::vector<Handoff>* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Release(std::vector<std::string> lease_ids);
   void SweepLoop();
 
@@ -112,8 +138,8 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
   absl::node_hash_map<std::string, Stock> stocks_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, InUse> in_use_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Refill calls still running (the destructor waits for them).
-  int refills_running_ ABSL_GUARDED_BY(mu_) = 0;
+  // LeaseKey calls still running (the destructor waits for them).
+  int rpcs_running_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread sweeper_;
 };
 

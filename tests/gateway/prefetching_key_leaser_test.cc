@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -255,6 +256,63 @@ TEST_F(PrefetchingKeyLeaserTest, AnExhaustedRefillLeavesTheNextCallToAskOnNeed) 
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(LeaseNow(*leaser).status.ok());
   LeaseResult none = LeaseNow(*leaser);
   EXPECT_EQ(none.status.code(), absl::StatusCode::kResourceExhausted);
+}
+
+// Leases a call that may wait: its answer lands in `out`.
+struct Pending {
+  absl::Mutex mu;
+  std::vector<LeaseResult> results;
+  int answered() {
+    absl::MutexLock lock(&mu);
+    return static_cast<int>(results.size());
+  }
+};
+
+void LeaseLater(PrefetchingKeyLeaser& leaser, Pending* out) {
+  aigw::v1::LeaseKeyRequest req;
+  req.set_provider_code("openai");
+  req.set_estimated_tokens(100);
+  leaser.Lease(req, [out](LeaseResult r) {
+    absl::MutexLock lock(&out->mu);
+    out->results.push_back(std::move(r));
+  });
+}
+
+TEST_F(PrefetchingKeyLeaserTest, ABurstOfCallsWaitsOnAFewRoundTrips) {
+  auto leaser = Make();
+  keypool_.set_hold(true);
+  Pending pending;
+  for (int i = 0; i < 100; ++i) LeaseLater(*leaser, &pending);
+  // Four LeaseKey calls out at most, whatever the number of calls waiting.
+  EXPECT_EQ(keypool_.requests().size(), 4u);
+  EXPECT_EQ(pending.answered(), 0);
+  for (int round = 0; round < 20 && pending.answered() < 100; ++round) keypool_.AnswerHeld();
+  ASSERT_EQ(pending.answered(), 100);
+  std::set<std::string> ids;
+  for (const LeaseResult& r : pending.results) {
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    ids.insert(r.lease.lease_id());
+  }
+  EXPECT_EQ(ids.size(), 100u) << "each call its own lease";
+  EXPECT_EQ(pending.results[0].lease.lease_id(), "lease-0") << "first come, first served";
+  EXPECT_LE(keypool_.requests().size(), 8u);
+  for (const auto& r : keypool_.requests()) EXPECT_FALSE(r.refill());
+}
+
+TEST_F(PrefetchingKeyLeaserTest, WaitingCallsHearTheKeypoolsRefusalWhenTheLastFetchFails) {
+  auto leaser = Make();
+  keypool_.set_exhausted(true);
+  keypool_.set_hold(true);
+  Pending pending;
+  for (int i = 0; i < 10; ++i) LeaseLater(*leaser, &pending);
+  const size_t fetches = keypool_.requests().size();
+  EXPECT_EQ(fetches, 2u);  // 5 leases asked by each
+  keypool_.AnswerHeld();
+  ASSERT_EQ(pending.answered(), 10);
+  for (const LeaseResult& r : pending.results) {
+    EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted);
+  }
+  EXPECT_EQ(keypool_.requests().size(), fetches) << "no fetch chases a refusing keypool";
 }
 
 TEST_F(PrefetchingKeyLeaserTest, StockZeroPassesEveryCallThrough) {
