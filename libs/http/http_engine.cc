@@ -139,6 +139,12 @@ class CurlHttpEngine final : public HttpEngine {
 
  private:
   void Wake() {
+    // On the loop itself the queue is read before the loop waits again; a
+    // write to the eventfd would only cost two syscalls and a turn.
+    if (std::this_thread::get_id() == loop_.get_id()) {
+      queued_on_loop_ = true;
+      return;
+    }
     uint64_t one = 1;
     ssize_t ignored = write(evfd_, &one, sizeof(one));
     (void)ignored;
@@ -355,7 +361,8 @@ class CurlHttpEngine final : public HttpEngine {
         if (starts_.empty() && new_timers_.empty()) break;
         continue;
       }
-      const int n = epoll_wait(epfd_, events, 256, WaitMillis());
+      const int n = epoll_wait(epfd_, events, 256, queued_on_loop_ ? 0 : WaitMillis());
+      queued_on_loop_ = false;
       for (int i = 0; i < n; ++i) {
         const int fd = events[i].data.fd;
         if (fd == evfd_) {
@@ -394,6 +401,8 @@ class CurlHttpEngine final : public HttpEngine {
   uint64_t timer_seq_ = 0;
   std::optional<SteadyClock::time_point> curl_due_;
   std::vector<CURL*> idle_easy_;
+  // Work was queued from the loop thread since the loop last took the queue.
+  bool queued_on_loop_ = false;
 };
 
 }  // namespace
