@@ -361,7 +361,18 @@ class CurlHttpEngine final : public HttpEngine {
         if (starts_.empty() && new_timers_.empty()) break;
         continue;
       }
-      const int n = epoll_wait(epfd_, events, 256, queued_on_loop_ ? 0 : WaitMillis());
+      int n = 0;
+      if (queued_on_loop_) {
+        n = epoll_wait(epfd_, events, 256, 0);
+      } else if (options_.busy_poll > absl::ZeroDuration() && !transfers_.empty() &&
+                 transfers_.size() <= static_cast<size_t>(options_.busy_poll_max_transfers)) {
+        const auto until = SteadyClock::now() + absl::ToChronoNanoseconds(options_.busy_poll);
+        while ((n = epoll_wait(epfd_, events, 256, 0)) == 0 && SteadyClock::now() < until) {
+        }
+        if (n == 0) n = epoll_wait(epfd_, events, 256, WaitMillis());
+      } else {
+        n = epoll_wait(epfd_, events, 256, WaitMillis());
+      }
       queued_on_loop_ = false;
       for (int i = 0; i < n; ++i) {
         const int fd = events[i].data.fd;

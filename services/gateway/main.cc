@@ -51,6 +51,9 @@ ABSL_FLAG(absl::Duration, event_flush_interval, absl::Milliseconds(200),
           "Longest a call event waits in memory before it is sent");
 ABSL_FLAG(int, upstream_buffer_bytes, 2048,
           "libcurl receive buffer per upstream call in flight (libcurl's default is 16384)");
+ABSL_FLAG(absl::Duration, upstream_busy_poll, absl::Microseconds(50),
+          "With few upstream calls in flight, poll for their answers this long before sleeping "
+          "(lower latency for a little CPU; 0: off)");
 ABSL_FLAG(int64_t, max_request_bytes, 1 << 20, "Text per chat request [env AIGW_MAX_REQUEST_BYTES]");
 
 namespace aigw::gateway {
@@ -84,6 +87,7 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   auto g = std::make_shared<Gateway>();
   http::HttpEngine::Options engine_options;
   engine_options.receive_buffer_bytes = absl::GetFlag(FLAGS_upstream_buffer_bytes);
+  engine_options.busy_poll = absl::GetFlag(FLAGS_upstream_busy_poll);
   absl::StatusOr<std::unique_ptr<http::HttpEngine>> engine =
       http::HttpEngine::Create(engine_options);
   if (!engine.ok()) return engine.status();

@@ -112,6 +112,8 @@ absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zon
   r.is_final = e.is_final();
   r.created_at = TruncateToMillis(e.has_created_at() ? FromTimestamp(e.created_at()) : now);
   r.stat_date = absl::ToCivilDay(r.created_at, stats_zone);
+  r.created_at_text = FormatDbTime(r.created_at);
+  r.cost_text = db::NanosToDecimal(r.cost_nanos);
   return r;
 }
 
@@ -143,14 +145,14 @@ void AppendLogValues(const LogRow& r, const SqlQuoter& q, std::string* out) {
   AppendInt(r.cached_prompt_tokens, out);
   AppendInt(r.cache_creation_tokens, out);
   AppendInt(r.reasoning_tokens, out);
-  out->append(db::NanosToDecimal(r.cost_nanos));
+  out->append(r.cost_text.empty() ? db::NanosToDecimal(r.cost_nanos) : r.cost_text);
   out->push_back(',');
   AppendInt(r.latency_ms, out);
   AppendInt(r.ttft_ms, out);
   AppendInt(r.is_stream ? 1 : 0, out);
   AppendInt(r.is_final ? 1 : 0, out);
   out->push_back('\'');
-  out->append(FormatDbTime(r.created_at));
+  out->append(r.created_at_text.empty() ? FormatDbTime(r.created_at) : r.created_at_text);
   out->append("')");
 }
 

@@ -58,6 +58,12 @@ struct LogRow {
   absl::Time created_at;
   // The calendar day of created_at in the stats zone.
   absl::CivilDay stat_date;
+  // created_at and cost as the database text takes them
+  // ('YYYY-MM-DD HH:MM:SS.mmm', exact decimal), made by ToLogRow on the
+  // caller's thread so that the one writer does not; empty in a row built
+  // otherwise (the writer then makes them).
+  std::string created_at_text;
+  std::string cost_text;
 };
 
 // Checks one event and turns it into its row. INVALID_ARGUMENT (naming the

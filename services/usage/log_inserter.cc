@@ -45,7 +45,11 @@ struct Derived {
 };
 
 void Derive(const LogRow& r, bool mysql, Derived* d) {
-  d->cost = db::NanosToDecimal(r.cost_nanos);
+  if (r.cost_text.empty()) {
+    d->cost = db::NanosToDecimal(r.cost_nanos);
+  } else {
+    d->cost.clear();  // cost_text is used
+  }
   d->is_stream = r.is_stream ? 1 : 0;
   d->is_final = r.is_final ? 1 : 0;
   d->latency_ms = r.latency_ms;
@@ -62,9 +66,19 @@ void Derive(const LogRow& r, bool mysql, Derived* d) {
     d->created.second_part = static_cast<unsigned long>(
         absl::ToInt64Microseconds(r.created_at - absl::FromCivil(cs, absl::UTCTimeZone())));
     d->created.time_type = MYSQL_TIMESTAMP_DATETIME;
-  } else {
+  } else if (r.created_at_text.empty()) {
     d->created_at = FormatDbTime(r.created_at);
+  } else {
+    d->created_at.clear();  // created_at_text is used
   }
+}
+
+// The texts of `r`: made by ToLogRow, else by Derive.
+const std::string& CostText(const LogRow& r, const Derived& d) {
+  return r.cost_text.empty() ? d.cost : r.cost_text;
+}
+const std::string& CreatedAtText(const LogRow& r, const Derived& d) {
+  return r.created_at_text.empty() ? d.created_at : r.created_at_text;
 }
 
 // ---------------------------------------------------------------- SQLite
@@ -119,12 +133,12 @@ class SqliteLogInserter : public LogInserter {
       integer(r.cache_creation_tokens);
       integer(r.reasoning_tokens);
       // The decimal as text: stored exactly as the literal would be.
-      sqlite3_bind_text(st, ++k, d.cost.data(), static_cast<int>(d.cost.size()), SQLITE_STATIC);
+      text(CostText(r, d));
       integer(d.latency_ms);
       integer(d.ttft_ms);
       integer(d.is_stream);
       integer(d.is_final);
-      text(d.created_at);
+      text(CreatedAtText(r, d));
       if (sqlite3_step(st) != SQLITE_DONE) return Error(conn, st);
       inserted[i] = sqlite3_changes(conn) > 0;
       sqlite3_reset(st);
@@ -286,7 +300,7 @@ class MySqlLogInserter : public LogInserter {
                                      r.success ? &kSuccess : &kError,
                                      &r.error_code,
                                      &r.error_message,
-                                     &d.cost};
+                                     &CostText(r, d)};
       const bool nullable[10] = {false, false, false, true, true, true, false, true, true, false};
       for (int c = 0; c < 10; ++c) {
         text[c].ptr[i] = strs[c]->data();

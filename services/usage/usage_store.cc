@@ -166,20 +166,26 @@ absl::Status UsageStore::WriteOnce(const std::vector<Pending*>& group) {
       s << "PRAGMA cache_size = -65536";
       s << "PRAGMA wal_autocheckpoint = 16384";
     }
-    absl::StatusOr<std::vector<bool>> inserted = inserter_->Insert(s, rows);
-    if (!inserted.ok()) return inserted.status();
-    StatsAccumulator acc;
-    for (size_t i = 0; i < rows.size(); ++i) {
-      if (!(*inserted)[i]) continue;
-      acc.Add(*rows[i]);
-      ++owners[i]->accepted;
-    }
-    for (const std::string& up :
-         acc.UpsertStatements(db_->dialect(), quoter_, now_db, options_.rows_per_statement)) {
-      s << up;
-    }
-    return absl::OkStatus();
+    return WriteStatements(s, rows, owners, now_db);
   });
+}
+
+absl::Status UsageStore::WriteStatements(soci::session& s, absl::Span<const LogRow* const> rows,
+                                         absl::Span<Pending* const> owners,
+                                         absl::string_view now_db) {
+  absl::StatusOr<std::vector<bool>> inserted = inserter_->Insert(s, rows);
+  if (!inserted.ok()) return inserted.status();
+  StatsAccumulator acc;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (!(*inserted)[i]) continue;
+    acc.Add(*rows[i]);
+    ++owners[i]->accepted;
+  }
+  for (const std::string& up :
+       acc.UpsertStatements(db_->dialect(), quoter_, now_db, options_.rows_per_statement)) {
+    s << up;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace aigw::usage

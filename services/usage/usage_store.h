@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "aigw/v1/usage.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "libs/common/clock.h"
@@ -55,7 +56,8 @@ struct RecordResult {
 // which QueryLogs' snapshot paging relies on), and batches that arrive while
 // a transaction runs are written together in the next one. Each caller still
 // returns only after the transaction holding its batch has committed.
-// Validation and SQL text are done by each caller's own thread beforehand.
+// Validation, text conversions and SQL text are done by each caller's own
+// thread beforehand.
 class UsageStore {
  public:
   // `metrics` may be null.
@@ -89,6 +91,10 @@ class UsageStore {
   // each batch's outcome.
   void WriteGroup(const std::vector<Pending*>& group);
   absl::Status WriteOnce(const std::vector<Pending*>& group);
+  // The log rows and stats upserts of one transaction; counts each owner's
+  // accepted rows.
+  absl::Status WriteStatements(soci::session& s, absl::Span<const LogRow* const> rows,
+                               absl::Span<Pending* const> owners, absl::string_view now_db);
 
   db::Database* db_;
   UsageStoreOptions options_;

@@ -1,5 +1,6 @@
 #include "services/usage/usage_store.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -418,6 +419,99 @@ TEST_P(UsageStoreTest, ConcurrentWritersWithOverlappingBatchesAgree) {
     });
   }
   for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), static_cast<int>(events.size()));
+  EXPECT_EQ(LogRows(), static_cast<int64_t>(events.size()));
+  ExpectAggregatesMatch(events);
+}
+
+// One large batch (more rows than one MariaDB bulk execution or one
+// multi-row statement takes) holding new events, events recorded by earlier
+// batches, and events repeated within itself: each event counts once, the
+// first time it arrives; sending the batch again changes nothing.
+TEST_P(UsageStoreTest, ALargeBatchMixingNewRecordedAndRepeatedEventsCountsEachOnce) {
+  const std::vector<v1::CallEvent> events = MixedWorkload(41, 1600, 3);
+  ASSERT_GT(events.size(), 2100u);  // rows sent in one transaction
+  const size_t recorded = 600;
+  EXPECT_EQ(Record(Batch(events, 0, recorded)).accepted, static_cast<int>(recorded));
+  // Everything, with every 7th event a second time further on and the
+  // already recorded part interleaved with new events.
+  v1::RecordCallsRequest big;
+  size_t repeats = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    *big.add_events() = events[i];
+    if (i % 7 == 3) {
+      *big.add_events() = events[i / 2];
+      ++repeats;
+    }
+  }
+  ASSERT_GT(big.events_size(), 2000);
+  RecordResult r = Record(big);
+  EXPECT_EQ(r.accepted, static_cast<int>(events.size() - recorded));
+  EXPECT_EQ(r.duplicates, static_cast<int>(recorded + repeats));
+  EXPECT_EQ(r.accepted + r.duplicates, big.events_size());
+  EXPECT_EQ(LogRows(), static_cast<int64_t>(events.size()));
+  ExpectAggregatesMatch(events);
+
+  const std::string before = Dump(db());
+  clock_.Advance(absl::Minutes(1));
+  RecordResult again = Record(big);
+  EXPECT_EQ(again.accepted, 0);
+  EXPECT_EQ(again.duplicates, big.events_size());
+  EXPECT_EQ(Dump(db()), before);
+}
+
+// Many callers on one store, their batches overlapping and merged by group
+// commit: each event lands once, and log ids become visible in commit
+// order, so a reader that has seen MAX(id) = m never later finds a new row
+// with id <= m (what QueryLogs' snapshot paging relies on).
+TEST_P(UsageStoreTest, ConcurrentCallersOnOneStoreCommitIdsInOrder) {
+  const std::vector<v1::CallEvent> events = MixedWorkload(43, 1500, 2);
+  std::atomic<int> accepted{0};
+  std::atomic<bool> writing{true};
+  std::atomic<int> reader_violations{0};
+  std::atomic<int> reader_checks{0};
+  std::thread reader([&] {
+    while (writing.load()) {
+      int64_t snap = 0, below = 0, below_later = 0;
+      absl::Status st = db().Run([&](soci::session& s) {
+        soci::indicator ind;
+        s << "SELECT MAX(id) FROM t_ai_api_logs", soci::into(snap, ind);
+        if (ind != soci::i_ok) snap = 0;
+        return absl::OkStatus();
+      });
+      ASSERT_TRUE(st.ok()) << st;
+      // Each count in its own transaction (a fresh read view on MySQL).
+      const std::string count =
+          absl::StrCat("SELECT COUNT(*) FROM t_ai_api_logs WHERE id <= ", snap);
+      below = QueryInt(db(), count);
+      std::this_thread::yield();
+      below_later = QueryInt(db(), count);
+      if (below_later != below) ++reader_violations;
+      ++reader_checks;
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      const size_t batch = 113;
+      const size_t batches = (events.size() + batch - 1) / batch;
+      for (size_t k = 0; k < batches; ++k) {
+        // Thread t sends half of the batches, starting at its own offset:
+        // every batch goes out three times, at different moments.
+        if ((k + t) % 2 != 0) continue;
+        const size_t b = (k + t * batches / 6) % batches;
+        absl::StatusOr<RecordResult> r =
+            store_->RecordCalls(Batch(events, b * batch, (b + 1) * batch).events());
+        ASSERT_TRUE(r.ok()) << r.status();
+        accepted += r->accepted;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  writing = false;
+  reader.join();
+  EXPECT_GT(reader_checks.load(), 0);
+  EXPECT_EQ(reader_violations.load(), 0);
   EXPECT_EQ(accepted.load(), static_cast<int>(events.size()));
   EXPECT_EQ(LogRows(), static_cast<int64_t>(events.size()));
   ExpectAggregatesMatch(events);
