@@ -46,7 +46,7 @@ ABSL_FLAG(absl::Duration, max_retry_after, absl::Seconds(30),
           "A provider Retry-After longer than this moves to the next fallback instead");
 ABSL_FLAG(std::string, spool_dir, "var/spool",
           "Where undeliverable call events wait for the usage service [env AIGW_SPOOL_DIR]");
-ABSL_FLAG(int, event_batch_size, 500, "Call events per RecordCalls batch");
+ABSL_FLAG(int, event_batch_size, 1000, "Call events per RecordCalls batch (the usage service takes up to 5000)");
 ABSL_FLAG(absl::Duration, event_flush_interval, absl::Milliseconds(200),
           "Longest a call event waits in memory before it is sent");
 ABSL_FLAG(int, upstream_buffer_bytes, 2048,
