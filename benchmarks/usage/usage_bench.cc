@@ -73,6 +73,9 @@ ABSL_FLAG(std::string, mode, "ingest,queries", "ingest, queries or both");
 ABSL_FLAG(int, ingest_events, 300000, "Events sent in the ingestion run");
 ABSL_FLAG(int, batch, 500, "Events per RecordCalls batch");
 ABSL_FLAG(int, clients, 4, "Concurrent gRPC clients (one channel each)");
+ABSL_FLAG(std::string, request_ids, "time",
+          "time: request ids as the gateway makes them (creation time first, then random); "
+          "random: UUID-like ids, as a client that supplies its own might send");
 ABSL_FLAG(std::string, log_rows, "1000000,10000000", "Log sizes the queries are timed at");
 ABSL_FLAG(int, days, 90, "Days the bulk-loaded log spans (ending now)");
 ABSL_FLAG(int, reps, 30, "Timed calls per query");
@@ -206,22 +209,28 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
 }
 
-// Gateway-like events as a live stream: random (UUID-like) request ids,
-// created_at rising with the stream (a few seconds of jitter), 1-3 attempts,
-// ~8% failures, 1000 users, 12 keys.
+// Gateway-like events as a live stream: request ids as --request_ids says,
+// created_at rising with the stream (a few seconds of jitter, as from
+// several gateways), 1-3 attempts, ~8% failures, 1000 users, 12 keys.
 std::vector<v1::RecordCallsRequest> IngestBatches(int events, int batch, absl::Time now,
                                                   uint64_t seed) {
   std::mt19937_64 rng(seed);
+  const bool time_ordered_ids = absl::GetFlag(FLAGS_request_ids) != "random";
   const absl::Time start = now - absl::Milliseconds(events);  // ~1000 events/s of history
   std::vector<v1::RecordCallsRequest> out;
   v1::RecordCallsRequest cur;
   int made = 0;
   while (made < events) {
-    const std::string rid = absl::StrFormat("%016x%016x", rng(), rng());
     const int attempts = rng() % 10 < 8 ? 1 : 2 + static_cast<int>(rng() % 2);
     const int p = static_cast<int>(rng() % 3);
     const absl::Time t =
         start + absl::Milliseconds(made) - absl::Milliseconds(static_cast<int64_t>(rng() % 5000));
+    // The gateway's format (completion_call.cc NewRequestId): Unix ms, then
+    // random bits.
+    const std::string rid =
+        time_ordered_ids
+            ? absl::StrFormat("req_%012x%016x", absl::ToUnixMillis(t), rng())
+            : absl::StrFormat("%016x%016x", rng(), rng());
     for (int a = 1; a <= attempts && made < events; ++a, ++made) {
       v1::CallEvent* e = cur.add_events();
       e->set_request_id(rid);

@@ -18,10 +18,15 @@ using aigw::v1::Outcome;
 constexpr int kClientClosedRequest = 499;  // nginx's code for a client that left
 constexpr size_t kMaxErrorMessage = 1000;
 
-std::string NewRequestId() {
+// "req_" + the Unix time in milliseconds (12 hex digits) + 64 random bits.
+// Time first, so ids sort by creation (like a UUIDv7): the usage log's
+// unique (request_id, attempt) index then grows at its end instead of at a
+// random page per call, which is most of what an insert costs there.
+std::string NewRequestId(absl::Time now) {
   thread_local absl::BitGen gen;
-  return absl::StrCat("req_", absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16),
-                      absl::Hex(absl::Uniform<uint32_t>(gen), absl::kZeroPad8));
+  const uint64_t ms = static_cast<uint64_t>(absl::ToUnixMillis(now));
+  return absl::StrCat("req_", absl::Hex(ms & 0xFFFFFFFFFFFFull, absl::kZeroPad12),
+                      absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16));
 }
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
@@ -116,7 +121,7 @@ CompletionCall::CompletionCall(const PipelineContext* ctx, aigw::v1::ChatComplet
       deadline_(deadline),
       done_(std::move(done)),
       started_(ctx->clock->Now()) {
-  if (request_.request_id().empty()) request_.set_request_id(NewRequestId());
+  if (request_.request_id().empty()) request_.set_request_id(NewRequestId(started_));
   failures_.resize(targets_.size());
 }
 

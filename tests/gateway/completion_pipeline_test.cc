@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "aigw/v1/keypool.grpc.pb.h"
@@ -62,6 +63,12 @@ TEST_F(CompletionPipelineTest, OpenAiUnaryWithCachedTokensCostsExactly) {
   EXPECT_DOUBLE_EQ(r.completion.cost_usd(), 0.007);
   EXPECT_EQ(r.completion.attempts(), 1);
   EXPECT_TRUE(absl::StartsWith(r.completion.request_id(), "req_"));
+  // req_ + 12 hex digits of Unix milliseconds + 16 random hex digits: ids
+  // sort by creation time.
+  ASSERT_EQ(r.completion.request_id().size(), 4u + 12u + 16u);
+  int64_t ms = 0;
+  ASSERT_TRUE(absl::SimpleHexAtoi(r.completion.request_id().substr(4, 12), &ms));
+  EXPECT_LE(std::abs(ms - absl::ToUnixMillis(absl::Now())), 60'000);
   // The higher-priority key was used, in OpenAI's header.
   EXPECT_EQ(KeysSeenUpstream(), std::vector<std::string>{kKeyA});
 
