@@ -277,6 +277,35 @@ TEST_F(CompletionPipelineTest, NoKeysIsResourceExhausted) {
   EXPECT_TRUE(h_.events().events()[0].is_final());
 }
 
+TEST_F(CompletionPipelineTest, AnUnreachableKeypoolIsUnavailableForEveryWaitingCall) {
+  // A keypool that refuses connections, behind the ready-lease layer as the
+  // gateway runs it: calls that found no ready lease all hear why.
+  GrpcKeyLeaser dead(grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()),
+                     absl::Seconds(2), [] { return BearerFor("service"); });
+  PrefetchingKeyLeaser::Options options;
+  options.sweep_interval = absl::ZeroDuration();
+  PrefetchingKeyLeaser leaser(&dead, Clock::Real(), options);
+  KeyLeaser* normal = h_.pipeline().leaser;
+  h_.pipeline().leaser = &leaser;
+  std::vector<std::promise<CallResult>> done(3);
+  std::vector<std::shared_ptr<CompletionCall>> calls;
+  for (auto& d : done) {
+    calls.push_back(h_.Begin(UserRequest("openai", "gpt-4o-mini", "hi"), nullptr, &d));
+  }
+  for (auto& d : done) {
+    CallResult r = d.get_future().get();
+    EXPECT_EQ(r.status.code(), absl::StatusCode::kUnavailable) << r.status;
+    EXPECT_TRUE(absl::StrContains(r.status.message(), "keypool unavailable")) << r.status;
+  }
+  h_.pipeline().leaser = normal;
+  EXPECT_TRUE(h_.upstream().requests().Requests().empty());
+  std::promise<void> settled;
+  h_.engine().Post([&settled] { settled.set_value(); });
+  settled.get_future().wait();
+  ASSERT_EQ(h_.events().events().size(), 3u);
+  for (const auto& ev : h_.events().events()) EXPECT_EQ(ev.error_code(), "KEYPOOL_UNAVAILABLE");
+}
+
 TEST_F(CompletionPipelineTest, AStreamIsNotRetriedOnceADeltaWasSent) {
   // The role chunk, then "echo:" and " one" reach the client before the cut.
   h_.AddRule(R"({"drop_after_chunks":3})");

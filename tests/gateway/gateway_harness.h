@@ -97,6 +97,7 @@ class GatewayHarness {
   fake_upstream::FakeUpstreamServer& upstream() { return *upstream_; }
   RecordingEventSink& events() { return events_; }
   PipelineContext& pipeline() { return pipeline_; }
+  http::HttpEngine& engine() { return *engine_; }
   std::shared_ptr<const Catalogue> catalogue() { return catalogue_; }
   const std::vector<absl::Duration>& delays() const { return delays_; }
   const std::string& keypool_target() const { return keypool_target_; }
