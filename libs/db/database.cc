@@ -45,14 +45,17 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseUrl& url,
     try {
       if (url.backend == Backend::kSqlite) {
         s.open(*soci::factory_sqlite3(), url.connect_string);
-        // WAL lets readers run beside the one writer; NORMAL sync is durable
-        // across process crashes (fsync at checkpoints). Checkpoints every
+        // WAL lets readers run beside the one writer. FULL: every commit is
+        // on disk before it returns, so an acknowledged write (a usage batch
+        // the gateway then forgets) survives a power loss too, not only a
+        // process crash; with group commit that cost ~5% of ingest
+        // (docs/BENCHMARKS.md). Checkpoints every
         // 8192 pages (32 MiB of WAL) instead of SQLite's 1000: a page the
         // writer dirties again and again (an index's hot end) is copied back
         // once per checkpoint, which took usage ingest from ~47k to ~55k
         // events/s.
         s << "PRAGMA journal_mode=WAL";
-        s << "PRAGMA synchronous=NORMAL";
+        s << "PRAGMA synchronous=FULL";
         s << "PRAGMA wal_autocheckpoint=8192";
       } else {
         s.open(*soci::factory_mysql(), url.connect_string);
