@@ -1,6 +1,7 @@
 #include "services/gateway/prefetching_key_leaser.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -8,6 +9,9 @@ namespace aigw::gateway {
 namespace {
 
 constexpr int kMaxStock = 64;  // the keypool's most per LeaseKey
+
+// A call above twice the usual estimate plus this asks with its own.
+constexpr int64_t kBigCallSlack = 1024;
 
 bool Excluded(const aigw::v1::LeaseKeyRequest& request, int64_t key_id) {
   for (int64_t id : request.exclude_key_ids()) {
@@ -85,7 +89,7 @@ aigw::v1::LeaseKeyRequest PrefetchingKeyLeaser::PlanRefill(Stock& stock,
   if (stopping_ || stock.refill_in_flight || 2 * have > target) return refill;
   refill.set_provider_code(like.provider_code());
   refill.set_model(like.model());
-  refill.set_estimated_tokens(like.estimated_tokens());
+  refill.set_estimated_tokens(static_cast<int64_t>(std::llround(std::max(0.0, stock.usual_tokens))));
   refill.set_refill(true);
   // The answer's own lease is one of them.
   refill.set_prefetch(std::max(0, target - have - 1));
@@ -112,12 +116,18 @@ void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
   {
     absl::MutexLock lock(&mu_);
     stock = &StockFor(request.provider_code());
+    const int64_t estimate = request.estimated_tokens();
+    const bool big = stock->usual_tokens >= 0 &&
+                     estimate > 2 * static_cast<int64_t>(stock->usual_tokens) + kBigCallSlack;
+    stock->usual_tokens = stock->usual_tokens < 0
+                              ? static_cast<double>(estimate)
+                              : 0.9 * stock->usual_tokens + 0.1 * static_cast<double>(estimate);
     const absl::Time now = clock_->Now();
     while (!stock->ready.empty() && stock->ready.front().granted_at + options_.ttl <= now) {
       expired.push_back(stock->ready.front().lease.lease_id());
       stock->ready.pop_front();
     }
-    for (auto it = stock->ready.begin(); it != stock->ready.end(); ++it) {
+    for (auto it = stock->ready.begin(); it != stock->ready.end() && !big; ++it) {
       if (Excluded(request, it->lease.key_id())) continue;
       hit.lease = std::move(it->lease);
       stock->ready.erase(it);
@@ -127,7 +137,7 @@ void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
     if (have_hit) {
       Track(*stock, hit.lease);
       refill = PlanRefill(*stock, request);
-    } else if (request.exclude_key_ids_size() > 0 || stopping_) {
+    } else if (big || request.exclude_key_ids_size() > 0 || stopping_) {
       ask_alone = true;
       own = request;
       ++rpcs_running_;
@@ -166,7 +176,7 @@ aigw::v1::LeaseKeyRequest PrefetchingKeyLeaser::PlanFetch(Stock& stock) {
   if (waiting <= stock.asked_in_flight || stock.fetches_in_flight >= kMaxFetches) return fetch;
   fetch.set_provider_code(stock.like.provider_code());
   fetch.set_model(stock.like.model());
-  fetch.set_estimated_tokens(stock.like.estimated_tokens());
+  fetch.set_estimated_tokens(static_cast<int64_t>(std::llround(std::max(0.0, stock.usual_tokens))));
   // Enough for the calls waiting that the fetches out will not serve, and
   // the stock's target besides.
   const int want = waiting - stock.asked_in_flight + Target(stock) -

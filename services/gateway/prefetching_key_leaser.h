@@ -39,7 +39,10 @@ namespace aigw::gateway {
 // leases for the calls waiting, and each answer serves them in arrival order.
 // So a burst of thousands of calls makes a few round trips, not thousands
 // (each outstanding gRPC call holds ~13 KB and keypool CPU). A call that
-// excludes keys (a retry) asks on its own.
+// excludes keys (a retry) asks on its own, and so does a call whose token
+// estimate is far above the provider's usual (more than twice the moving
+// average plus 1024): ready leases are counted with the usual estimate, and
+// a big call must pass the keypool's TPM check with its own.
 //
 // Thread-safe. `done` runs on the caller's thread when a ready lease serves
 // the call, else on the inner leaser's thread.
@@ -97,8 +100,11 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
     // LeaseKey calls out for waiters, and the leases they asked for.
     int fetches_in_flight = 0;
     int asked_in_flight = 0;
-    // What the last fetch asked with (provider, model, estimate).
+    // What the last fetch asked with (provider, model).
     aigw::v1::LeaseKeyRequest like;
+    // Moving average of the calls' token estimates; ready leases are asked
+    // for with it.
+    double usual_tokens = -1;
   };
   // A call waiting for a lease, with what to hand it.
   using Handoff = std::pair<std::function<void(LeaseResult)>, LeaseResult>;

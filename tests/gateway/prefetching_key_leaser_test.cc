@@ -315,6 +315,31 @@ TEST_F(PrefetchingKeyLeaserTest, WaitingCallsHearTheKeypoolsRefusalWhenTheLastFe
   EXPECT_EQ(keypool_.requests().size(), fetches) << "no fetch chases a refusing keypool";
 }
 
+TEST_F(PrefetchingKeyLeaserTest, ACallFarAboveTheUsualEstimateAsksWithItsOwn) {
+  auto leaser = Make();
+  ASSERT_TRUE(LeaseNow(*leaser).status.ok());  // 100 tokens: the usual
+  ASSERT_EQ(leaser->ready("openai"), 4);
+  aigw::v1::LeaseKeyRequest big;
+  big.set_provider_code("openai");
+  big.set_estimated_tokens(2 * 100 + 1024 + 1);
+  LeaseResult r;
+  leaser->Lease(big, [&r](LeaseResult result) { r = std::move(result); });
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  // Its own round trip, counted with its own estimate; the stock untouched.
+  EXPECT_EQ(keypool_.requests().back().estimated_tokens(), 2 * 100 + 1024 + 1);
+  EXPECT_EQ(keypool_.requests().back().prefetch(), 0);
+  EXPECT_EQ(leaser->ready("openai"), 4);
+  // At the line, a call still takes a ready lease.
+  aigw::v1::LeaseKeyRequest near = big;
+  near.set_estimated_tokens(2 * 100 + 1024);
+  const size_t asked = keypool_.requests().size();
+  leaser->Lease(near, [&r](LeaseResult result) { r = std::move(result); });
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.lease.lease_id(), "lease-1") << "the oldest ready lease";
+  EXPECT_LE(keypool_.requests().size(), asked + 1);  // at most a refill
+  if (keypool_.requests().size() > asked) EXPECT_TRUE(keypool_.requests().back().refill());
+}
+
 TEST_F(PrefetchingKeyLeaserTest, StockZeroPassesEveryCallThrough) {
   auto leaser = Make(/*max_stock=*/0);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(LeaseNow(*leaser).status.ok());
