@@ -877,9 +877,15 @@ TEST_F(KeyPoolTest, AgreesWithABruteForceModelOverRandomTraffic) {
 
 // --- exactness under concurrency ----------------------------------------------
 
+// One key per kind of limit, each small enough for many threads to reach:
+// RPM 7, 11 and 13 at three priorities, TPM 1000, RPD 17.
+std::vector<KeyRow> SmallLimitKeys() {
+  return {Key(1, 1, 3, {.rpm = 7}), Key(2, 1, 2, {.rpm = 11}), Key(3, 1, 1, {.rpm = 13}),
+          Key(4, 1, 1, {.tpm = 1000}), Key(5, 1, 0, {.rpd = 17})};
+}
+
 TEST_F(KeyPoolTest, ConcurrentLeasesGrantExactlyTheLimitPerKey) {
-  Load({Key(1, 1, 3, {.rpm = 7}), Key(2, 1, 2, {.rpm = 11}), Key(3, 1, 1, {.rpm = 13}),
-        Key(4, 1, 1, {.tpm = 1000}), Key(5, 1, 0, {.rpd = 17})});
+  Load(SmallLimitKeys());
   constexpr int kThreads = 8;
   constexpr int kPerThread = 500;
   std::vector<std::map<int64_t, int>> per_thread(kThreads);
@@ -915,8 +921,7 @@ TEST_F(KeyPoolTest, ConcurrentLeasesGrantExactlyTheLimitPerKey) {
 // --- prefetched leases ------------------------------------------------------
 
 TEST_F(KeyPoolTest, ConcurrentPrefetchingLeasesAndReleasesNeverPassALimit) {
-  Load({Key(1, 1, 3, {.rpm = 7}), Key(2, 1, 2, {.rpm = 11}), Key(3, 1, 1, {.rpm = 13}),
-        Key(4, 1, 1, {.tpm = 1000}), Key(5, 1, 0, {.rpd = 17})});
+  Load(SmallLimitKeys());
   constexpr int kThreads = 8;
   constexpr int kPerThread = 200;
   std::vector<std::map<int64_t, int>> held(kThreads);
