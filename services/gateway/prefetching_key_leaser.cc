@@ -69,32 +69,53 @@ void PrefetchingKeyLeaser::Track(Stock& stock, const aigw::v1::LeaseKeyResponse&
   in_use_[lease.lease_id()] = InUse{&stock, lease.key_id()};
 }
 
-void PrefetchingKeyLeaser::Store(Stock& stock, aigw::v1::LeaseKeyResponse& lease) {
-  const absl::Time now = clock_->Now();
-  for (aigw::v1::LeaseKeyResponse& extra : *lease.mutable_prefetched()) {
-    // The provider's fields travel once, on the answer itself.
-    extra.set_base_url(lease.base_url());
-    extra.set_api_format(lease.api_format());
-    extra.set_provider_id(lease.provider_id());
-    stock.ready.push_back(ReadyLease{std::move(extra), now});
+void PrefetchingKeyLeaser::TakeExpired(Stock& stock, absl::Time now,
+                                       std::vector<std::string>* out) {
+  // Ready leases join at the back as they are granted: the oldest is first.
+  while (!stock.ready.empty() && stock.ready.front().granted_at + options_.ttl <= now) {
+    out->push_back(stock.ready.front().lease.lease_id());
+    stock.ready.pop_front();
   }
-  lease.clear_prefetched();
 }
 
-aigw::v1::LeaseKeyRequest PrefetchingKeyLeaser::PlanRefill(Stock& stock,
-                                                           const aigw::v1::LeaseKeyRequest& like) {
-  aigw::v1::LeaseKeyRequest refill;
+aigw::v1::LeaseKeyRequest PrefetchingKeyLeaser::StockRequest(const Stock& stock,
+                                                             int prefetch) const {
+  aigw::v1::LeaseKeyRequest request;
+  request.set_provider_code(stock.provider_code);
+  request.set_model(stock.model);
+  request.set_estimated_tokens(
+      static_cast<int64_t>(std::llround(std::max(0.0, stock.usual_tokens))));
+  request.set_prefetch(std::clamp(prefetch, 0, kMaxStock));
+  return request;
+}
+
+std::optional<aigw::v1::LeaseKeyRequest> PrefetchingKeyLeaser::PlanRefill(Stock& stock) {
   const int target = Target(stock);
   const int have = static_cast<int>(stock.ready.size());
-  if (stopping_ || stock.refill_in_flight || 2 * have > target) return refill;
-  refill.set_provider_code(like.provider_code());
-  refill.set_model(like.model());
-  refill.set_estimated_tokens(static_cast<int64_t>(std::llround(std::max(0.0, stock.usual_tokens))));
-  refill.set_refill(true);
+  if (stopping_ || stock.refill_in_flight || 2 * have > target) return std::nullopt;
   // The answer's own lease is one of them.
-  refill.set_prefetch(std::max(0, target - have - 1));
+  aigw::v1::LeaseKeyRequest refill = StockRequest(stock, target - have - 1);
+  refill.set_refill(true);
   stock.refill_in_flight = true;
+  ++rpcs_running_;
   return refill;
+}
+
+std::optional<aigw::v1::LeaseKeyRequest> PrefetchingKeyLeaser::PlanFetch(Stock& stock) {
+  const int waiting = static_cast<int>(stock.waiters.size());
+  // The fetches out will serve this many (if the keypool grants them all).
+  if (waiting <= stock.asked_in_flight || stock.fetches_in_flight >= kMaxFetches) {
+    return std::nullopt;
+  }
+  // Enough for the calls waiting that the fetches out will not serve, and
+  // the stock's target besides.
+  const int want = waiting - stock.asked_in_flight + Target(stock) -
+                   static_cast<int>(stock.ready.size());
+  aigw::v1::LeaseKeyRequest fetch = StockRequest(stock, want - 1);
+  ++stock.fetches_in_flight;
+  stock.asked_in_flight += 1 + fetch.prefetch();
+  ++rpcs_running_;
+  return fetch;
 }
 
 void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
@@ -105,59 +126,52 @@ void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
     return;
   }
   std::vector<std::string> expired;
-  LeaseResult hit;
-  bool have_hit = false;
-  aigw::v1::LeaseKeyRequest refill;
-  aigw::v1::LeaseKeyRequest fetch;
-  fetch.set_prefetch(-1);
-  aigw::v1::LeaseKeyRequest own;  // a retry's call of its own
+  std::optional<LeaseResult> hit;
+  std::optional<aigw::v1::LeaseKeyRequest> refill;
+  std::optional<aigw::v1::LeaseKeyRequest> fetch;
   bool ask_alone = false;
   Stock* stock = nullptr;
   {
     absl::MutexLock lock(&mu_);
     stock = &StockFor(request.provider_code());
+    stock->provider_code = request.provider_code();
+    stock->model = request.model();
     const int64_t estimate = request.estimated_tokens();
     const bool big = stock->usual_tokens >= 0 &&
                      estimate > 2 * static_cast<int64_t>(stock->usual_tokens) + kBigCallSlack;
     stock->usual_tokens = stock->usual_tokens < 0
                               ? static_cast<double>(estimate)
                               : 0.9 * stock->usual_tokens + 0.1 * static_cast<double>(estimate);
-    const absl::Time now = clock_->Now();
-    while (!stock->ready.empty() && stock->ready.front().granted_at + options_.ttl <= now) {
-      expired.push_back(stock->ready.front().lease.lease_id());
-      stock->ready.pop_front();
-    }
+    TakeExpired(*stock, clock_->Now(), &expired);
     for (auto it = stock->ready.begin(); it != stock->ready.end() && !big; ++it) {
       if (Excluded(request, it->lease.key_id())) continue;
-      hit.lease = std::move(it->lease);
+      hit.emplace();
+      hit->lease = std::move(it->lease);
       stock->ready.erase(it);
-      have_hit = true;
       break;
     }
-    if (have_hit) {
-      Track(*stock, hit.lease);
-      refill = PlanRefill(*stock, request);
+    if (hit.has_value()) {
+      Track(*stock, hit->lease);
+      refill = PlanRefill(*stock);
     } else if (big || request.exclude_key_ids_size() > 0 || stopping_) {
       ask_alone = true;
-      own = request;
       ++rpcs_running_;
     } else {
-      stock->like = request;
       stock->waiters.push_back(Waiter{std::move(done)});
       fetch = PlanFetch(*stock);
     }
   }
   Release(std::move(expired));
-  if (have_hit) {
+  if (hit.has_value()) {
     if (options_.from_stock != nullptr) options_.from_stock->Increment();
-    done(std::move(hit));
-    if (refill.refill()) SendRefill(request.provider_code(), refill);
+    done(*std::move(hit));
+    if (refill.has_value()) SendRefill(stock, *std::move(refill));
     return;
   }
   if (options_.from_keypool != nullptr) options_.from_keypool->Increment();
-  if (fetch.prefetch() >= 0) SendFetch(stock, std::move(fetch));
+  if (fetch.has_value()) SendFetch(stock, *std::move(fetch));
   if (!ask_alone) return;
-  inner_->Lease(own, [this, stock, done = std::move(done)](LeaseResult result) {
+  inner_->Lease(request, [this, stock, done = std::move(done)](LeaseResult result) {
     {
       absl::MutexLock lock(&mu_);
       if (result.status.ok()) Track(*stock, result.lease);
@@ -168,34 +182,33 @@ void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
   });
 }
 
-aigw::v1::LeaseKeyRequest PrefetchingKeyLeaser::PlanFetch(Stock& stock) {
-  aigw::v1::LeaseKeyRequest fetch;
-  fetch.set_prefetch(-1);
-  const int waiting = static_cast<int>(stock.waiters.size());
-  // The fetches out will serve this many (if the keypool grants them all).
-  if (waiting <= stock.asked_in_flight || stock.fetches_in_flight >= kMaxFetches) return fetch;
-  fetch.set_provider_code(stock.like.provider_code());
-  fetch.set_model(stock.like.model());
-  fetch.set_estimated_tokens(static_cast<int64_t>(std::llround(std::max(0.0, stock.usual_tokens))));
-  // Enough for the calls waiting that the fetches out will not serve, and
-  // the stock's target besides.
-  const int want = waiting - stock.asked_in_flight + Target(stock) -
-                   static_cast<int>(stock.ready.size());
-  fetch.set_prefetch(std::clamp(want - 1, 0, kMaxStock));
-  ++stock.fetches_in_flight;
-  stock.asked_in_flight += 1 + fetch.prefetch();
-  ++rpcs_running_;
-  return fetch;
-}
-
-void PrefetchingKeyLeaser::ServeWaiters(Stock& stock, std::vector<Handoff>* out) {
+void PrefetchingKeyLeaser::Absorb(Stock& stock, aigw::v1::LeaseKeyResponse answer,
+                                  std::vector<Handoff>* handoffs,
+                                  std::vector<std::string>* unwanted) {
+  const absl::Time now = clock_->Now();
+  google::protobuf::RepeatedPtrField<aigw::v1::LeaseKeyResponse> extras;
+  extras.Swap(answer.mutable_prefetched());
+  for (aigw::v1::LeaseKeyResponse& extra : extras) {
+    // The provider's fields travel once, on the answer itself.
+    extra.set_base_url(answer.base_url());
+    extra.set_api_format(answer.api_format());
+    extra.set_provider_id(answer.provider_id());
+  }
+  stock.ready.push_back(ReadyLease{std::move(answer), now});
+  for (aigw::v1::LeaseKeyResponse& extra : extras) {
+    stock.ready.push_back(ReadyLease{std::move(extra), now});
+  }
   while (!stock.waiters.empty() && !stock.ready.empty()) {
     LeaseResult r;
     r.lease = std::move(stock.ready.front().lease);
     stock.ready.pop_front();
     Track(stock, r.lease);
-    out->emplace_back(std::move(stock.waiters.front().done), std::move(r));
+    handoffs->emplace_back(std::move(stock.waiters.front().done), std::move(r));
     stock.waiters.pop_front();
+  }
+  if (stopping_) {
+    for (const ReadyLease& r : stock.ready) unwanted->push_back(r.lease.lease_id());
+    stock.ready.clear();
   }
 }
 
@@ -204,63 +217,39 @@ void PrefetchingKeyLeaser::SendFetch(Stock* stock, aigw::v1::LeaseKeyRequest req
   inner_->Lease(request, [this, stock, asked](LeaseResult result) {
     std::vector<Handoff> handoffs;
     std::vector<std::string> unwanted;
-    aigw::v1::LeaseKeyRequest next;
-    next.set_prefetch(-1);
+    std::optional<aigw::v1::LeaseKeyRequest> next;
     {
       absl::MutexLock lock(&mu_);
       --stock->fetches_in_flight;
       stock->asked_in_flight -= asked;
       if (result.status.ok()) {
-        Store(*stock, result.lease);
-        // The answer's own lease goes to the first waiter like the rest.
-        stock->ready.push_front(ReadyLease{std::move(result.lease), clock_->Now()});
-        ServeWaiters(*stock, &handoffs);
-        if (stopping_) {
-          for (const ReadyLease& r : stock->ready) unwanted.push_back(r.lease.lease_id());
-          stock->ready.clear();
-        }
+        Absorb(*stock, std::move(result.lease), &handoffs, &unwanted);
+        next = PlanFetch(*stock);
       } else if (stock->fetches_in_flight == 0) {
         // No key (or no keypool): every call waiting would hear the same.
+        // While other fetches are out they serve or fail the waiters; no new
+        // one is planned after a failure, so none chases a failing keypool.
         for (Waiter& w : stock->waiters) handoffs.emplace_back(std::move(w.done), result);
         stock->waiters.clear();
       }
-      // After a failure the fetches still out serve or fail the waiters; a
-      // new one now could chase a failing keypool forever.
-      if (result.status.ok()) next = PlanFetch(*stock);
       --rpcs_running_;
     }
     Release(std::move(unwanted));
     for (Handoff& h : handoffs) h.first(std::move(h.second));
-    if (next.prefetch() >= 0) SendFetch(stock, std::move(next));
+    if (next.has_value()) SendFetch(stock, *std::move(next));
   });
 }
 
-void PrefetchingKeyLeaser::SendRefill(const std::string& provider_code,
-                                      aigw::v1::LeaseKeyRequest request) {
-  {
-    absl::MutexLock lock(&mu_);
-    ++rpcs_running_;
-  }
-  inner_->Lease(request, [this, provider_code](LeaseResult result) {
+void PrefetchingKeyLeaser::SendRefill(Stock* stock, aigw::v1::LeaseKeyRequest request) {
+  inner_->Lease(request, [this, stock](LeaseResult result) {
     std::vector<std::string> unwanted;
     std::vector<Handoff> handoffs;
     {
       absl::MutexLock lock(&mu_);
-      Stock& stock = StockFor(provider_code);
-      stock.refill_in_flight = false;
-      if (result.status.ok()) {
-        if (stopping_) {
-          unwanted.push_back(result.lease.lease_id());
-          for (const auto& extra : result.lease.prefetched()) unwanted.push_back(extra.lease_id());
-        } else {
-          Store(stock, result.lease);
-          // Nobody asked for the answer's own lease: it is ready too.
-          stock.ready.push_back(ReadyLease{std::move(result.lease), clock_->Now()});
-          ServeWaiters(stock, &handoffs);
-        }
-      }
+      stock->refill_in_flight = false;
+      // Exhausted or unreachable: the next call asks on need and sees why.
+      if (result.status.ok()) Absorb(*stock, std::move(result.lease), &handoffs, &unwanted);
     }
-    // Exhausted or unreachable: the next call asks on need and sees why.
     Release(std::move(unwanted));
     for (Handoff& h : handoffs) h.first(std::move(h.second));
     absl::MutexLock lock(&mu_);
@@ -302,12 +291,7 @@ void PrefetchingKeyLeaser::ReleaseExpired() {
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
-    for (auto& [code, stock] : stocks_) {
-      while (!stock.ready.empty() && stock.ready.front().granted_at + options_.ttl <= now) {
-        expired.push_back(stock.ready.front().lease.lease_id());
-        stock.ready.pop_front();
-      }
-    }
+    for (auto& [code, stock] : stocks_) TakeExpired(stock, now, &expired);
   }
   Release(std::move(expired));
 }

@@ -4,8 +4,10 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -100,8 +102,10 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
     // LeaseKey calls out for waiters, and the leases they asked for.
     int fetches_in_flight = 0;
     int asked_in_flight = 0;
-    // What the last fetch asked with (provider, model).
-    aigw::v1::LeaseKeyRequest like;
+    // The provider, and the model of the latest call: what refills and
+    // fetches name.
+    std::string provider_code;
+    std::string model;
     // Moving average of the calls' token estimates; ready leases are asked
     // for with it.
     double usual_tokens = -1;
@@ -117,22 +121,29 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
   Stock& StockFor(const std::string& provider_code) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How many leases `stock` should hold.
   int Target(const Stock& stock) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Takes the answer of a round trip: the first lease for the caller, the
-  // prefetched ones into the stock.
-  void Store(Stock& stock, aigw::v1::LeaseKeyResponse& lease) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the ready leases whose ttl has passed into `out`.
+  void TakeExpired(Stock& stock, absl::Time now, std::vector<std::string>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Track(Stock& stock, const aigw::v1::LeaseKeyResponse& lease)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Asks for more when the stock is at half its target; returns the request
-  // to send (prefetch 0: nothing to send).
-  aigw::v1::LeaseKeyRequest PlanRefill(Stock& stock, const aigw::v1::LeaseKeyRequest& like)
+  // A LeaseKey for the stock: its provider and model, the usual estimate,
+  // `prefetch` more.
+  aigw::v1::LeaseKeyRequest StockRequest(const Stock& stock, int prefetch) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SendRefill(const std::string& provider_code, aigw::v1::LeaseKeyRequest request);
-  // A LeaseKey for the waiters, if fewer than kMaxFetches are out; returns
-  // the request (prefetch < 0: none to send).
-  aigw::v1::LeaseKeyRequest PlanFetch(Stock& stock) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A refill when the stock is down to half its target and none is out.
+  std::optional<aigw::v1::LeaseKeyRequest> PlanRefill(Stock& stock)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendRefill(Stock* stock, aigw::v1::LeaseKeyRequest request);
+  // A LeaseKey for the waiters, if they need one and fewer than kMaxFetches
+  // are out.
+  std::optional<aigw::v1::LeaseKeyRequest> PlanFetch(Stock& stock)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendFetch(Stock* stock, aigw::v1::LeaseKeyRequest request);
-  // Serves waiters from the ready leases; collects the hand-offs.
-  void ServeWaiters(Stock& stock, std::vector<Handoff>* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes a refill's or fetch's answer: all its leases join the ready ones
+  // (its own first), the waiters are served from the oldest, and while
+  // stopping what is left goes into `unwanted`.
+  void Absorb(Stock& stock, aigw::v1::LeaseKeyResponse answer, std::vector<Handoff>* handoffs,
+              std::vector<std::string>* unwanted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Release(std::vector<std::string> lease_ids);
   void SweepLoop();
 

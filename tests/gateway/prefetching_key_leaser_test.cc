@@ -337,7 +337,9 @@ TEST_F(PrefetchingKeyLeaserTest, ACallFarAboveTheUsualEstimateAsksWithItsOwn) {
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.lease.lease_id(), "lease-1") << "the oldest ready lease";
   EXPECT_LE(keypool_.requests().size(), asked + 1);  // at most a refill
-  if (keypool_.requests().size() > asked) EXPECT_TRUE(keypool_.requests().back().refill());
+  if (keypool_.requests().size() > asked) {
+    EXPECT_TRUE(keypool_.requests().back().refill());
+  }
 }
 
 TEST_F(PrefetchingKeyLeaserTest, StockZeroPassesEveryCallThrough) {
