@@ -56,6 +56,11 @@ void GrpcKeyLeaser::FlushLoop() {
   }
 }
 
+void GrpcKeyLeaser::PrepareContext(grpc::ClientContext* ctx, absl::Duration timeout) const {
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  if (authorization_) ctx->AddMetadata("authorization", authorization_());
+}
+
 void GrpcKeyLeaser::CallStarted() {
   absl::MutexLock lock(&mu_);
   ++in_flight_;
@@ -77,8 +82,7 @@ void GrpcKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
   auto* call = new Call;
   call->request = request;
   call->done = std::move(done);
-  call->ctx.set_deadline(absl::ToChronoTime(absl::Now() + lease_timeout_));
-  if (authorization_) call->ctx.AddMetadata("authorization", authorization_());
+  PrepareContext(&call->ctx, lease_timeout_);
   CallStarted();
   stub_->async()->LeaseKey(&call->ctx, &call->request, &call->response,
                            [this, call](grpc::Status status) {
@@ -130,26 +134,24 @@ void GrpcKeyLeaser::SendReports() {
   {
     absl::MutexLock lock(&mu_);
     if (batch_in_flight_ || pending_reports_.empty()) return;
-    if (!batches_supported_) one_by_one.swap(pending_reports_);
+    if (!batches_supported_) {
+      one_by_one.swap(pending_reports_);
+    } else {
+      const size_t n = std::min(pending_reports_.size(), kMaxReportBatch);
+      call->request.mutable_reports()->Reserve(static_cast<int>(n));
+      for (size_t i = 0; i < n; ++i) {
+        *call->request.add_reports() = std::move(pending_reports_[i]);
+      }
+      pending_reports_.erase(pending_reports_.begin(), pending_reports_.begin() + n);
+      batch_in_flight_ = true;
+      ++in_flight_;
+    }
   }
   if (!one_by_one.empty()) {
     for (const auto& r : one_by_one) ReportOne(r);
     return;
   }
-  {
-    absl::MutexLock lock(&mu_);
-    if (batch_in_flight_ || pending_reports_.empty()) return;
-    const size_t n = std::min(pending_reports_.size(), kMaxReportBatch);
-    call->request.mutable_reports()->Reserve(static_cast<int>(n));
-    for (size_t i = 0; i < n; ++i) {
-      *call->request.add_reports() = std::move(pending_reports_[i]);
-    }
-    pending_reports_.erase(pending_reports_.begin(), pending_reports_.begin() + n);
-    batch_in_flight_ = true;
-    ++in_flight_;
-  }
-  call->ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  if (authorization_) call->ctx.AddMetadata("authorization", authorization_());
+  PrepareContext(&call->ctx, kReportTimeout);
   Call* c = call.release();
   stub_->async()->ReportUsageBatch(
       &c->ctx, &c->request, &c->response, [this, c](grpc::Status status) {
@@ -185,8 +187,7 @@ void GrpcKeyLeaser::ReportOne(const aigw::v1::ReportUsageRequest& request) {
   };
   auto* call = new Call;
   call->request = request;
-  call->ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  if (authorization_) call->ctx.AddMetadata("authorization", authorization_());
+  PrepareContext(&call->ctx, kReportTimeout);
   // An unreported lease expires in the keypool and keeps its estimate, so a
   // lost report costs accuracy, never a stuck key.
   CallStarted();

@@ -60,6 +60,10 @@ class GrpcKeyLeaser : public KeyLeaser {
   // A batch this full goes at once, delay or not.
   static constexpr size_t kEagerReportBatch = 256;
 
+  static constexpr absl::Duration kReportTimeout = absl::Seconds(10);
+
+  // The call's deadline and service token.
+  void PrepareContext(grpc::ClientContext* ctx, absl::Duration timeout) const;
   void CallStarted();
   void CallDone();
   // Sends what is pending if no batch is under way.
