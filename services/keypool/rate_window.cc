@@ -57,9 +57,7 @@ void RateWindow::Remove(uint64_t handle, int64_t tokens) {
     b.requests -= 1;
     requests_ -= 1;
   }
-  const int64_t updated = std::max<int64_t>(0, b.tokens - tokens);
-  tokens_ += updated - b.tokens;
-  b.tokens = updated;
+  Adjust(handle, -tokens);
 }
 
 absl::Time RateWindow::EarliestFit(absl::Time now, int64_t max_requests, int64_t max_tokens,
