@@ -119,33 +119,30 @@ class GrpcSlot {
 
  private:
   void UnaryNext() {
-    ctx_ = std::make_unique<grpc::ClientContext>();
-    AddAuth(ctx_.get());
-    start_ = absl::Now();
+    StartUnary();
     resp_.Clear();
-    stub_->async()->CreateChatCompletion(ctx_.get(), &request_, &resp_, [this](grpc::Status st) {
-      rec_->Add({absl::ToDoubleMicroseconds(absl::Now() - start_), -1, st.ok()});
-      if (!st.ok() && errors_++ < 3) {
-        std::fprintf(stderr, "error: %d %s\n", st.error_code(), st.error_message().c_str());
-      }
-      Next();
-    });
+    stub_->async()->CreateChatCompletion(ctx_.get(), &request_, &resp_,
+                                         [this](grpc::Status st) { UnaryDone(st); });
   }
 
   void CountNext() {
+    StartUnary();
+    stub_->async()->CountTokens(ctx_.get(), &count_request_, &count_resp_,
+                                [this](grpc::Status st) { UnaryDone(st); });
+  }
+
+  void StartUnary() {
     ctx_ = std::make_unique<grpc::ClientContext>();
     AddAuth(ctx_.get());
     start_ = absl::Now();
-    stub_->async()->CountTokens(ctx_.get(), &count_request_, &count_resp_,
-                                [this](grpc::Status st) {
-                                  rec_->Add({absl::ToDoubleMicroseconds(absl::Now() - start_), -1,
-                                             st.ok()});
-                                  if (!st.ok() && errors_++ < 3) {
-                                    std::fprintf(stderr, "error: %d %s\n", st.error_code(),
-                                                 st.error_message().c_str());
-                                  }
-                                  Next();
-                                });
+  }
+
+  void UnaryDone(const grpc::Status& st) {
+    rec_->Add({absl::ToDoubleMicroseconds(absl::Now() - start_), -1, st.ok()});
+    if (!st.ok() && errors_++ < 3) {
+      std::fprintf(stderr, "error: %d %s\n", st.error_code(), st.error_message().c_str());
+    }
+    Next();
   }
 
   static void AddAuth(grpc::ClientContext* ctx) {
