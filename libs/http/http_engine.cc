@@ -236,6 +236,14 @@ class CurlHttpEngine final : public HttpEngine {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+    if (absl::StartsWithIgnoreCase(r.url, "https://")) {
+      // A burst of calls to one provider waits for the first connection's
+      // ALPN answer and shares it when it speaks HTTP/2, instead of opening
+      // (and TLS-handshaking) one connection per call. Not for plain HTTP:
+      // there curl learns the version only from the first response, and
+      // the burst would wait for it.
+      curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    }
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (options_.receive_buffer_bytes > 0) {

@@ -207,7 +207,7 @@ void CompletionCall::OnLease(LeaseResult result) {
     attempt_started_ = ctx_->clock->Now();
     RecordFailure(failure, /*upstream=*/false);
     const bool is_final = target_index_ + 1 >= targets_.size();
-    ReportAttempt(aigw::v1::OUTCOME_UNSPECIFIED, 0, code, std::string(failure.message()), {}, 0,
+    ReportAttempt(aigw::v1::NOT_SENT, 0, code, std::string(failure.message()), {}, 0,
                   is_final, /*event=*/true);
     NextTarget();
     return;

@@ -1,5 +1,8 @@
 #include "services/gateway/event_sink.h"
 
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "libs/common/logging.h"
 
@@ -80,16 +83,59 @@ bool BatchingEventSink::IsRejection(const absl::Status& st) {
   return st.code() == absl::StatusCode::kInvalidArgument;
 }
 
-void BatchingEventSink::Reject(const aigw::v1::RecordCallsRequest& batch, const absl::Status& st) {
-  // Usage refused the batch itself: sending it again would fail again and
-  // block the spool forever. Keep it aside, on disk, for an operator.
-  spdlog::error("msg=\"usage rejected a call-event batch\" events={} error=\"{}\"",
-                batch.events_size(), st.message());
-  absl::Status kept = rejected_ ? rejected_->Append(batch)
+void BatchingEventSink::Reject(const aigw::v1::RecordCallsRequest& refused,
+                               const absl::Status& first_reason) {
+  // Sending these again would fail again and block the spool forever. Keep
+  // them aside, on disk, for an operator.
+  spdlog::error("msg=\"usage refused call events\" events={} error=\"{}\"",
+                refused.events_size(), first_reason.message());
+  absl::Status kept = rejected_ ? rejected_->Append(refused)
                                 : absl::UnavailableError("the rejected file could not be opened");
   if (!kept.ok()) spdlog::error("msg=\"cannot keep rejected events\" error=\"{}\"", kept.message());
   absl::MutexLock lock(&mu_);
-  rejected_events_ += batch.events_size();
+  rejected_events_ += refused.events_size();
+}
+
+absl::Status BatchingEventSink::UploadSettingAsideRefused(
+    const aigw::v1::RecordCallsRequest& batch, int64_t* delivered) {
+  *delivered = 0;
+  absl::Status st = uploader_->Upload(batch);
+  if (st.ok()) {
+    *delivered = batch.events_size();
+    return st;
+  }
+  if (!IsRejection(st)) return st;
+  // Halve the refused ranges until each refused one is a single event.
+  aigw::v1::RecordCallsRequest refused;
+  absl::Status first_reason = st;
+  std::vector<std::pair<int, int>> ranges;  // [begin, end) refused as a whole
+  ranges.emplace_back(0, batch.events_size());
+  int64_t taken = 0;
+  while (!ranges.empty()) {
+    const auto [begin, end] = ranges.back();
+    ranges.pop_back();
+    if (end - begin == 1) {
+      *refused.add_events() = batch.events(begin);
+      continue;
+    }
+    const int mid = begin + (end - begin) / 2;
+    for (const auto& [lo, hi] : {std::pair<int, int>{begin, mid}, {mid, end}}) {
+      aigw::v1::RecordCallsRequest part;
+      for (int i = lo; i < hi; ++i) *part.add_events() = batch.events(i);
+      absl::Status part_st = uploader_->Upload(part);
+      if (part_st.ok()) {
+        taken += hi - lo;
+      } else if (IsRejection(part_st)) {
+        if (hi - lo == 1) first_reason = part_st;
+        ranges.emplace_back(lo, hi);
+      } else {
+        return part_st;
+      }
+    }
+  }
+  if (refused.events_size() > 0) Reject(refused, first_reason);
+  *delivered = taken;
+  return absl::OkStatus();
 }
 
 bool BatchingEventSink::ReplaySpool() {
@@ -99,13 +145,9 @@ bool BatchingEventSink::ReplaySpool() {
   if (!batches.ok()) return false;
   int64_t events = 0;
   for (const auto& b : *batches) {
-    absl::Status st = uploader_->Upload(b);
-    if (IsRejection(st)) {
-      Reject(b, st);
-      continue;
-    }
-    if (!st.ok()) return false;
-    events += b.events_size();
+    int64_t taken = 0;
+    if (!UploadSettingAsideRefused(b, &taken).ok()) return false;
+    events += taken;
   }
   absl::Status consumed = spool_->Consume(read_bytes);
   if (!consumed.ok()) {
@@ -122,14 +164,11 @@ bool BatchingEventSink::ReplaySpool() {
 
 bool BatchingEventSink::Deliver(aigw::v1::RecordCallsRequest batch) {
   if (absl::Now() >= usage_down_until_) {
-    absl::Status st = uploader_->Upload(batch);
+    int64_t taken = 0;
+    absl::Status st = UploadSettingAsideRefused(batch, &taken);
     if (st.ok()) {
       absl::MutexLock lock(&mu_);
-      delivered_ += batch.events_size();
-      return true;
-    }
-    if (IsRejection(st)) {
-      Reject(batch, st);
+      delivered_ += taken;
       return true;
     }
     spdlog::warn("msg=\"usage unreachable; spooling call events\" error=\"{}\"", st.message());

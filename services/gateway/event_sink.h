@@ -85,9 +85,17 @@ class BatchingEventSink : public EventSink {
   bool Deliver(aigw::v1::RecordCallsRequest batch);
   // Replays the spool if usage takes it; false when usage is still down.
   bool ReplaySpool();
+  // Uploads `batch`. When usage refuses it as invalid, halves it until the
+  // refused events stand alone, so one bad event does not hold back the
+  // others, and sets those aside. OK once every event is taken or set aside
+  // (*delivered: how many were taken); otherwise usage's error, with nothing
+  // set aside: the caller keeps the whole batch, and a later replay of the
+  // parts already taken only finds duplicates.
+  absl::Status UploadSettingAsideRefused(const aigw::v1::RecordCallsRequest& batch,
+                                         int64_t* delivered);
   // INVALID_ARGUMENT from usage: the batch itself is bad, not usage's health.
   static bool IsRejection(const absl::Status& st);
-  void Reject(const aigw::v1::RecordCallsRequest& batch, const absl::Status& st);
+  void Reject(const aigw::v1::RecordCallsRequest& refused, const absl::Status& first_reason);
   void Notify();
 
   const Options options_;

@@ -84,6 +84,12 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                            .Help("Call events acknowledged by the usage service.")
                            .Register(registry)
                            .Add({});
+  events_rejected_ = &prometheus::BuildCounter()
+                          .Name("aigw_gateway_events_rejected_total")
+                          .Help("Call events the usage service refused as invalid, kept aside "
+                                "in <spool_dir>/call-events.spool.rejected.")
+                          .Register(registry)
+                          .Add({});
   auto& leases = prometheus::BuildCounter()
                      .Name("aigw_gateway_key_leases_total")
                      .Help("Keys leased for upstream attempts, by source: stock (a lease kept "

@@ -27,7 +27,7 @@ namespace aigw::gateway {
 //   aigw_gateway_fallbacks_total{from,to}
 //   aigw_gateway_inflight_requests
 //   aigw_gateway_event_queue_depth, aigw_gateway_spool_events,
-//   aigw_gateway_events_delivered_total
+//   aigw_gateway_events_delivered_total, aigw_gateway_events_rejected_total
 //   aigw_gateway_key_leases_total{source}                 stock | keypool
 // Label lookups are cached so the request path takes a shared lock, not
 // prometheus-cpp's label hashing.
@@ -56,6 +56,7 @@ class GatewayMetrics {
   prometheus::Gauge& queue_depth() { return *queue_depth_; }
   prometheus::Gauge& spool_events() { return *spool_events_; }
   prometheus::Counter& events_delivered() { return *events_delivered_; }
+  prometheus::Counter& events_rejected() { return *events_rejected_; }
   prometheus::Counter& leases_from_stock() { return *leases_from_stock_; }
   prometheus::Counter& leases_from_keypool() { return *leases_from_keypool_; }
 
@@ -79,6 +80,7 @@ class GatewayMetrics {
   prometheus::Gauge* queue_depth_;
   prometheus::Gauge* spool_events_;
   prometheus::Counter* events_delivered_;
+  prometheus::Counter* events_rejected_;
   prometheus::Counter* leases_from_stock_;
   prometheus::Counter* leases_from_keypool_;
 

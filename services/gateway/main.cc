@@ -137,10 +137,13 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   g->events->set_observer([metrics](const EventSinkStats& s) {
     metrics->queue_depth().Set(static_cast<double>(s.queued));
     metrics->spool_events().Set(static_cast<double>(s.spooled));
-    // The sink counts deliveries; the counter follows it.
-    prometheus::Counter& delivered = metrics->events_delivered();
-    if (const double d = static_cast<double>(s.delivered) - delivered.Value(); d > 0) {
-      delivered.Increment(d);
+    // The sink counts; the counters follow it.
+    for (const auto& [counter, count] :
+         {std::pair<prometheus::Counter*, int64_t>{&metrics->events_delivered(), s.delivered},
+          {&metrics->events_rejected(), s.rejected}}) {
+      if (const double d = static_cast<double>(count) - counter->Value(); d > 0) {
+        counter->Increment(d);
+      }
     }
   });
   g->events->Start();

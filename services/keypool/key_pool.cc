@@ -184,6 +184,11 @@ absl::Status KeyPool::Report(const UsageReport& report) {
       !aigw::v1::Outcome_IsValid(report.outcome)) {
     return absl::InvalidArgumentError("outcome is required");
   }
+  if (report.outcome == aigw::v1::NOT_SENT) {
+    return absl::InvalidArgumentError(
+        "outcome NOT_SENT is for call events that never reached a provider; a leased key's "
+        "attempt reports how it ended (RELEASED if it was not used)");
+  }
   if (report.prompt_tokens < 0 || report.completion_tokens < 0 || report.total_tokens < 0) {
     return absl::InvalidArgumentError("token counts must not be negative");
   }

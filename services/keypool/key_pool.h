@@ -138,7 +138,7 @@ class KeyPool {
     prometheus::Counter* leases_over_limit = nullptr;
     prometheus::Counter* leases_exhausted = nullptr;
     // aigw_keypool_reports_total by Outcome value.
-    std::array<prometheus::Counter*, 8> reports{};
+    std::array<prometheus::Counter*, 9> reports{};
 
     absl::Mutex mu;
     std::vector<std::unique_ptr<KeyEntry>> keys ABSL_GUARDED_BY(mu);

@@ -156,7 +156,8 @@ void AppendLogValues(const LogRow& r, const SqlQuoter& q, std::string* out) {
   out->append("')");
 }
 
-v1::Outcome DeriveOutcome(bool success, absl::string_view error_code, int http_status) {
+v1::Outcome DeriveOutcome(bool success, absl::string_view error_code, int http_status,
+                          int64_t key_id) {
   if (success) return v1::SUCCESS;
   v1::Outcome named;
   if (v1::Outcome_Parse(std::string(error_code), &named) && named != v1::OUTCOME_UNSPECIFIED) {
@@ -166,11 +167,12 @@ v1::Outcome DeriveOutcome(bool success, absl::string_view error_code, int http_s
   if (http_status == 401 || http_status == 403) return v1::AUTH_FAILED;
   if (http_status >= 500) return v1::SERVER_ERROR;
   if (http_status >= 400) return v1::CLIENT_ERROR;
+  if (key_id == 0) return v1::NOT_SENT;
   return v1::NETWORK_ERROR;
 }
 
 void ToCallEvent(const LogRow& r, v1::CallEvent* e) {
-  e->set_outcome(DeriveOutcome(r.success, r.error_code, r.http_status));
+  e->set_outcome(DeriveOutcome(r.success, r.error_code, r.http_status, r.key_id));
   e->set_request_id(r.request_id);
   e->set_attempt(r.attempt);
   e->set_provider_code(r.provider_code);

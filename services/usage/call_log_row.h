@@ -81,9 +81,11 @@ void AppendLogValues(const LogRow& row, const SqlQuoter& quoter, std::string* ou
 
 // The log keeps status and error_code, not the outcome: it is read back as
 // the outcome named by error_code when it names one (the default code of a
-// failed event), else from the HTTP status (429, 401/403, 5xx, other 4xx; no
-// status: a network error).
-v1::Outcome DeriveOutcome(bool success, absl::string_view error_code, int http_status);
+// failed event), else from the HTTP status (429, 401/403, 5xx, other 4xx);
+// with neither a status nor a key the attempt never left the gateway
+// (NOT_SENT), with a key but no status it was a network error.
+v1::Outcome DeriveOutcome(bool success, absl::string_view error_code, int http_status,
+                          int64_t key_id);
 
 // The row back as the event it came from.
 void ToCallEvent(const LogRow& row, v1::CallEvent* event);

@@ -12,6 +12,7 @@
 #include "grpcpp/grpcpp.h"
 #include "libs/tokenizer/token_counter.h"
 #include "services/gateway/chat_service.h"
+#include "services/usage/call_log_row.h"
 #include "soci/soci.h"
 #include "tests/gateway/gateway_harness.h"
 
@@ -273,8 +274,18 @@ TEST_F(CompletionPipelineTest, NoKeysIsResourceExhausted) {
   EXPECT_TRUE(absl::StrContains(r.status.message(), "No available API keys for provider deepseek"))
       << r.status;
   ASSERT_EQ(h_.events().events().size(), 1u);
-  EXPECT_EQ(h_.events().events()[0].error_code(), "NO_AVAILABLE_KEYS");
-  EXPECT_TRUE(h_.events().events()[0].is_final());
+  const aigw::v1::CallEvent ev = h_.events().events()[0];
+  EXPECT_EQ(ev.error_code(), "NO_AVAILABLE_KEYS");
+  EXPECT_EQ(ev.outcome(), aigw::v1::NOT_SENT);
+  EXPECT_EQ(ev.key_id(), 0);
+  EXPECT_TRUE(ev.is_final());
+  // Usage takes it (an event it refused would hold back its whole batch).
+  absl::StatusOr<aigw::usage::LogRow> row =
+      aigw::usage::ToLogRow(ev, absl::UTCTimeZone(), absl::Now());
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(aigw::usage::DeriveOutcome(row->success, row->error_code, row->http_status,
+                                       row->key_id),
+            aigw::v1::NOT_SENT);
 }
 
 TEST_F(CompletionPipelineTest, AnUnreachableKeypoolIsUnavailableForEveryWaitingCall) {
@@ -303,7 +314,11 @@ TEST_F(CompletionPipelineTest, AnUnreachableKeypoolIsUnavailableForEveryWaitingC
   h_.engine().Post([&settled] { settled.set_value(); });
   settled.get_future().wait();
   ASSERT_EQ(h_.events().events().size(), 3u);
-  for (const auto& ev : h_.events().events()) EXPECT_EQ(ev.error_code(), "KEYPOOL_UNAVAILABLE");
+  for (const auto& ev : h_.events().events()) {
+    EXPECT_EQ(ev.error_code(), "KEYPOOL_UNAVAILABLE");
+    EXPECT_EQ(ev.outcome(), aigw::v1::NOT_SENT);
+    EXPECT_TRUE(aigw::usage::ToLogRow(ev, absl::UTCTimeZone(), absl::Now()).ok());
+  }
 }
 
 TEST_F(CompletionPipelineTest, AStreamIsNotRetriedOnceADeltaWasSent) {

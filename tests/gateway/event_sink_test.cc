@@ -17,6 +17,7 @@ class FakeUsage : public EventUploader {
   absl::Status Upload(const aigw::v1::RecordCallsRequest& batch) override {
     absl::MutexLock lock(&mu_);
     ++calls_;
+    if (down_after_calls_ >= 0 && calls_ > down_after_calls_) down_ = true;
     if (down_) return absl::UnavailableError("usage is down");
     for (const auto& e : batch.events()) {
       if (e.request_id().empty()) {
@@ -32,6 +33,12 @@ class FakeUsage : public EventUploader {
   void SetDown(bool down) {
     absl::MutexLock lock(&mu_);
     down_ = down;
+    down_after_calls_ = -1;
+  }
+  // Usage answers `calls` more uploads, then goes down.
+  void GoDownAfter(int calls) {
+    absl::MutexLock lock(&mu_);
+    down_after_calls_ = calls_ + calls;
   }
   size_t unique() {
     absl::MutexLock lock(&mu_);
@@ -45,6 +52,7 @@ class FakeUsage : public EventUploader {
  private:
   absl::Mutex mu_;
   bool down_ = false;
+  int down_after_calls_ = -1;
   int calls_ = 0;
   int received_ = 0;
   std::set<std::string> keys_;
@@ -199,6 +207,66 @@ TEST_F(EventSinkTest, ABatchUsageRejectsIsSetAsideNotReplayedForever) {
   auto rejected = EventSpool::Open(path_ + ".rejected");
   ASSERT_TRUE(rejected.ok());
   EXPECT_EQ((*rejected)->events(), 1);
+}
+
+// Ten events with two usage refuses (no request_id), sent as one batch.
+std::vector<aigw::v1::CallEvent> TenWithTwoBad() {
+  std::vector<aigw::v1::CallEvent> events;
+  for (int i = 0; i < 10; ++i) events.push_back(i == 3 || i == 8 ? aigw::v1::CallEvent() : Event(i));
+  return events;
+}
+
+TEST_F(EventSinkTest, OneRefusedEventDoesNotHoldBackTheRestOfItsBatch) {
+  FakeUsage usage;
+  auto spool = EventSpool::Open(path_);
+  ASSERT_TRUE(spool.ok());
+  BatchingEventSink::Options o;
+  o.batch_size = 10;
+  o.flush_interval = absl::Milliseconds(5);
+  BatchingEventSink sink(o, &usage, spool->get());
+  for (auto& e : TenWithTwoBad()) sink.Emit(std::move(e));  // one batch
+  sink.Start();
+  for (int i = 0; i < 1000 && sink.Stats().delivered + sink.Stats().rejected < 10; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  sink.Stop();
+  EXPECT_EQ(usage.unique(), 8u);
+  EXPECT_EQ(usage.received(), 8) << "each good event is taken once";
+  EXPECT_EQ(sink.Stats().delivered, 8);
+  EXPECT_EQ(sink.Stats().rejected, 2);
+  EXPECT_EQ(sink.Stats().spooled, 0);
+  auto rejected = EventSpool::Open(path_ + ".rejected");
+  ASSERT_TRUE(rejected.ok());
+  EXPECT_EQ((*rejected)->events(), 2) << "only the two refused events are set aside";
+}
+
+TEST_F(EventSinkTest, UsageGoingDownWhileRefusedEventsAreSingledOutLosesNothing) {
+  FakeUsage usage;
+  usage.GoDownAfter(3);  // the whole batch, then two halves, then down
+  auto spool = EventSpool::Open(path_);
+  ASSERT_TRUE(spool.ok());
+  BatchingEventSink::Options o;
+  o.batch_size = 10;
+  o.flush_interval = absl::Milliseconds(5);
+  o.retry_interval = absl::Milliseconds(20);
+  BatchingEventSink sink(o, &usage, spool->get());
+  for (auto& e : TenWithTwoBad()) sink.Emit(std::move(e));  // one batch
+  sink.Start();
+  for (int i = 0; i < 500 && sink.Stats().spooled < 10; ++i) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(sink.Stats().spooled, 10) << "the whole batch waits on disk";
+  EXPECT_EQ(sink.Stats().rejected, 0);
+  usage.SetDown(false);
+  sink.Emit(Event(100));
+  for (int i = 0; i < 1000 && (usage.unique() < 9 || sink.Stats().spooled > 0); ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  sink.Stop();
+  EXPECT_EQ(usage.unique(), 9u);
+  EXPECT_EQ(sink.Stats().spooled, 0);
+  EXPECT_EQ(sink.Stats().rejected, 2);
+  auto rejected = EventSpool::Open(path_ + ".rejected");
+  ASSERT_TRUE(rejected.ok());
+  EXPECT_EQ((*rejected)->events(), 2);
 }
 
 TEST_F(EventSinkTest, AFullQueueSpillsToDiskInsteadOfDropping) {

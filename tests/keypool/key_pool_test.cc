@@ -547,6 +547,9 @@ TEST_F(KeyPoolTest, BadInputGetsTheDocumentedCodes) {
   r.lease_id = last_lease_.lease_id;
   r.outcome = aigw::v1::OUTCOME_UNSPECIFIED;
   EXPECT_EQ(pool_->Report(r).code(), absl::StatusCode::kInvalidArgument);
+  r.outcome = aigw::v1::NOT_SENT;  // for call events only: there is no lease
+  EXPECT_EQ(pool_->Report(r).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(pool_->Report(r).message(), HasSubstr("NOT_SENT"));
   r.outcome = aigw::v1::SUCCESS;
   r.total_tokens = -5;
   EXPECT_EQ(pool_->Report(r).code(), absl::StatusCode::kInvalidArgument);

@@ -240,6 +240,20 @@ TEST_P(UsageStoreTest, AFailedEventWithoutACodeIsCountedUnderItsOutcome) {
   EXPECT_EQ(ReadErrorStats(db()), want);
 }
 
+TEST_P(UsageStoreTest, AnAttemptThatNeverLeftTheGatewayIsAnErrorUnderItsReason) {
+  EventSpec s;
+  s.request_id = "r-nokey";
+  s.key_id = 0;
+  s.outcome = v1::NOT_SENT;
+  s.error_code = "NO_AVAILABLE_KEYS";
+  s.prompt_tokens = 0;
+  s.completion_tokens = 0;
+  s.cost_nanos = 0;
+  EXPECT_EQ(Record(Batch({MakeEvent(s)})).accepted, 1);
+  const ErrorTable want = {{{"2026-03-10", "openai", 0, "NO_AVAILABLE_KEYS"}, 1}};
+  EXPECT_EQ(ReadErrorStats(db()), want);
+}
+
 TEST_P(UsageStoreTest, BadInputIsRefusedWithAClearMessageAndNothingIsWritten) {
   const std::vector<v1::CallEvent> good = MixedWorkload(13, 20, 1);
   struct Case {

@@ -58,13 +58,16 @@ TEST(CleanUtf8Test, ReplacesInvalidBytesAndCutsOnCharacters) {
 }
 
 TEST(DeriveOutcomeTest, ReadsTheOutcomeBackFromCodeOrHttpStatus) {
-  EXPECT_EQ(DeriveOutcome(true, "", 200), v1::SUCCESS);
-  EXPECT_EQ(DeriveOutcome(false, "AUTH_FAILED", 0), v1::AUTH_FAILED);
-  EXPECT_EQ(DeriveOutcome(false, "HTTP_429", 429), v1::RATE_LIMITED);
-  EXPECT_EQ(DeriveOutcome(false, "HTTP_403", 403), v1::AUTH_FAILED);
-  EXPECT_EQ(DeriveOutcome(false, "HTTP_502", 502), v1::SERVER_ERROR);
-  EXPECT_EQ(DeriveOutcome(false, "HTTP_404", 404), v1::CLIENT_ERROR);
-  EXPECT_EQ(DeriveOutcome(false, "TIMEOUT", 0), v1::NETWORK_ERROR);
+  EXPECT_EQ(DeriveOutcome(true, "", 200, 7), v1::SUCCESS);
+  EXPECT_EQ(DeriveOutcome(false, "AUTH_FAILED", 0, 7), v1::AUTH_FAILED);
+  EXPECT_EQ(DeriveOutcome(false, "HTTP_429", 429, 7), v1::RATE_LIMITED);
+  EXPECT_EQ(DeriveOutcome(false, "HTTP_403", 403, 7), v1::AUTH_FAILED);
+  EXPECT_EQ(DeriveOutcome(false, "HTTP_502", 502, 7), v1::SERVER_ERROR);
+  EXPECT_EQ(DeriveOutcome(false, "HTTP_404", 404, 7), v1::CLIENT_ERROR);
+  EXPECT_EQ(DeriveOutcome(false, "TIMEOUT", 0, 7), v1::NETWORK_ERROR);
+  // No key and no HTTP status: the gateway could not lease a key.
+  EXPECT_EQ(DeriveOutcome(false, "NO_AVAILABLE_KEYS", 0, 0), v1::NOT_SENT);
+  EXPECT_EQ(DeriveOutcome(false, "KEYPOOL_UNAVAILABLE", 0, 0), v1::NOT_SENT);
 }
 
 TEST(ToLogRowTest, CutsDescriptiveTextAndClampsLatencyToTheColumns) {
