@@ -86,7 +86,6 @@ class CurlHttpEngine final : public HttpEngine {
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlHttpEngine::OnTimer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.max_idle_connections));
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     if (options_.max_host_connections > 0) {
       curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS,
@@ -271,6 +270,13 @@ class CurlHttpEngine final : public HttpEngine {
                        std::max(1L, static_cast<long>(absl::ToInt64Seconds(r.idle_timeout))));
     }
     transfers_.emplace(t->id, std::move(owned));
+    // libcurl closes a finished transfer's connection whenever its cache
+    // holds more than MAXCONNECTS connections, busy ones included: a fixed
+    // cap below the calls in flight turns every finished call into a new
+    // connection (and TLS handshake) for the next. So the cap follows the
+    // load, and only idle connections beyond it are bounded.
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
+                      static_cast<long>(transfers_.size()) + options_.max_idle_connections);
     curl_multi_add_handle(multi_, e);
   }
 

@@ -51,7 +51,7 @@ struct HttpCallbacks {
 class HttpEngine {
  public:
   struct Options {
-    // Idle keep-alive connections kept for reuse.
+    // Keep-alive connections kept for reuse beyond the transfers in flight.
     int max_idle_connections = 4096;
     // Per host; 0 = no limit.
     int max_host_connections = 0;

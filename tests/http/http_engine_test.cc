@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <future>
+#include <set>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -232,6 +234,57 @@ TEST_F(HttpEngineTest, ManyConcurrentTransfersAllCompleteOverFewConnections) {
   }
   ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(60)));
   EXPECT_EQ(ok.load(), kN);
+}
+
+// Eight calls in flight with room for only two idle connections: when they
+// finish, all eight connections stay, and the next eight calls reuse them
+// instead of connecting again.
+TEST(HttpEngineConnectionsTest, ConnectionsInUseAreKeptBeyondTheIdleCap) {
+  constexpr int kCalls = 8;
+  absl::Mutex mu;
+  int arrived = 0;
+  std::vector<std::set<int>> ports(2);  // client ports seen, per round
+  httplib::Server server;
+  // Answers once the whole round is in flight, so each call holds its own
+  // connection while the others run.
+  server.Get("/together", [&](const httplib::Request& req, httplib::Response& res) {
+    absl::MutexLock lock(&mu);
+    const int round = arrived++ / kCalls;
+    ports[round].insert(req.remote_port);
+    auto all_here = [&, round] { return arrived >= (round + 1) * kCalls; };
+    mu.AwaitWithTimeout(absl::Condition(&all_here), absl::Seconds(10));
+    res.set_content("ok", "text/plain");
+  });
+  server.new_task_queue = [] { return new httplib::ThreadPool(2 * kCalls); };
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread listener([&] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  HttpEngine::Options options;
+  options.max_idle_connections = 2;
+  auto engine = HttpEngine::Create(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  for (int round = 0; round < 2; ++round) {
+    std::atomic<int> ok{0}, finished{0};
+    absl::Notification all;
+    for (int i = 0; i < kCalls; ++i) {
+      HttpRequest req;
+      req.method = "GET";
+      req.url = "http://127.0.0.1:" + std::to_string(port) + "/together";
+      HttpCallbacks cb;
+      cb.on_done = [&](absl::Status transport, int status, std::string) {
+        if (transport.ok() && status == 200) ok.fetch_add(1);
+        if (finished.fetch_add(1) + 1 == kCalls) all.Notify();
+      };
+      (*engine)->Start(std::move(req), std::move(cb));
+    }
+    ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    ASSERT_EQ(ok.load(), kCalls);
+  }
+  engine->reset();
+  server.stop();
+  listener.join();
+  ASSERT_EQ(ports[0].size(), static_cast<size_t>(kCalls)) << "one connection per call in flight";
+  EXPECT_EQ(ports[1], ports[0]) << "the second round connected again";
 }
 
 TEST_F(HttpEngineTest, TimersRunInDueOrderOnTheLoop) {
