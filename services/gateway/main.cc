@@ -51,6 +51,10 @@ ABSL_FLAG(absl::Duration, event_flush_interval, absl::Milliseconds(200),
           "Longest a call event waits in memory before it is sent");
 ABSL_FLAG(int, upstream_buffer_bytes, 2048,
           "libcurl receive buffer per upstream call in flight (libcurl's default is 16384)");
+ABSL_FLAG(int, upstream_max_host_connections, 0,
+          "Connections per provider host (0: no limit). Bounds the connections libcurl opens "
+          "when a burst exceeds an HTTP/2 provider's streams per connection; on an HTTP/1.1 "
+          "host it also caps the calls in flight there");
 ABSL_FLAG(absl::Duration, upstream_busy_poll, absl::Microseconds(50),
           "With few upstream calls in flight, poll for their answers this long before sleeping "
           "(lower latency for a little CPU; 0: off)");
@@ -88,6 +92,7 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   http::HttpEngine::Options engine_options;
   engine_options.receive_buffer_bytes = absl::GetFlag(FLAGS_upstream_buffer_bytes);
   engine_options.busy_poll = absl::GetFlag(FLAGS_upstream_busy_poll);
+  engine_options.max_host_connections = absl::GetFlag(FLAGS_upstream_max_host_connections);
   absl::StatusOr<std::unique_ptr<http::HttpEngine>> engine =
       http::HttpEngine::Create(engine_options);
   if (!engine.ok()) return engine.status();
