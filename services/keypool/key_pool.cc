@@ -454,7 +454,9 @@ int KeyPool::Apply(const PoolSnapshot& snapshot) {
       p->leases_exhausted = &metrics_->Leases(row.code, "exhausted");
       for (size_t i = 0; i < p->reports.size(); ++i) {
         const auto outcome = static_cast<aigw::v1::Outcome>(i);
-        if (outcome == aigw::v1::OUTCOME_UNSPECIFIED || !aigw::v1::Outcome_IsValid(outcome)) {
+        // NOT_SENT is refused in reports: no series for it.
+        if (outcome == aigw::v1::OUTCOME_UNSPECIFIED || outcome == aigw::v1::NOT_SENT ||
+            !aigw::v1::Outcome_IsValid(outcome)) {
           continue;
         }
         p->reports[i] = &metrics_->Reports(row.code, aigw::v1::Outcome_Name(outcome));
