@@ -66,6 +66,15 @@ aigw::v1::CallEvent Event(int i) {
   return e;
 }
 
+// Sends within milliseconds and retries a down usage soon, so tests run fast.
+BatchingEventSink::Options QuickOptions(size_t batch_size) {
+  BatchingEventSink::Options o;
+  o.batch_size = batch_size;
+  o.flush_interval = absl::Milliseconds(5);
+  o.retry_interval = absl::Milliseconds(20);
+  return o;
+}
+
 class EventSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -131,11 +140,7 @@ TEST_F(EventSinkTest, UsageDownThenBackEveryEventArrivesOnce) {
   FakeUsage usage;
   auto spool = EventSpool::Open(path_);
   ASSERT_TRUE(spool.ok());
-  BatchingEventSink::Options o;
-  o.batch_size = 7;
-  o.flush_interval = absl::Milliseconds(5);
-  o.retry_interval = absl::Milliseconds(20);
-  BatchingEventSink sink(o, &usage, spool->get());
+  BatchingEventSink sink(QuickOptions(7), &usage, spool->get());
   sink.Start();
   usage.SetDown(true);
   for (int i = 0; i < 100; ++i) sink.Emit(Event(i));
@@ -186,11 +191,7 @@ TEST_F(EventSinkTest, ABatchUsageRejectsIsSetAsideNotReplayedForever) {
   usage.SetDown(true);
   auto spool = EventSpool::Open(path_);
   ASSERT_TRUE(spool.ok());
-  BatchingEventSink::Options o;
-  o.batch_size = 1;
-  o.flush_interval = absl::Milliseconds(5);
-  o.retry_interval = absl::Milliseconds(20);
-  BatchingEventSink sink(o, &usage, spool->get());
+  BatchingEventSink sink(QuickOptions(1), &usage, spool->get());
   sink.Start();
   sink.Emit(Event(1));
   sink.Emit(aigw::v1::CallEvent());  // no request_id: usage refuses it
@@ -220,10 +221,7 @@ TEST_F(EventSinkTest, OneRefusedEventDoesNotHoldBackTheRestOfItsBatch) {
   FakeUsage usage;
   auto spool = EventSpool::Open(path_);
   ASSERT_TRUE(spool.ok());
-  BatchingEventSink::Options o;
-  o.batch_size = 10;
-  o.flush_interval = absl::Milliseconds(5);
-  BatchingEventSink sink(o, &usage, spool->get());
+  BatchingEventSink sink(QuickOptions(10), &usage, spool->get());
   for (auto& e : TenWithTwoBad()) sink.Emit(std::move(e));  // one batch
   sink.Start();
   for (int i = 0; i < 1000 && sink.Stats().delivered + sink.Stats().rejected < 10; ++i) {
@@ -245,11 +243,7 @@ TEST_F(EventSinkTest, UsageGoingDownWhileRefusedEventsAreSingledOutLosesNothing)
   usage.GoDownAfter(3);  // the whole batch, then two halves, then down
   auto spool = EventSpool::Open(path_);
   ASSERT_TRUE(spool.ok());
-  BatchingEventSink::Options o;
-  o.batch_size = 10;
-  o.flush_interval = absl::Milliseconds(5);
-  o.retry_interval = absl::Milliseconds(20);
-  BatchingEventSink sink(o, &usage, spool->get());
+  BatchingEventSink sink(QuickOptions(10), &usage, spool->get());
   for (auto& e : TenWithTwoBad()) sink.Emit(std::move(e));  // one batch
   sink.Start();
   for (int i = 0; i < 500 && sink.Stats().spooled < 10; ++i) absl::SleepFor(absl::Milliseconds(5));
