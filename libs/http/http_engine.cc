@@ -359,6 +359,17 @@ class CurlHttpEngine final : public HttpEngine {
     return static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
   }
 
+  // How long the loop polls before sleeping: while a few transfers are in
+  // flight (their answers may be microseconds away) and when none is (the
+  // next call may be).
+  absl::Duration PollWindow() const {
+    if (transfers_.empty()) return options_.idle_poll;
+    if (transfers_.size() <= static_cast<size_t>(options_.busy_poll_max_transfers)) {
+      return options_.busy_poll;
+    }
+    return absl::ZeroDuration();
+  }
+
   void Loop() {
     epoll_event events[256];
     int running = 0;
@@ -378,9 +389,8 @@ class CurlHttpEngine final : public HttpEngine {
       int n = 0;
       if (queued_on_loop_) {
         n = epoll_wait(epfd_, events, 256, 0);
-      } else if (options_.busy_poll > absl::ZeroDuration() && !transfers_.empty() &&
-                 transfers_.size() <= static_cast<size_t>(options_.busy_poll_max_transfers)) {
-        const auto until = SteadyClock::now() + absl::ToChronoNanoseconds(options_.busy_poll);
+      } else if (const absl::Duration poll = PollWindow(); poll > absl::ZeroDuration()) {
+        const auto until = SteadyClock::now() + absl::ToChronoNanoseconds(poll);
         while ((n = epoll_wait(epfd_, events, 256, 0)) == 0 && SteadyClock::now() < until) {
         }
         if (n == 0) n = epoll_wait(epfd_, events, 256, WaitMillis());

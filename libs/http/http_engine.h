@@ -67,6 +67,11 @@ class HttpEngine {
     // Zero turns it off. A loaded loop never polls idle.
     absl::Duration busy_poll = absl::ZeroDuration();
     int busy_poll_max_transfers = 4;
+    // With no transfer in flight, the loop polls this long after its last
+    // piece of work before it sleeps: the next call handed to it in that
+    // window finds it awake. Costs up to this much CPU per wake-up of an
+    // idle loop; zero turns it off.
+    absl::Duration idle_poll = absl::ZeroDuration();
     std::string user_agent = "aigw/0.1";
   };
   using TransferId = uint64_t;
