@@ -115,8 +115,11 @@ class Stream {
     for (const SseFrame& frame : frames_) {
       if (!frame.comment) {
         if (events == drop_after) {
+          // Logged before the hang-up: a client that sees it may read the
+          // log at once.
+          const bool more = Finish(Outcome::kDropped);
           DropCurrentConnection();
-          return Finish(Outcome::kDropped);
+          return more;
         }
         if (events > 0 && chunk_delay > absl::ZeroDuration()) {
           WaitResult waited = waits_->Wait(chunk_delay);
@@ -291,16 +294,18 @@ class FakeUpstreamServer::Impl {
     if (rule && rule->delay > absl::ZeroDuration()) {
       WaitResult waited = waits_.Wait(rule->delay);
       if (waited != WaitResult::kElapsed) {
-        DropCurrentConnection();
         log_.Finish(*record, 0,
                     waited == WaitResult::kClientGone ? Outcome::kClientDisconnected
                                                       : Outcome::kServerStopped);
+        DropCurrentConnection();
         return;
       }
     }
     if (rule && rule->drop) {
-      DropCurrentConnection();
+      // Logged before the hang-up: a client that sees it may read the log
+      // at once.
       log_.Finish(*record, 0, Outcome::kDropped);
+      DropCurrentConnection();
       return;
     }
 
