@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,9 +70,15 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
   const std::string out_path = p->dir_ + "/stdout";
   const std::string err_path = p->dir_ + "/stderr";
 
+  const pid_t test_pid = getpid();
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    // A test that crashes must not leave its services running (holding
+    // ports and CPU for every later run): the child dies with the thread
+    // that started it, which is the test's own.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != test_pid) _exit(127);
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(out, 1);
