@@ -106,6 +106,11 @@ absl::Status BatchingEventSink::UploadSettingAsideRefused(
   }
   if (!IsRejection(st)) return st;
   // Halve the refused ranges until each refused one is a single event.
+  // Each refused event costs about two uploads per halving, so past
+  // kMaxSingledOut of them (a usage older than this gateway refuses them
+  // all, say) the rest of the refused ranges go aside whole: set aside, not
+  // lost, and replayable once the cause is fixed.
+  constexpr int kMaxSingledOut = 16;
   aigw::v1::RecordCallsRequest refused;
   absl::Status first_reason = st;
   std::vector<std::pair<int, int>> ranges;  // [begin, end) refused as a whole
@@ -114,8 +119,8 @@ absl::Status BatchingEventSink::UploadSettingAsideRefused(
   while (!ranges.empty()) {
     const auto [begin, end] = ranges.back();
     ranges.pop_back();
-    if (end - begin == 1) {
-      *refused.add_events() = batch.events(begin);
+    if (end - begin == 1 || refused.events_size() >= kMaxSingledOut) {
+      for (int i = begin; i < end; ++i) *refused.add_events() = batch.events(i);
       continue;
     }
     const int mid = begin + (end - begin) / 2;

@@ -87,7 +87,9 @@ class BatchingEventSink : public EventSink {
   bool ReplaySpool();
   // Uploads `batch`. When usage refuses it as invalid, halves it until the
   // refused events stand alone, so one bad event does not hold back the
-  // others, and sets those aside. OK once every event is taken or set aside
+  // others, and sets those aside (after 16 of them, what is still refused
+  // goes aside whole, so a batch of bad events costs a bounded number of
+  // uploads). OK once every event is taken or set aside
   // (*delivered: how many were taken); otherwise usage's error, with nothing
   // set aside: the caller keeps the whole batch, and a later replay of the
   // parts already taken only finds duplicates.

@@ -48,6 +48,10 @@ class FakeUsage : public EventUploader {
     absl::MutexLock lock(&mu_);
     return received_;
   }
+  int calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
 
  private:
   absl::Mutex mu_;
@@ -236,6 +240,28 @@ TEST_F(EventSinkTest, OneRefusedEventDoesNotHoldBackTheRestOfItsBatch) {
   auto rejected = EventSpool::Open(path_ + ".rejected");
   ASSERT_TRUE(rejected.ok());
   EXPECT_EQ((*rejected)->events(), 2) << "only the two refused events are set aside";
+}
+
+TEST_F(EventSinkTest, ABatchOfRefusedEventsCostsABoundedNumberOfUploads) {
+  FakeUsage usage;
+  auto spool = EventSpool::Open(path_);
+  ASSERT_TRUE(spool.ok());
+  BatchingEventSink sink(QuickOptions(1000), &usage, spool->get());
+  for (int i = 0; i < 1000; ++i) {
+    sink.Emit(i == 500 ? Event(i) : aigw::v1::CallEvent());  // one good event
+  }
+  sink.Start();
+  for (int i = 0; i < 1000 && sink.Stats().delivered + sink.Stats().rejected < 1000; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  sink.Stop();
+  EXPECT_EQ(sink.Stats().delivered + sink.Stats().rejected, 1000) << "every event accounted for";
+  // Singling out all 999 would take about 2000 uploads.
+  EXPECT_LE(usage.calls(), 400);
+  auto rejected = EventSpool::Open(path_ + ".rejected");
+  ASSERT_TRUE(rejected.ok());
+  EXPECT_EQ((*rejected)->events(), sink.Stats().rejected);
+  EXPECT_GE(sink.Stats().rejected, 999);
 }
 
 TEST_F(EventSinkTest, UsageGoingDownWhileRefusedEventsAreSingledOutLosesNothing) {
