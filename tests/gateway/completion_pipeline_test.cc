@@ -32,6 +32,16 @@ class CompletionPipelineTest : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st;
   }
 
+  // Whatever a test did, usage must be able to store every event the
+  // pipeline emitted: one it refuses holds back the batch it travels in.
+  void TearDown() override {
+    for (const aigw::v1::CallEvent& ev : h_.events().events()) {
+      absl::StatusOr<aigw::usage::LogRow> row =
+          aigw::usage::ToLogRow(ev, absl::UTCTimeZone(), absl::Now());
+      EXPECT_TRUE(row.ok()) << row.status() << " for " << ev.ShortDebugString();
+    }
+  }
+
   std::vector<std::string> KeysSeenUpstream() {
     std::vector<std::string> keys;
     for (const auto& r : h_.upstream().requests().Requests()) keys.push_back(r.api_key);
