@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/http/http2_admission.h"
 
 namespace aigw::http {
 namespace {
@@ -34,7 +36,21 @@ struct Transfer {
   int status = 0;
   bool headers_done = false;
   char error[CURL_ERROR_SIZE] = {0};
+  // Set for transfers to HTTPS hosts, which go through the admission.
+  std::string https_host;
+  Http2Admission* admission = nullptr;
+  // The socket this transfer last opened: its new connection's, once the
+  // request goes out on one (libcurl has no socket to tell before that).
+  int opened_socket = -1;
 };
+
+// "host:port" of an https URL, lower-cased; empty for anything else.
+std::string HttpsHost(absl::string_view url) {
+  constexpr absl::string_view kScheme = "https://";
+  if (!absl::StartsWithIgnoreCase(url, kScheme)) return "";
+  absl::string_view rest = url.substr(kScheme.size());
+  return absl::AsciiStrToLower(rest.substr(0, rest.find_first_of("/?#")));
+}
 
 struct Timer {
   SteadyClock::time_point due;
@@ -87,6 +103,8 @@ class CurlHttpEngine final : public HttpEngine {
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlHttpEngine::OnTimer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(multi_, CURLMOPT_MAX_CONCURRENT_STREAMS,
+                      static_cast<long>(options_.http2_streams_per_connection));
     if (options_.max_host_connections > 0) {
       curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS,
                         static_cast<long>(options_.max_host_connections));
@@ -235,16 +253,24 @@ class CurlHttpEngine final : public HttpEngine {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-    if (absl::StartsWithIgnoreCase(r.url, "https://")) {
+    if (t->admission != nullptr) {
       // A burst of calls to one provider waits for the first connection's
       // ALPN answer and shares it when it speaks HTTP/2, instead of opening
       // (and TLS-handshaking) one connection per call. Not for plain HTTP:
       // there curl learns the version only from the first response, and
       // the burst would wait for it.
       curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+      // The admission learns when connections are ready and when they close.
+      curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlHttpEngine::OnOpenSocket);
+      curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+      curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, &CurlHttpEngine::OnPrereq);
+      curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
+      curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &CurlHttpEngine::OnCloseSocket);
+      curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, t->admission);
     }
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
     if (options_.receive_buffer_bytes > 0) {
       curl_easy_setopt(e, CURLOPT_BUFFERSIZE, static_cast<long>(options_.receive_buffer_bytes));
     }
@@ -281,6 +307,11 @@ class CurlHttpEngine final : public HttpEngine {
   }
 
   void Finish(Transfer* t, absl::Status transport) {
+    if (t->admission != nullptr) {
+      long version = 0;
+      curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+      t->admission->Finished(t->id, version);
+    }
     curl_multi_remove_handle(multi_, t->easy);
     std::unique_ptr<Transfer> owned = std::move(transfers_[t->id]);
     transfers_.erase(t->id);
@@ -327,8 +358,18 @@ class CurlHttpEngine final : public HttpEngine {
       cancels.swap(cancels_);
       timers.swap(new_timers_);
     }
-    for (auto& t : starts) Begin(std::move(t));
+    for (auto& t : starts) Admit(std::move(t));
     for (TransferId id : cancels) {
+      if (auto held = held_.find(id); held != held_.end()) {
+        admission_.Withdraw(id);
+        std::unique_ptr<Transfer> owned = std::move(held->second);
+        held_.erase(held);
+        active_.fetch_sub(1, std::memory_order_relaxed);
+        if (owned->callbacks.on_done) {
+          owned->callbacks.on_done(absl::CancelledError("cancelled"), 0, std::string());
+        }
+        continue;
+      }
       auto it = transfers_.find(id);
       if (it != transfers_.end()) Finish(it->second.get(), absl::CancelledError("cancelled"));
     }
@@ -337,6 +378,49 @@ class CurlHttpEngine final : public HttpEngine {
       timers_.push(std::move(t));
     }
     return !starts.empty() || !cancels.empty() || !timers.empty();
+  }
+
+  void Admit(std::unique_ptr<Transfer> t) {
+    t->https_host = HttpsHost(t->request.url);
+    if (t->https_host.empty()) return Begin(std::move(t));
+    t->admission = &admission_;
+    if (admission_.Arrive(t->https_host, t->id)) return Begin(std::move(t));
+    const TransferId id = t->id;
+    held_.emplace(id, std::move(t));
+  }
+
+  // Starts the held transfers the admission lets go.
+  void StartReleased() {
+    if (held_.empty()) return;
+    for (TransferId id : admission_.TakeStartable()) {
+      auto it = held_.find(id);
+      if (it == held_.end()) continue;
+      std::unique_ptr<Transfer> t = std::move(it->second);
+      held_.erase(it);
+      Begin(std::move(t));
+    }
+  }
+
+  // CURLOPT_PREREQFUNCTION: the request is about to go out on a connection.
+  static int OnPrereq(void* clientp, char*, char*, int, int) {
+    auto* t = static_cast<Transfer*>(clientp);
+    long new_connections = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &new_connections);
+    t->admission->Sent(t->id, new_connections > 0, t->opened_socket);
+    return CURL_PREREQFUNC_OK;
+  }
+
+  // CURLOPT_OPENSOCKETFUNCTION: libcurl's own socket(), noting the socket.
+  static curl_socket_t OnOpenSocket(void* clientp, curlsocktype, curl_sockaddr* address) {
+    const int fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    static_cast<Transfer*>(clientp)->opened_socket = fd;
+    return fd < 0 ? CURL_SOCKET_BAD : fd;
+  }
+
+  // CURLOPT_CLOSESOCKETFUNCTION: libcurl closes a connection's socket.
+  static int OnCloseSocket(void* clientp, curl_socket_t socket) {
+    static_cast<Http2Admission*>(clientp)->Closed(static_cast<int>(socket));
+    return close(socket);
   }
 
   void RunDueTimers() {
@@ -381,7 +465,7 @@ class CurlHttpEngine final : public HttpEngine {
         curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
         DrainCompleted();
       }
-      if (stopping_.load() && transfers_.empty() && timers_.empty()) {
+      if (stopping_.load() && transfers_.empty() && held_.empty() && timers_.empty()) {
         absl::MutexLock lock(&mu_);
         if (starts_.empty() && new_timers_.empty()) break;
         continue;
@@ -413,6 +497,7 @@ class CurlHttpEngine final : public HttpEngine {
         curl_multi_socket_action(multi_, fd, flags, &running);
       }
       DrainCompleted();
+      StartReleased();
     }
   }
 
@@ -422,6 +507,9 @@ class CurlHttpEngine final : public HttpEngine {
   int evfd_ = -1;
   std::thread loop_;
   std::atomic<bool> stopping_{false};
+  // Loop thread only.
+  Http2Admission admission_{options_.http2_streams_per_connection};
+  absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> held_;
   std::atomic<int64_t> active_{0};
   std::atomic<TransferId> next_id_{1};
 

@@ -73,6 +73,14 @@ class HttpEngine {
     // idle loop; zero turns it off.
     absl::Duration idle_poll = absl::ZeroDuration();
     std::string user_agent = "aigw/0.1";
+    // CA certificates (PEM) to trust for https instead of the system's
+    // bundle: a private CA, a TLS-inspecting proxy. Empty: the system's.
+    std::string ca_file;
+    // Streams one HTTP/2 connection carries at once (also libcurl's
+    // CURLMOPT_MAX_CONCURRENT_STREAMS). Transfers to an HTTPS host beyond
+    // this many per ready connection wait for the next connection instead of
+    // each opening one (Http2Admission).
+    int http2_streams_per_connection = 100;
   };
   using TransferId = uint64_t;
 

@@ -51,6 +51,9 @@ ABSL_FLAG(absl::Duration, event_flush_interval, absl::Milliseconds(200),
           "Longest a call event waits in memory before it is sent");
 ABSL_FLAG(int, upstream_buffer_bytes, 2048,
           "libcurl receive buffer per upstream call in flight (libcurl's default is 16384)");
+ABSL_FLAG(std::string, upstream_ca_file, "",
+          "PEM file of CA certificates to trust for https providers instead of the system's "
+          "(a private CA, a TLS-inspecting proxy) [env AIGW_UPSTREAM_CA_FILE]");
 ABSL_FLAG(int, upstream_max_host_connections, 0,
           "Connections per provider host (0: no limit). Bounds the connections libcurl opens "
           "when a burst exceeds an HTTP/2 provider's streams per connection; on an HTTP/1.1 "
@@ -97,6 +100,7 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   engine_options.busy_poll = absl::GetFlag(FLAGS_upstream_busy_poll);
   engine_options.idle_poll = absl::GetFlag(FLAGS_upstream_idle_poll);
   engine_options.max_host_connections = absl::GetFlag(FLAGS_upstream_max_host_connections);
+  engine_options.ca_file = absl::GetFlag(FLAGS_upstream_ca_file);
   absl::StatusOr<std::unique_ptr<http::HttpEngine>> engine =
       http::HttpEngine::Create(engine_options);
   if (!engine.ok()) return engine.status();
@@ -217,6 +221,7 @@ int main(int argc, char** argv) {
                     {"retry_initial_backoff", "AIGW_RETRY_INITIAL_BACKOFF"},
                     {"retry_max_backoff", "AIGW_RETRY_MAX_BACKOFF"},
                     {"spool_dir", "AIGW_SPOOL_DIR"},
+                    {"upstream_ca_file", "AIGW_UPSTREAM_CA_FILE"},
                     {"max_request_bytes", "AIGW_MAX_REQUEST_BYTES"}}};
   return aigw::server::RunServiceMain(spec, argc, argv, &aigw::gateway::Build);
 }

@@ -1,10 +1,15 @@
 #include "libs/http/http_engine.h"
 
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <set>
 #include <thread>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -285,6 +290,101 @@ TEST(HttpEngineConnectionsTest, ConnectionsInUseAreKeptBeyondTheIdleCap) {
   listener.join();
   ASSERT_EQ(ports[0].size(), static_cast<size_t>(kCalls)) << "one connection per call in flight";
   EXPECT_EQ(ports[1], ports[0]) << "the second round connected again";
+}
+
+// A Node HTTP/2 server over TLS with a certificate made for the test, which
+// the engine trusts through Options::ca_file.
+class Http2UpstreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("aigw_h2_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    const std::string make_cert = absl::StrCat(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 ",
+        "-subj /CN=aigw-test -addext subjectAltName=IP:127.0.0.1 -keyout ", Path("key.pem"),
+        " -out ", Path("cert.pem"), " 2>/dev/null");
+    ASSERT_EQ(std::system(make_cert.c_str()), 0) << make_cert;
+    port_ = aigw::testing::PickFreePort();
+    auto server = aigw::testing::Subprocess::Start(
+        {"/usr/bin/env", "node", AIGW_H2_SERVER_JS, std::to_string(port_), Path("key.pem"),
+         Path("cert.pem"), "300"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    HttpEngine::Options options;
+    options.ca_file = Path("cert.pem");
+    auto engine = HttpEngine::Create(options);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = std::move(*engine);
+    // Up once it answers.
+    for (int i = 0; i < 200; ++i) {
+      if (Connections().ok()) return;
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+    FAIL() << "the HTTP/2 server did not start: " << server_->Stderr();
+  }
+  void TearDown() override {
+    engine_.reset();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string Url(const std::string& path) const {
+    return absl::StrCat("https://127.0.0.1:", port_, path);
+  }
+
+  // How many connections the server has accepted so far.
+  absl::StatusOr<int> Connections() {
+    HttpRequest req;
+    req.method = "GET";
+    req.url = Url("/connections");
+    req.connect_timeout = absl::Seconds(1);
+    auto result = std::make_shared<std::promise<std::pair<absl::Status, std::string>>>();
+    HttpCallbacks cb;
+    cb.on_done = [result](absl::Status transport, int status, std::string body) {
+      if (transport.ok() && status != 200) transport = absl::InternalError(body);
+      result->set_value({transport, body});
+    };
+    engine_->Start(std::move(req), std::move(cb));
+    auto [status, body] = result->get_future().get();
+    if (!status.ok()) return status;
+    int n = 0;
+    if (!absl::SimpleAtoi(body, &n)) return absl::InternalError(body);
+    return n;
+  }
+
+  std::filesystem::path dir_;
+  int port_ = 0;
+  std::unique_ptr<aigw::testing::Subprocess> server_;
+  std::unique_ptr<HttpEngine> engine_;
+};
+
+// 250 calls at once to a server taking 100 streams per connection: they
+// share three connections. (libcurl 7.88 alone gives every call past the
+// first connection's 100 a connection of its own: ~150 TLS handshakes.)
+TEST_F(Http2UpstreamTest, ABurstSharesConnectionsInsteadOfOpeningOnePerCall) {
+  ASSERT_EQ(*Connections(), 1);  // the probe's own
+  constexpr int kCalls = 250;
+  std::atomic<int> ok{0}, finished{0};
+  absl::Notification all;
+  for (int i = 0; i < kCalls; ++i) {
+    HttpRequest req;
+    req.url = Url("/v1/chat/completions");
+    req.body = "{}";
+    HttpCallbacks cb;
+    cb.on_done = [&](absl::Status transport, int status, std::string body) {
+      if (transport.ok() && status == 200 && body == "ok") ok.fetch_add(1);
+      if (finished.fetch_add(1) + 1 == kCalls) all.Notify();
+    };
+    engine_->Start(std::move(req), std::move(cb));
+  }
+  ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_EQ(ok.load(), kCalls);
+  absl::StatusOr<int> connections = Connections();
+  ASSERT_TRUE(connections.ok()) << connections.status();
+  EXPECT_LE(*connections, 4) << "connections opened for " << kCalls << " calls";
 }
 
 TEST_F(HttpEngineTest, TimersRunInDueOrderOnTheLoop) {
