@@ -271,6 +271,9 @@ class CurlHttpEngine final : public HttpEngine {
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
+    if (options_.upload_buffer_bytes > 0) {
+      curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, static_cast<long>(options_.upload_buffer_bytes));
+    }
     if (options_.receive_buffer_bytes > 0) {
       curl_easy_setopt(e, CURLOPT_BUFFERSIZE, static_cast<long>(options_.receive_buffer_bytes));
     }

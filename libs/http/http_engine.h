@@ -60,6 +60,11 @@ class HttpEngine {
     // smaller one only means more, smaller on_data pieces. 0 = libcurl's
     // default; libcurl clamps to [1 KiB, 512 KiB].
     int receive_buffer_bytes = 0;
+    // libcurl's send buffer for a request body it cannot send with the
+    // headers (HTTP/2 sends every body through it), held by each transfer in
+    // flight: 64 KiB by default. libcurl clamps to [16 KiB, 2 MiB]; 0 =
+    // libcurl's default.
+    int upload_buffer_bytes = 16 * 1024;
     // While at most `busy_poll_max_transfers` transfers are in flight, the
     // loop polls its sockets without sleeping for up to this long before it
     // waits: an answer due in microseconds is then read without the cost of
