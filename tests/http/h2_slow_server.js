@@ -13,8 +13,13 @@ const server = http2.createSecureServer({
   cert: fs.readFileSync(certPath),
   settings: {maxConcurrentStreams: 100},
 });
-server.on('session', () => { connections += 1; });
+server.on('session', (session) => {
+  connections += 1;
+  session.on('error', () => {});  // a client that resets or hangs up is no crash
+});
+server.on('sessionError', () => {});
 server.on('stream', (stream, headers) => {
+  stream.on('error', () => {});
   if (headers[':path'] === '/connections') {
     stream.respond({':status': 200, 'content-type': 'text/plain'});
     stream.end(String(connections));
@@ -22,7 +27,7 @@ server.on('stream', (stream, headers) => {
   }
   stream.resume();  // the request body is not needed
   setTimeout(() => {
-    if (stream.destroyed) return;
+    if (stream.destroyed || stream.closed) return;
     stream.respond({':status': 200, 'content-type': 'text/plain'});
     stream.end('ok');
   }, Number(delayMs));

@@ -6,6 +6,7 @@
 #include <future>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -385,6 +386,34 @@ TEST_F(Http2UpstreamTest, ABurstSharesConnectionsInsteadOfOpeningOnePerCall) {
   absl::StatusOr<int> connections = Connections();
   ASSERT_TRUE(connections.ok()) << connections.status();
   EXPECT_LE(*connections, 4) << "connections opened for " << kCalls << " calls";
+}
+
+// Calls cancelled while the admission holds them end once, as cancelled,
+// like those already in flight; none is left behind.
+TEST_F(Http2UpstreamTest, CancellingHeldCallsEndsEachOnce) {
+  constexpr int kCalls = 150;  // 100 on the ready connection, 1 opening, 49 held
+  std::atomic<int> cancelled{0}, finished{0};
+  absl::Notification all;
+  std::vector<HttpEngine::TransferId> ids;
+  for (int i = 0; i < kCalls; ++i) {
+    HttpRequest req;
+    req.url = Url("/v1/chat/completions");
+    req.body = "{}";
+    HttpCallbacks cb;
+    cb.on_done = [&](absl::Status transport, int, std::string) {
+      if (transport.code() == absl::StatusCode::kCancelled) cancelled.fetch_add(1);
+      if (finished.fetch_add(1) + 1 == kCalls) all.Notify();
+    };
+    ids.push_back(engine_->Start(std::move(req), std::move(cb)));
+  }
+  for (HttpEngine::TransferId id : ids) engine_->Cancel(id);
+  ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(cancelled.load(), kCalls) << "the server answers only after 300 ms";
+  EXPECT_EQ(engine_->ActiveTransfers(), 0);
+  // The engine still works afterwards.
+  absl::StatusOr<int> connections = Connections();
+  ASSERT_TRUE(connections.ok()) << connections.status();
+  EXPECT_EQ(finished.load(), kCalls) << "a callback ran twice";
 }
 
 TEST_F(HttpEngineTest, TimersRunInDueOrderOnTheLoop) {
