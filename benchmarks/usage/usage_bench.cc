@@ -53,6 +53,7 @@
 #include "aigw/v1/usage.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/common/clock.h"
+#include "libs/common/proto_time.h"
 #include "libs/db/database.h"
 #include "libs/db/migrations.h"
 #include "services/usage/call_log_row.h"
@@ -260,7 +261,7 @@ std::vector<v1::RecordCallsRequest> IngestBatches(int events, int batch, absl::T
       }
       e->set_latency_ms(100 + rng() % 3000);
       e->set_is_final(a == attempts);
-      ToTimestamp(t + absl::Seconds(a), e->mutable_created_at());
+      ToProtoTimestamp(t + absl::Seconds(a), e->mutable_created_at());
       if (cur.events_size() == batch) {
         out.push_back(std::move(cur));
         cur.Clear();
@@ -539,8 +540,8 @@ void TimeQueries(db::Database* db, v1::UsageService::Stub* stub, absl::Time now,
          [&] { call(&v1::UsageService::Stub::QueryLogs, req, &resp, "QueryLogs"); });
     req.Clear();
     req.set_page_size(50);
-    ToTimestamp(now - absl::Hours(1), req.mutable_start_time());
-    ToTimestamp(now, req.mutable_end_time());
+    ToProtoTimestamp(now - absl::Hours(1), req.mutable_start_time());
+    ToProtoTimestamp(now, req.mutable_end_time());
     Time("QueryLogs page 1 (last hour)", reps,
          [&] { call(&v1::UsageService::Stub::QueryLogs, req, &resp, "QueryLogs"); });
   }

@@ -29,12 +29,6 @@ std::string NewRequestId(absl::Time now) {
                       absl::Hex(absl::Uniform<uint64_t>(gen), absl::kZeroPad16));
 }
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ToProtoTimestamp(t, &ts);
-  return ts;
-}
-
 void ToProto(const providers::TokenUsage& u, aigw::v1::Usage* out) {
   out->set_prompt_tokens(u.prompt);
   out->set_completion_tokens(u.completion);
@@ -519,7 +513,7 @@ void CompletionCall::ReportAttempt(Outcome outcome, int http_status, const std::
   ev.set_latency_ms(absl::ToInt64Milliseconds(now - attempt_started_));
   if (ttft_.has_value()) ev.set_ttft_ms(absl::ToInt64Milliseconds(*ttft_));
   ev.set_is_stream(writer_ != nullptr);
-  *ev.mutable_created_at() = ToProto(attempt_started_);
+  ToProtoTimestamp(attempt_started_, ev.mutable_created_at());
   ev.set_is_final(is_final);
   ctx_->events->Emit(std::move(ev));
 }
@@ -559,7 +553,7 @@ void CompletionCall::Succeed(providers::Completion completion) {
     out.set_provider_code(provider);
     ToProto(usage, out.mutable_usage());
     out.set_finish_reason(std::move(completion.finish_reason));
-    *out.mutable_created_at() = ToProto(ctx_->clock->Now());
+    ToProtoTimestamp(ctx_->clock->Now(), out.mutable_created_at());
     out.set_cost_usd(NanosToUsd(cost));
     out.set_cost_nanos(cost);
     out.set_attempts(attempt_);

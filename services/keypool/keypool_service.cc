@@ -17,8 +17,6 @@ using ::aigw::server::ToGrpcStatus;
 
 namespace {
 
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) { ToProtoTimestamp(t, out); }
-
 UsageReport ToUsageReport(const aigw::v1::ReportUsageRequest& request) {
   UsageReport report;
   report.lease_id = request.lease_id();
@@ -140,10 +138,10 @@ grpc::ServerUnaryReactor* KeyPoolService::ListKeyStates(
     k->set_rate_limit_tpm(v.rate_limit_tpm);
     k->set_rate_limit_rpd(v.rate_limit_rpd);
     if (v.cooldown_until != absl::InfinitePast()) {
-      SetTimestamp(v.cooldown_until, k->mutable_cooldown_until());
+      ToProtoTimestamp(v.cooldown_until, k->mutable_cooldown_until());
     }
     if (v.last_used_at != absl::InfinitePast()) {
-      SetTimestamp(v.last_used_at, k->mutable_last_used_at());
+      ToProtoTimestamp(v.last_used_at, k->mutable_last_used_at());
     }
     k->set_last_error(v.last_error);
     k->set_is_active(v.is_active);

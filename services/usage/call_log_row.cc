@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "libs/common/proto_time.h"
 #include "libs/db/dialect.h"
 #include "services/usage/usage_time.h"
 
@@ -110,7 +111,7 @@ absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zon
   r.ttft_ms = std::min(e.ttft_ms(), kIntMax);
   r.is_stream = e.is_stream();
   r.is_final = e.is_final();
-  r.created_at = TruncateToMillis(e.has_created_at() ? FromTimestamp(e.created_at()) : now);
+  r.created_at = TruncateToMillis(e.has_created_at() ? FromProtoTimestamp(e.created_at()) : now);
   r.stat_date = absl::ToCivilDay(r.created_at, stats_zone);
   r.created_at_text = FormatDbTime(r.created_at);
   r.cost_text = db::NanosToDecimal(r.cost_nanos);
@@ -197,7 +198,7 @@ void ToCallEvent(const LogRow& r, v1::CallEvent* e) {
   e->set_ttft_ms(r.ttft_ms);
   e->set_is_stream(r.is_stream);
   e->set_is_final(r.is_final);
-  ToTimestamp(r.created_at, e->mutable_created_at());
+  ToProtoTimestamp(r.created_at, e->mutable_created_at());
 }
 
 }  // namespace aigw::usage

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "libs/common/proto_time.h"
 #include "libs/db/dialect.h"
 #include "services/usage/call_log_row.h"
 #include "services/usage/usage_time.h"
@@ -454,7 +455,7 @@ absl::StatusOr<LogPage> UsageQueries::QueryLogs(const v1::QueryLogsRequest& req,
     return absl::InvalidArgumentError("end_time is outside the years 1970..9999");
   }
   if (req.has_start_time() && req.has_end_time() &&
-      FromTimestamp(req.end_time()) < FromTimestamp(req.start_time())) {
+      FromProtoTimestamp(req.end_time()) < FromProtoTimestamp(req.start_time())) {
     return absl::InvalidArgumentError("end_time is before start_time");
   }
   const int page = req.page() == 0 ? 1 : req.page();
@@ -483,12 +484,12 @@ absl::StatusOr<LogPage> UsageQueries::QueryLogs(const v1::QueryLogsRequest& req,
     }
     if (req.has_start_time()) {
       absl::StrAppend(&filters, " AND created_at >= '",
-                      FormatDbTime(FromTimestamp(req.start_time())), "'");
+                      FormatDbTime(FromProtoTimestamp(req.start_time())), "'");
     }
     if (req.has_end_time()) {
       // created_at has whole milliseconds: "< end" on the millisecond that
       // holds end_time would drop rows inside it, so round the bound up.
-      const absl::Time end = FromTimestamp(req.end_time());
+      const absl::Time end = FromProtoTimestamp(req.end_time());
       const absl::Time bound =
           TruncateToMillis(end) == end ? end : TruncateToMillis(end) + absl::Milliseconds(1);
       absl::StrAppend(&filters, " AND created_at < '", FormatDbTime(bound), "'");

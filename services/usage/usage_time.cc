@@ -3,7 +3,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "libs/common/proto_time.h"
 
 namespace aigw::usage {
 namespace {
@@ -37,10 +36,6 @@ absl::StatusOr<absl::Time> ParseDbTime(absl::string_view text) {
   }
   return t;
 }
-
-absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) { return FromProtoTimestamp(ts); }
-
-void ToTimestamp(absl::Time t, google::protobuf::Timestamp* ts) { ToProtoTimestamp(t, ts); }
 
 bool TimestampInRange(const google::protobuf::Timestamp& ts) {
   return ts.seconds() >= 0 && ts.seconds() <= kMaxSeconds && ts.nanos() >= 0 &&

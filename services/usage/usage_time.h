@@ -27,8 +27,6 @@ using ::aigw::db::FormatDbTime;  // libs/db/db_time.h
 absl::StatusOr<absl::Time> ParseDbTime(absl::string_view text);
 
 absl::Time TruncateToMillis(absl::Time t);
-absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
-void ToTimestamp(absl::Time t, google::protobuf::Timestamp* ts);
 // Seconds within what the tables can hold (years 1970..9999).
 bool TimestampInRange(const google::protobuf::Timestamp& ts);
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "libs/common/clock.h"
+#include "libs/common/proto_time.h"
 #include "services/usage/usage_store.h"
 #include "services/usage/usage_time.h"
 #include "soci/soci.h"
@@ -418,11 +419,11 @@ TEST_P(UsageQueriesTest, QueryLogsFiltersAndReturnsTheEventsAsRecorded) {
   req.Clear();
   // start inclusive, end exclusive: 2026-03-10 09:00:00 .. 09:00:03 holds
   // "b" and "c"/1 but not "c"/2 (at 09:00:03).
-  ToTimestamp(Day(2026, 3, 10, 9), req.mutable_start_time());
-  ToTimestamp(Day(2026, 3, 10, 9) + absl::Seconds(3), req.mutable_end_time());
+  ToProtoTimestamp(Day(2026, 3, 10, 9), req.mutable_start_time());
+  ToProtoTimestamp(Day(2026, 3, 10, 9) + absl::Seconds(3), req.mutable_end_time());
   EXPECT_EQ(count(req), 2);
   // An end inside a millisecond still includes that millisecond's rows.
-  ToTimestamp(Day(2026, 3, 10, 9) + absl::Seconds(3) + absl::Microseconds(10),
+  ToProtoTimestamp(Day(2026, 3, 10, 9) + absl::Seconds(3) + absl::Microseconds(10),
               req.mutable_end_time());
   EXPECT_EQ(count(req), 3);
 }
@@ -466,8 +467,8 @@ TEST_P(UsageQueriesTest, QueryLogsRefusesBadPagingAndFilters) {
        "status must be 'success', 'error' or empty, got 'failed'"},
       {[](auto& r) { r.set_key_id(-3); }, "key_id must not be negative"},
       {[](auto& r) {
-         ToTimestamp(Day(2026, 3, 10), r.mutable_start_time());
-         ToTimestamp(Day(2026, 3, 9), r.mutable_end_time());
+         ToProtoTimestamp(Day(2026, 3, 10), r.mutable_start_time());
+         ToProtoTimestamp(Day(2026, 3, 9), r.mutable_end_time());
        },
        "end_time is before start_time"},
   };
