@@ -37,7 +37,6 @@ struct Transfer {
   bool headers_done = false;
   char error[CURL_ERROR_SIZE] = {0};
   // Set for transfers to HTTPS hosts, which go through the admission.
-  std::string https_host;
   Http2Admission* admission = nullptr;
   // The socket this transfer last opened: its new connection's, once the
   // request goes out on one (libcurl has no socket to tell before that).
@@ -326,6 +325,11 @@ class CurlHttpEngine final : public HttpEngine {
       curl_easy_cleanup(t->easy);
     }
     t->easy = nullptr;
+    Deliver(std::move(owned), std::move(transport));
+  }
+
+  // The transfer is over (or never started): its caller hears how it went.
+  void Deliver(std::unique_ptr<Transfer> owned, absl::Status transport) {
     active_.fetch_sub(1, std::memory_order_relaxed);
     if (owned->callbacks.on_done) {
       owned->callbacks.on_done(std::move(transport), owned->status, std::move(owned->body));
@@ -367,10 +371,7 @@ class CurlHttpEngine final : public HttpEngine {
         admission_.Withdraw(id);
         std::unique_ptr<Transfer> owned = std::move(held->second);
         held_.erase(held);
-        active_.fetch_sub(1, std::memory_order_relaxed);
-        if (owned->callbacks.on_done) {
-          owned->callbacks.on_done(absl::CancelledError("cancelled"), 0, std::string());
-        }
+        Deliver(std::move(owned), absl::CancelledError("cancelled"));
         continue;
       }
       auto it = transfers_.find(id);
@@ -384,10 +385,10 @@ class CurlHttpEngine final : public HttpEngine {
   }
 
   void Admit(std::unique_ptr<Transfer> t) {
-    t->https_host = HttpsHost(t->request.url);
-    if (t->https_host.empty()) return Begin(std::move(t));
+    const std::string host = HttpsHost(t->request.url);
+    if (host.empty()) return Begin(std::move(t));
     t->admission = &admission_;
-    if (admission_.Arrive(t->https_host, t->id)) return Begin(std::move(t));
+    if (admission_.Arrive(host, t->id)) return Begin(std::move(t));
     const TransferId id = t->id;
     held_.emplace(id, std::move(t));
   }
