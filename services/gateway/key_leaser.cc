@@ -113,14 +113,16 @@ void GrpcKeyLeaser::Report(const aigw::v1::ReportUsageRequest& request) {
   {
     absl::MutexLock lock(&mu_);
     pending_reports_.push_back(request);
-    if (batch_in_flight_) return;
-    // With a delay the flusher sends them, unless the batch is full already.
-    if (report_delay_ > absl::ZeroDuration() && !stopping_ &&
-        pending_reports_.size() < kEagerReportBatch) {
-      return;
-    }
+    if (batch_in_flight_ || !SendNowLocked()) return;
   }
   SendReports();
+}
+
+bool GrpcKeyLeaser::SendNowLocked() const {
+  // With a delay the flusher sends them, unless the batch is full already
+  // or the leaser is going away.
+  return report_delay_ == absl::ZeroDuration() || stopping_ ||
+         pending_reports_.size() >= kEagerReportBatch;
 }
 
 void GrpcKeyLeaser::SendReports() {
@@ -171,8 +173,7 @@ void GrpcKeyLeaser::SendReports() {
         {
           absl::MutexLock lock(&mu_);
           batch_in_flight_ = false;
-          now = report_delay_ == absl::ZeroDuration() || stopping_ ||
-                pending_reports_.size() >= kEagerReportBatch;
+          now = SendNowLocked();
         }
         if (now) SendReports();  // else the flusher gathers for its delay
         CallDone();  // last: the destructor may run from here on

@@ -66,6 +66,8 @@ class GrpcKeyLeaser : public KeyLeaser {
   void PrepareContext(grpc::ClientContext* ctx, absl::Duration timeout) const;
   void CallStarted();
   void CallDone();
+  // Whether pending reports go now rather than after the flusher's delay.
+  bool SendNowLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends what is pending if no batch is under way.
   void SendReports();
   void ReportOne(const aigw::v1::ReportUsageRequest& request);
