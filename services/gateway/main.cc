@@ -55,9 +55,9 @@ ABSL_FLAG(std::string, upstream_ca_file, "",
           "PEM file of CA certificates to trust for https providers instead of the system's "
           "(a private CA, a TLS-inspecting proxy) [env AIGW_UPSTREAM_CA_FILE]");
 ABSL_FLAG(int, upstream_max_host_connections, 0,
-          "Connections per provider host (0: no limit). Bounds the connections libcurl opens "
-          "when a burst exceeds an HTTP/2 provider's streams per connection; on an HTTP/1.1 "
-          "host it also caps the calls in flight there");
+          "Connections per provider host (0: no limit); on an HTTP/1.1 host it also caps the "
+          "calls in flight there. HTTP/2 bursts need no cap: calls beyond a connection's "
+          "streams wait for the next connection");
 ABSL_FLAG(absl::Duration, upstream_busy_poll, absl::Microseconds(50),
           "With few upstream calls in flight, poll for their answers this long before sleeping "
           "(lower latency for a little CPU; 0: off)");
@@ -123,9 +123,10 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   prefetch.ttl = absl::GetFlag(FLAGS_lease_prefetch_ttl);
   prefetch.from_stock = &g->metrics->leases_from_stock();
   prefetch.from_keypool = &g->metrics->leases_from_keypool();
-  if (prefetch.max_stock < 0 || prefetch.max_stock > 64) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--lease_prefetch must be between 0 and 64 (got ", prefetch.max_stock, ")"));
+  if (prefetch.max_stock < 0 || prefetch.max_stock > PrefetchingKeyLeaser::kMaxStock) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--lease_prefetch must be between 0 and ", PrefetchingKeyLeaser::kMaxStock,
+                     " (got ", prefetch.max_stock, ")"));
   }
   if (prefetch.ttl <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--lease_prefetch_ttl must be positive");

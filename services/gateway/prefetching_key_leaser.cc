@@ -5,20 +5,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
+
 namespace aigw::gateway {
 namespace {
 
-constexpr int kMaxStock = 64;  // the keypool's most per LeaseKey
-
 // A call above twice the usual estimate plus this asks with its own.
 constexpr int64_t kBigCallSlack = 1024;
-
-bool Excluded(const aigw::v1::LeaseKeyRequest& request, int64_t key_id) {
-  for (int64_t id : request.exclude_key_ids()) {
-    if (id == key_id) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -144,7 +137,7 @@ void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
                               : 0.9 * stock->usual_tokens + 0.1 * static_cast<double>(estimate);
     TakeExpired(*stock, clock_->Now(), &expired);
     for (auto it = stock->ready.begin(); it != stock->ready.end() && !big; ++it) {
-      if (Excluded(request, it->lease.key_id())) continue;
+      if (absl::c_linear_search(request.exclude_key_ids(), it->lease.key_id())) continue;
       hit.emplace();
       hit->lease = std::move(it->lease);
       stock->ready.erase(it);

@@ -50,6 +50,10 @@ namespace aigw::gateway {
 // the call, else on the inner leaser's thread.
 class PrefetchingKeyLeaser final : public KeyLeaser {
  public:
+  // The most leases kept ready per provider, and the most one LeaseKey may
+  // prefetch (the keypool's limit).
+  static constexpr int kMaxStock = 64;
+
   struct Options {
     // The most leases kept ready per provider (at most 64); 0 turns
     // prefetching off.
