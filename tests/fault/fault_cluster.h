@@ -1,0 +1,87 @@
+#ifndef AIGW_TESTS_FAULT_FAULT_CLUSTER_H_
+#define AIGW_TESTS_FAULT_FAULT_CLUSTER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/db/database.h"
+#include "tests/fault/private_mariadb.h"
+#include "tests/testing/subprocess.h"
+
+namespace aigw::fault {
+
+// What the harness kills and brings back.
+enum class Component { kUsage, kKeypool, kMariaDb };
+std::string ComponentName(Component c);
+
+struct BinaryPaths {
+  std::string gateway, keypool, usage, admin, fake_upstream;
+};
+
+// The whole cluster on one machine, every piece a real process: the fake
+// upstream, keypool, usage, gateway and admin, over SQLite (a file in a
+// temporary directory) or a private MariaDB server (PrivateMariaDb). Ports
+// are picked once, so a component started again is found where it was.
+//
+// The catalogue is the seed one with the three providers pointed at the fake
+// upstream, one key each; the fake answers deepseek-chat with 503 (for calls
+// that fall back to openai) and gpt-3.5-turbo with 400 (for calls the
+// provider refuses).
+class FaultCluster {
+ public:
+  static constexpr char kJwtSecret[] = "fault-harness-jwt-secret-0123456789abcdef0123";
+
+  static absl::StatusOr<std::unique_ptr<FaultCluster>> Start(db::Backend backend,
+                                                             const BinaryPaths& bins);
+  ~FaultCluster();
+
+  absl::Status Kill(Component c);
+  // Starts `c` again and waits until it serves (the database: accepts
+  // connections).
+  absl::Status Restart(Component c);
+
+  std::string gateway_target() const;
+  std::string usage_target() const;
+  std::string keypool_target() const;
+  std::string admin_target() const;
+  int gateway_metrics_port() const { return gateway_metrics_port_; }
+  db::Backend backend() const { return backend_; }
+
+  // A new connection to the cluster's database (the harness's own, opened
+  // per use so that a database restart does not leave it broken).
+  absl::StatusOr<std::unique_ptr<db::Database>> OpenDatabase() const;
+
+  // The processes that should be running and are not ("gateway exited: 139").
+  std::vector<std::string> DeadProcesses();
+
+  // The last lines each process wrote to stderr, for a failure report.
+  std::string Logs(Component c) const;
+  std::string GatewayLog() const;
+
+ private:
+  FaultCluster() = default;
+  absl::Status StartKeypool();
+  absl::Status StartUsage();
+  absl::Status StartGateway();
+  absl::Status StartAdmin();
+  absl::Status StartFakeUpstream();
+  absl::Status Seed();
+
+  db::Backend backend_ = db::Backend::kSqlite;
+  BinaryPaths bins_;
+  std::string dir_;  // SQLite file and the gateway's spool
+  std::string db_url_;
+  std::unique_ptr<PrivateMariaDb> mariadb_;
+  int upstream_port_ = 0;
+  int keypool_port_ = 0, usage_port_ = 0, gateway_port_ = 0, admin_port_ = 0;
+  int gateway_metrics_port_ = 0;
+  std::unique_ptr<testing::Subprocess> upstream_, keypool_, usage_, gateway_, admin_;
+};
+
+}  // namespace aigw::fault
+
+#endif  // AIGW_TESTS_FAULT_FAULT_CLUSTER_H_
