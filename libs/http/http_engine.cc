@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/common/byte_size.h"
 #include "libs/http/http2_admission.h"
 
 namespace aigw::http {
@@ -35,6 +36,13 @@ struct Transfer {
   std::string retry_after;
   int status = 0;
   bool headers_done = false;
+  // The engine's limits (Options), copied for libcurl's static callbacks.
+  int64_t max_body_bytes = 0;
+  int64_t max_header_bytes = 0;
+  int64_t header_bytes = 0;
+  // Why a callback stopped the transfer (libcurl itself only says it was
+  // stopped): the transfer's status instead of libcurl's.
+  absl::Status stopped;
   char error[CURL_ERROR_SIZE] = {0};
   // Set for transfers to HTTPS hosts, which go through the admission.
   Http2Admission* admission = nullptr;
@@ -58,8 +66,15 @@ struct Timer {
   bool operator>(const Timer& o) const { return due != o.due ? due > o.due : seq > o.seq; }
 };
 
-absl::Status TransportStatus(CURLcode code, const char* detail) {
-  const std::string what = absl::StrCat(curl_easy_strerror(code), detail[0] ? ": " : "", detail);
+absl::Status BodyTooLarge(int64_t limit) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("response body over the ", ByteSizeText(limit), " limit"));
+}
+
+absl::Status TransportStatus(const Transfer& t, CURLcode code) {
+  if (!t.stopped.ok()) return t.stopped;
+  const std::string what =
+      absl::StrCat(curl_easy_strerror(code), t.error[0] ? ": " : "", t.error);
   switch (code) {
     case CURLE_OK:
       return absl::OkStatus();
@@ -67,6 +82,10 @@ absl::Status TransportStatus(CURLcode code, const char* detail) {
       return absl::DeadlineExceededError(what);
     case CURLE_ABORTED_BY_CALLBACK:
       return absl::CancelledError(what);
+    case CURLE_FILESIZE_EXCEEDED:  // the Content-Length said so
+      return BodyTooLarge(t.max_body_bytes);
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return absl::InvalidArgumentError(absl::StrCat(what, " (http and https only)"));
     default:
       return absl::UnavailableError(what);
   }
@@ -198,6 +217,12 @@ class CurlHttpEngine final : public HttpEngine {
   static size_t OnHeader(char* data, size_t size, size_t n, void* userp) {
     auto* t = static_cast<Transfer*>(userp);
     absl::string_view line(data, size * n);
+    t->header_bytes += static_cast<int64_t>(line.size());
+    if (t->max_header_bytes > 0 && t->header_bytes > t->max_header_bytes) {
+      t->stopped = absl::ResourceExhaustedError(
+          absl::StrCat("response headers over the ", ByteSizeText(t->max_header_bytes), " limit"));
+      return 0;  // libcurl ends the transfer
+    }
     if (line == "\r\n" || line == "\n") {
       long code = 0;
       curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -221,9 +246,15 @@ class CurlHttpEngine final : public HttpEngine {
     auto* t = static_cast<Transfer*>(userp);
     if (t->callbacks.on_data && t->status >= 200 && t->status < 300) {
       t->callbacks.on_data(absl::string_view(data, size * n));
-    } else {
-      t->body.append(data, size * n);
+      return size * n;
     }
+    if (t->max_body_bytes > 0 &&
+        static_cast<int64_t>(t->body.size() + size * n) > t->max_body_bytes) {
+      t->stopped = BodyTooLarge(t->max_body_bytes);
+      std::string().swap(t->body);  // of no use to anyone now
+      return 0;                     // libcurl ends the transfer
+    }
+    t->body.append(data, size * n);
     return size * n;
   }
 
@@ -243,6 +274,19 @@ class CurlHttpEngine final : public HttpEngine {
     t->easy = e;
     const HttpRequest& r = t->request;
     curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+    // A provider's base_url is an operator's setting, not a licence to read
+    // files or talk other protocols; and a redirect is answered as it is
+    // (the caller reports it), never followed to wherever it points.
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    t->max_body_bytes = options_.max_body_bytes;
+    t->max_header_bytes = options_.max_header_bytes;
+    if (options_.max_body_bytes > 0 && !t->callbacks.on_data) {
+      // A Content-Length over the limit is refused before any of the body.
+      curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+                       static_cast<curl_off_t>(options_.max_body_bytes));
+    }
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
@@ -343,8 +387,7 @@ class CurlHttpEngine final : public HttpEngine {
       Transfer* t = nullptr;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
       if (t == nullptr) continue;
-      const CURLcode code = msg->data.result;
-      absl::Status transport = TransportStatus(code, t->error);
+      absl::Status transport = TransportStatus(*t, msg->data.result);
       if (transport.ok() && !t->headers_done) {
         long status = 0;
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);

@@ -39,7 +39,9 @@ struct HttpCallbacks {
   // The transfer ended. `transport` is OK when an HTTP response was received
   // whole (whatever its status); otherwise it says what failed:
   // kUnavailable (connect/DNS/reset), kDeadlineExceeded (timeout),
-  // kCancelled (Cancel). `body` is empty when on_data took the body.
+  // kCancelled (Cancel), kResourceExhausted (the answer went over a limit
+  // of Options: body or headers), kInvalidArgument (a URL whose scheme is
+  // not http or https). `body` is empty when on_data took the body.
   std::function<void(absl::Status transport, int status, std::string body)> on_done;
 };
 
@@ -48,6 +50,10 @@ struct HttpCallbacks {
 // reused per host, nothing blocked per transfer. Also runs timers and posted
 // tasks on that thread, so callers can schedule retries without a thread of
 // their own.
+//
+// Upstreams are not trusted: only http and https URLs are fetched, redirects
+// are never followed (a 3xx reaches on_done as it is), and what the engine
+// holds of an answer is bounded (Options::max_body_bytes, max_header_bytes).
 class HttpEngine {
  public:
   struct Options {
@@ -86,6 +92,15 @@ class HttpEngine {
     // this many per ready connection wait for the next connection instead of
     // each opening one (Http2Admission).
     int http2_streams_per_connection = 100;
+    // A body the engine collects (every body without on_data, and the error
+    // bodies of calls with it) may be this long; a longer one, or a
+    // Content-Length announcing one, ends the transfer with
+    // kResourceExhausted. Bodies handed to on_data are the caller's to
+    // bound. 0 = no limit.
+    int64_t max_body_bytes = 8 << 20;
+    // The status line and headers of an answer (libcurl alone stops at
+    // 300 KiB). 0 = libcurl's limit only.
+    int64_t max_header_bytes = 64 << 10;
   };
   using TransferId = uint64_t;
 
