@@ -34,7 +34,7 @@ struct ModelInfo {
 //
 // Bodies are untrusted: malformed or unexpected JSON gives an INTERNAL status
 // ("malformed upstream JSON ...") or a best-effort UpstreamError, never a
-// crash.
+// crash; JSON beyond ParseLimits (nested too deep) gives RESOURCE_EXHAUSTED.
 class ProviderAdapter {
  public:
   virtual ~ProviderAdapter() = default;

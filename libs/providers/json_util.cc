@@ -4,7 +4,11 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "libs/providers/parse_limits.h"
 #include "rapidjson/error/en.h"
+#include "rapidjson/memorystream.h"
+#include "rapidjson/encodedstream.h"
+#include "rapidjson/reader.h"
 
 namespace aigw::providers::json {
 
@@ -19,23 +23,95 @@ ParsedJson::ParsedJson()
       stack_allocator_(stack_buffer_, sizeof(stack_buffer_)),
       doc_(&value_allocator_, kStackBytes / 2, &stack_allocator_) {}
 
+namespace {
+
+// Passes a reader's events on to `Out` (the document being built) and stops
+// the parse at the first object or array nested deeper than `max_depth`,
+// before the reader descends into it.
+template <typename Out>
+class DepthLimit {
+ public:
+  using Ch = char;
+  DepthLimit(Out& out, int max_depth) : out_(out), max_depth_(max_depth) {}
+
+  bool too_deep() const { return too_deep_; }
+
+  bool StartObject() { return Enter() && out_.StartObject(); }
+  bool EndObject(rapidjson::SizeType members) {
+    --depth_;
+    return out_.EndObject(members);
+  }
+  bool StartArray() { return Enter() && out_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) {
+    --depth_;
+    return out_.EndArray(elements);
+  }
+  bool Null() { return out_.Null(); }
+  bool Bool(bool b) { return out_.Bool(b); }
+  bool Int(int i) { return out_.Int(i); }
+  bool Uint(unsigned u) { return out_.Uint(u); }
+  bool Int64(int64_t i) { return out_.Int64(i); }
+  bool Uint64(uint64_t u) { return out_.Uint64(u); }
+  bool Double(double d) { return out_.Double(d); }
+  bool RawNumber(const Ch* s, rapidjson::SizeType n, bool copy) {
+    return out_.RawNumber(s, n, copy);
+  }
+  bool String(const Ch* s, rapidjson::SizeType n, bool copy) { return out_.String(s, n, copy); }
+  bool Key(const Ch* s, rapidjson::SizeType n, bool copy) { return out_.Key(s, n, copy); }
+
+ private:
+  bool Enter() {
+    if (++depth_ <= max_depth_) return true;
+    too_deep_ = true;
+    return false;
+  }
+
+  Out& out_;
+  const int max_depth_;
+  int depth_ = 0;
+  bool too_deep_ = false;
+};
+
+}  // namespace
+
+template <unsigned kFlags, typename Stream>
+absl::Status ParsedJson::ParseStream(Stream& stream, size_t length) {
+  // What Document::ParseStream does, with the depth check between the
+  // reader and the document.
+  rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, Allocator> reader(
+      &stack_allocator_);
+  const int max_depth = CurrentParseLimits().max_json_depth;
+  rapidjson::ParseResult result;
+  bool too_deep = false;
+  auto generate = [&](Document& doc) {
+    DepthLimit<Document> limited(doc, max_depth);
+    result = reader.Parse<kFlags | rapidjson::kParseStopWhenDoneFlag>(stream, limited);
+    too_deep = limited.too_deep();
+    return !result.IsError();
+  };
+  doc_.Populate(generate);
+  if (!result.IsError()) return absl::OkStatus();
+  doc_.SetNull();
+  if (too_deep) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("upstream JSON nested deeper than ", max_depth, " levels"));
+  }
+  return absl::InternalError(absl::StrCat("malformed upstream JSON: ",
+                                          rapidjson::GetParseError_En(result.Code()),
+                                          " at offset ", result.Offset(), " of ", length));
+}
+
 absl::Status ParsedJson::Parse(absl::string_view text) {
-  doc_.Parse<rapidjson::kParseStopWhenDoneFlag>(text.data(), text.size());
-  return Check(text.size());
+  rapidjson::MemoryStream bytes(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(bytes);
+  return ParseStream<rapidjson::kParseDefaultFlags>(stream, text.size());
 }
 
 absl::Status ParsedJson::ParseInsitu(std::string* text) {
   // std::string keeps a NUL after its last byte, which is what in-situ
   // parsing needs as the end marker.
-  doc_.ParseInsitu<rapidjson::kParseStopWhenDoneFlag>(text->data());
-  return Check(text->size());
-}
-
-absl::Status ParsedJson::Check(size_t length) {
-  if (!doc_.HasParseError()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(
-      "malformed upstream JSON: ", rapidjson::GetParseError_En(doc_.GetParseError()),
-      " at offset ", doc_.GetErrorOffset(), " of ", length));
+  rapidjson::GenericInsituStringStream<rapidjson::UTF8<>> stream(text->data());
+  return ParseStream<rapidjson::kParseInsituFlag>(stream, text->size());
 }
 
 const Value* Member(const Value& obj, absl::string_view key) {

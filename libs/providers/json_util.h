@@ -86,7 +86,10 @@ class ParsedJson {
   ParsedJson& operator=(const ParsedJson&) = delete;
 
   // Parses a copy of `text` (which need not be NUL-terminated). Stops after
-  // the first complete value, so trailing bytes are ignored.
+  // the first complete value, so trailing bytes are ignored. INTERNAL for
+  // malformed JSON; RESOURCE_EXHAUSTED for JSON nested deeper than
+  // ParseLimits::max_json_depth (never parsed: an upstream's brackets must
+  // not run the parser's recursion off the stack).
   absl::Status Parse(absl::string_view text);
   // Parses `text` in place: strings in the DOM point into it, so it must
   // outlive every use of root() and is modified.
@@ -100,7 +103,8 @@ class ParsedJson {
   static constexpr size_t kValueBytes = 8192;
   static constexpr size_t kStackBytes = 4096;
 
-  absl::Status Check(size_t length);
+  template <unsigned kFlags, typename Stream>
+  absl::Status ParseStream(Stream& stream, size_t length);
 
   alignas(16) char value_buffer_[kValueBytes];
   alignas(16) char stack_buffer_[kStackBytes];

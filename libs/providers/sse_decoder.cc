@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "libs/common/byte_size.h"
 
 namespace aigw::providers {
 namespace {
@@ -20,8 +21,8 @@ bool AllDigits(absl::string_view s) {
 }
 
 absl::Status TooLarge(size_t limit) {
-  return absl::ResourceExhaustedError(
-      absl::StrCat("server-sent event exceeds ", limit, " bytes"));
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "server-sent event over the ", ByteSizeText(static_cast<int64_t>(limit)), " limit"));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "libs/providers/chat_types.h"
+#include "libs/providers/parse_limits.h"
 #include "libs/providers/sse_decoder.h"
 
 namespace aigw::providers {
@@ -39,9 +40,10 @@ class StreamParser {
  public:
   virtual ~StreamParser() = default;
 
-  // Appends the events completed by `bytes` to `out`. An error (malformed
-  // JSON in an event, an oversized event) is INTERNAL / RESOURCE_EXHAUSTED;
-  // the parser must not be fed again after one.
+  // Appends the events completed by `bytes` to `out`. An error is INTERNAL
+  // (malformed JSON in an event) or RESOURCE_EXHAUSTED (an event over
+  // ParseLimits::max_sse_event_bytes, JSON nested too deep); the parser must
+  // not be fed again after one.
   virtual absl::Status Feed(absl::string_view bytes, std::vector<StreamEvent>* out) = 0;
 
   // True once the end marker arrived. A body that ends before this was cut
@@ -66,7 +68,7 @@ class SseStreamParser : public StreamParser {
   void set_done() { done_ = true; }
 
  private:
-  SseDecoder decoder_;
+  SseDecoder decoder_{CurrentParseLimits().max_sse_event_bytes};
   std::string pending_id_;
   std::string pending_model_;
   bool id_seen_ = false;
