@@ -9,6 +9,7 @@
 #include "libs/common/logging.h"
 #include "libs/crypto/master_key.h"
 #include "libs/http/http_engine.h"
+#include "libs/server/peer_channel.h"
 #include "libs/server/service_main.h"
 #include "services/admin/admin_service.h"
 #include "services/admin/keypool_notifier.h"
@@ -59,7 +60,7 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
     // own, minted from the shared secret.
     a->tokens = ctx.auth->NewTokenSource(auth::kRoleAdmin, "aigw-admin");
     a->keypool = std::make_unique<GrpcKeyPoolNotifier>(
-        grpc::CreateChannel(keypool_addr, grpc::InsecureChannelCredentials()), a->tokens.get(),
+        server::CreatePeerChannel(keypool_addr), a->tokens.get(),
         absl::GetFlag(FLAGS_keypool_reload_timeout));
   }
 

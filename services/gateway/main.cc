@@ -11,6 +11,7 @@
 #include "libs/auth/auth_policy.h"
 #include "libs/auth/server_auth.h"
 #include "libs/auth/token_source.h"
+#include "libs/server/peer_channel.h"
 #include "libs/server/service_main.h"
 #include "services/gateway/chat_service.h"
 #include "services/gateway/event_sink.h"
@@ -115,7 +116,7 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   auth::TokenSource* token = g->token.get();
   auto authorization = [token] { return token->AuthorizationHeader(); };
   g->grpc_leaser = std::make_unique<GrpcKeyLeaser>(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_keypool_addr), grpc::InsecureChannelCredentials()),
+      server::CreatePeerChannel(absl::GetFlag(FLAGS_keypool_addr)),
       absl::GetFlag(FLAGS_keypool_timeout), authorization,
       absl::GetFlag(FLAGS_keypool_report_delay));
   PrefetchingKeyLeaser::Options prefetch;
@@ -141,7 +142,7 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
                  g->spool->events(), spool_path);
   }
   g->uploader = std::make_unique<GrpcEventUploader>(
-      grpc::CreateChannel(absl::GetFlag(FLAGS_usage_addr), grpc::InsecureChannelCredentials()),
+      server::CreatePeerChannel(absl::GetFlag(FLAGS_usage_addr)),
       absl::Seconds(10), authorization);
   BatchingEventSink::Options sink_options;
   sink_options.batch_size = static_cast<size_t>(absl::GetFlag(FLAGS_event_batch_size));

@@ -9,6 +9,7 @@ namespace {
 // Calls are short (the fake upstream answers in ~5 ms); a client that sees
 // no answer in this long counts the call as unanswered.
 constexpr absl::Duration kCallDeadline = absl::Seconds(20);
+constexpr absl::Duration kPauseAfterFailure = absl::Milliseconds(20);
 
 // One rotation of 20 calls per client.
 CallKind KindAt(int64_t n) {
@@ -137,8 +138,14 @@ void FaultCallers::Run(int client) {
   for (int64_t n = client * 7; !stop_.load(); ++n) {
     const std::string request_id = absl::StrCat(prefix_, "-c", client, "-", n);
     CallRecord r = Call(KindAt(n), request_id);
-    absl::MutexLock lock(&mu_);
-    records_.push_back(std::move(r));
+    // A failed call is tried again a little later, as a real client would,
+    // rather than thousands of times a second while something is down.
+    const bool pause = r.code != grpc::StatusCode::OK;
+    {
+      absl::MutexLock lock(&mu_);
+      records_.push_back(std::move(r));
+    }
+    if (pause) absl::SleepFor(kPauseAfterFailure);
   }
 }
 

@@ -40,8 +40,11 @@ ABSL_FLAG(absl::Duration, load_after, absl::Seconds(3), "load after it is back")
 ABSL_FLAG(absl::Duration, settle, absl::Seconds(1),
           "the last part of the load after the restart, in which no call may fail because of "
           "the kill (the cluster must be whole again by then)");
-ABSL_FLAG(absl::Duration, recover_timeout, absl::Seconds(30),
-          "how long each path may take to work again after the restart");
+ABSL_FLAG(absl::Duration, max_recovery, absl::Seconds(5),
+          "after the restart, how long each path (and the clients' calls) may take to work "
+          "again");
+ABSL_FLAG(absl::Duration, give_up_after, absl::Seconds(60),
+          "after the restart, how long to keep measuring a path that does not work again");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "after the load, how long the gateway may take to deliver its events");
 ABSL_FLAG(bool, markdown, false, "also print the figures as a docs/FAULTS.md table");
@@ -211,7 +214,7 @@ KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, Component compo
   r.back_up = absl::Now() - restarted;
   if (!back.ok()) r.problems.push_back(absl::StrCat("restart: ", back.message()));
   RecoveryProbes probes(&cluster, admin_token);
-  probes.Start(restarted, absl::GetFlag(FLAGS_recover_timeout));
+  probes.Start(restarted, absl::GetFlag(FLAGS_give_up_after));
   absl::SleepFor(absl::GetFlag(FLAGS_load_after));
   std::vector<CallRecord> calls = callers.Stop();
   const absl::Time load_stopped = absl::Now();
@@ -227,8 +230,11 @@ KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, Component compo
   for (const auto& p : r.probes) {
     if (!p.recovered_after.has_value()) {
       r.problems.push_back(absl::StrCat(p.name, " did not work again within ",
-                                        Seconds(absl::GetFlag(FLAGS_recover_timeout)),
+                                        Seconds(absl::GetFlag(FLAGS_give_up_after)),
                                         " of the restart: ", p.last_error));
+    } else if (*p.recovered_after > absl::GetFlag(FLAGS_max_recovery)) {
+      r.problems.push_back(absl::StrCat(p.name, " worked again only ", Seconds(*p.recovered_after),
+                                        " after the restart"));
     }
   }
   absl::Time last_failure = absl::InfinitePast();
@@ -238,6 +244,10 @@ KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, Component compo
     last_failure = std::max(last_failure, c.end);
   }
   r.clients_ok = last_failure < restarted ? absl::ZeroDuration() : last_failure - restarted;
+  if (*r.clients_ok > absl::GetFlag(FLAGS_max_recovery)) {
+    r.problems.push_back(
+        absl::StrCat("calls failed until ", Seconds(*r.clients_ok), " after the restart"));
+  }
   // Calls failing until the end: the clients never saw the cluster whole.
   if (last_failure > load_stopped - absl::GetFlag(FLAGS_settle)) {
     r.clients_ok.reset();

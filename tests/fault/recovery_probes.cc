@@ -54,7 +54,7 @@ RecoveryProbes::~RecoveryProbes() {
 
 void RecoveryProbes::Start(absl::Time since, absl::Duration timeout) {
   since_ = since;
-  deadline_ = absl::Now() + timeout;
+  deadline_ = since + timeout;
   results_.clear();
   for (const char* name : kProbeNames) results_.push_back(Result{name, std::nullopt, ""});
   thread_ = std::thread([this] { Run(); });
