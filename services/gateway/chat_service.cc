@@ -1,6 +1,5 @@
 #include "services/gateway/chat_service.h"
 
-#include <deque>
 #include <memory>
 #include <vector>
 
@@ -8,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "libs/server/grpc_status.h"
 #include "libs/tokenizer/token_counter.h"
+#include "services/gateway/chunk_queue.h"
 
 namespace aigw::gateway {
 namespace {
@@ -39,9 +39,20 @@ class UnaryCompletion final : public grpc::ServerUnaryReactor {
 };
 
 // Relays a stream's chunks to the client one write at a time, in order.
+//
+// A client that does not read makes writes wait, so chunks queue. The queue
+// is bounded (ChunkQueue): past its limit the call ends (the upstream
+// transfer is aborted) with RESOURCE_EXHAUSTED, which reaches the client
+// after the chunk being written. Pausing the upstream instead (libcurl's
+// CURL_WRITEFUNC_PAUSE) was not chosen: in libcurl 7.88 a paused HTTP/2
+// stream stops the reading of its whole connection, so one stalled client
+// would stall every call multiplexed with it, and the paused call would
+// hold its connection and key for as long as the client stalls.
 class StreamCompletion final : public grpc::ServerWriteReactor<aigw::v1::ChatCompletionChunk>,
                                public ChunkWriter {
  public:
+  explicit StreamCompletion(int64_t max_queued_bytes) : queue_(max_queued_bytes) {}
+
   void Begin(std::shared_ptr<CompletionCall> call) {
     {
       absl::MutexLock lock(&mu_);
@@ -50,13 +61,14 @@ class StreamCompletion final : public grpc::ServerWriteReactor<aigw::v1::ChatCom
     call_->Start();
   }
 
-  void Write(aigw::v1::ChatCompletionChunk chunk) override {
+  absl::Status Write(aigw::v1::ChatCompletionChunk chunk, bool last) override {
     absl::MutexLock lock(&mu_);
-    queue_.push_back(std::move(chunk));
+    if (absl::Status taken = queue_.Push(std::move(chunk), last); !taken.ok()) return taken;
     if (!writing_) {
       writing_ = true;
       StartWrite(&queue_.front());
     }
+    return absl::OkStatus();
   }
 
   // Finish is called outside the lock: OnDone (which deletes this) may run
@@ -77,13 +89,13 @@ class StreamCompletion final : public grpc::ServerWriteReactor<aigw::v1::ChatCom
     grpc::Status finish;
     {
       absl::MutexLock lock(&mu_);
-      queue_.pop_front();
+      queue_.PopFront();
       if (ok && !queue_.empty()) {
         StartWrite(&queue_.front());
         return;
       }
       writing_ = false;
-      if (!ok) queue_.clear();  // the client is gone; OnCancel stops the call
+      if (!ok) queue_.Clear();  // the client is gone; OnCancel stops the call
       if (!finish_pending_) return;
       finish = final_status_;
     }
@@ -104,7 +116,7 @@ class StreamCompletion final : public grpc::ServerWriteReactor<aigw::v1::ChatCom
  private:
   absl::Mutex mu_;
   std::shared_ptr<CompletionCall> call_;
-  std::deque<aigw::v1::ChatCompletionChunk> queue_;  // front is being written
+  ChunkQueue queue_;  // front is being written
   bool writing_ = false;
   bool finish_pending_ = false;
   grpc::Status final_status_;
@@ -273,7 +285,7 @@ grpc::ServerUnaryReactor* ChatServiceImpl::CreateChatCompletion(
 
 grpc::ServerWriteReactor<aigw::v1::ChatCompletionChunk>* ChatServiceImpl::StreamChatCompletion(
     grpc::CallbackServerContext* ctx, const aigw::v1::ChatCompletionRequest* request) {
-  auto* reactor = new StreamCompletion();
+  auto* reactor = new StreamCompletion(options_.max_queued_bytes);
   std::shared_ptr<const Catalogue> catalogue = catalogue_->Get();
   absl::StatusOr<std::vector<ResolvedTarget>> targets =
       ValidateChatRequest(*request, *catalogue, options_.limits, /*streaming=*/true);

@@ -16,6 +16,10 @@ struct ChatServiceOptions {
   int max_batch_items = 100;
   int default_batch_concurrency = 8;
   int max_batch_concurrency = 64;
+  // Content of a stream waiting for a client that reads slower than the
+  // upstream sends (behind the chunk being written). More ends the call with
+  // RESOURCE_EXHAUSTED and stops the upstream. 0: no limit.
+  int64_t max_queued_bytes = 1 << 20;
   // Who the call's credentials say is calling; fills caller.user_id when the
   // request leaves it empty. Optional.
   std::function<std::string(const grpc::CallbackServerContext&)> caller_subject;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/common/byte_size.h"
 #include "libs/common/proto_time.h"
 #include "libs/providers/cost.h"
 #include "libs/tokenizer/token_counter.h"
@@ -17,6 +18,9 @@ using aigw::v1::Outcome;
 
 constexpr int kClientClosedRequest = 499;  // nginx's code for a client that left
 constexpr size_t kMaxErrorMessage = 1000;
+// The call-event error code of an answer over one of the bounds on what an
+// upstream may send (body, headers, one event, JSON depth).
+constexpr char kResponseTooLarge[] = "RESPONSE_TOO_LARGE";
 
 // "req_" + the Unix time in milliseconds (12 hex digits) + 64 random bits.
 // Time first, so ids sort by creation (like a UUIDv7): the usage log's
@@ -80,6 +84,12 @@ absl::Status AttemptStatus(Outcome outcome, int http_status, const absl::Status&
   }
 }
 
+// An answer over a bound: the upstream is broken or hostile, so its target
+// is not tried again (the next fallback may be).
+absl::Status OverLimit(absl::string_view provider, absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat(provider, " answered beyond a limit: ", what));
+}
+
 std::string ErrorCode(Outcome outcome, const absl::Status& transport) {
   if (outcome == aigw::v1::NETWORK_ERROR &&
       transport.code() == absl::StatusCode::kDeadlineExceeded) {
@@ -115,6 +125,9 @@ CompletionCall::CompletionCall(const PipelineContext* ctx, aigw::v1::ChatComplet
       deadline_(deadline),
       done_(std::move(done)),
       started_(ctx->clock->Now()) {
+  stream_end_ = ctx->max_stream_duration > absl::ZeroDuration()
+                    ? started_ + ctx->max_stream_duration
+                    : absl::InfiniteFuture();
   if (request_.request_id().empty()) request_.set_request_id(NewRequestId(started_));
   failures_.resize(targets_.size());
 }
@@ -252,16 +265,19 @@ void CompletionCall::SendAttempt() {
   req.headers.reserve(built.headers.size());
   for (auto& [name, value] : built.headers) req.headers.push_back(absl::StrCat(name, ": ", value));
   const absl::Duration remaining = deadline_ - now;
+  absl::Duration timeout;
   if (writer_ != nullptr) {
-    req.timeout = remaining < absl::InfiniteDuration() ? remaining : absl::ZeroDuration();
+    timeout = std::min(remaining, stream_end_ - now);
     req.idle_timeout = ctx_->stream_idle_timeout;
     parser_ = adapter.NewStreamParser();
     stream_ = providers::StreamAccumulator();
     stream_error_ = absl::OkStatus();
+    streamed_bytes_ = 0;
   } else {
-    req.timeout = std::min(ctx_->upstream_timeout, remaining);
+    timeout = std::min(ctx_->upstream_timeout, remaining);
   }
-  if (req.timeout < absl::ZeroDuration()) req.timeout = absl::Milliseconds(1);
+  req.timeout = timeout == absl::InfiniteDuration() ? absl::ZeroDuration()
+                                                     : std::max(timeout, absl::Milliseconds(1));
 
   auto self = shared_from_this();
   http::HttpCallbacks cb;
@@ -279,10 +295,22 @@ void CompletionCall::SendAttempt() {
 }
 
 void CompletionCall::OnData(absl::string_view bytes) {
-  if (finished_ || cancelled_ || !stream_error_.ok()) return;
+  if (finished_ || cancelled_ || !stream_error_.ok() || cut_.has_value()) return;
   events_scratch_.clear();
   absl::Status st = parser_->Feed(bytes, &events_scratch_);
+  const std::string& provider = target().provider->code;
   for (const providers::StreamEvent& ev : events_scratch_) {
+    if (ev.kind == providers::StreamEvent::Kind::kDelta && ctx_->max_stream_content_bytes > 0) {
+      streamed_bytes_ += static_cast<int64_t>(ev.delta_content.size() + ev.delta_reasoning.size());
+      if (streamed_bytes_ > ctx_->max_stream_content_bytes) {
+        CutShort({aigw::v1::CLIENT_ERROR, NextStep::kGiveUp, "STREAM_TOO_LARGE",
+                  absl::ResourceExhaustedError(absl::StrCat(
+                      provider, " streamed more than ",
+                      ByteSizeText(ctx_->max_stream_content_bytes),
+                      " of content, the gateway's limit per call: ask for fewer max_tokens"))});
+        return;
+      }
+    }
     stream_.Add(ev);
     if (ev.kind != providers::StreamEvent::Kind::kDelta) continue;
     aigw::v1::ChatCompletionChunk chunk;
@@ -299,12 +327,23 @@ void CompletionCall::OnData(absl::string_view bytes) {
       chunk.set_provider_code(target().provider->code);
       chunk.set_request_id(request_.request_id());
     }
-    writer_->Write(std::move(chunk));
+    if (absl::Status taken = writer_->Write(std::move(chunk), /*last=*/false); !taken.ok()) {
+      CutShort({aigw::v1::CLIENT_ERROR, NextStep::kGiveUp, "CLIENT_TOO_SLOW", std::move(taken)});
+      return;
+    }
   }
-  if (!st.ok()) {
+  if (st.code() == absl::StatusCode::kResourceExhausted) {  // an event over a bound
+    CutShort({aigw::v1::SERVER_ERROR, NextStep::kNextTarget, kResponseTooLarge,
+              OverLimit(provider, st.message())});
+  } else if (!st.ok()) {
     stream_error_ = st;
     ctx_->engine->Cancel(transfer_);
   }
+}
+
+void CompletionCall::CutShort(Cut cut) {
+  cut_ = std::move(cut);
+  ctx_->engine->Cancel(transfer_);
 }
 
 void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string body) {
@@ -319,8 +358,17 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
     Fail(absl::CancelledError("the client cancelled the call"));
     return;
   }
+  if (cut_.has_value()) {
+    Cut cut = *std::move(cut_);
+    cut_.reset();
+    CountAttempt(aigw::v1::Outcome_Name(cut.outcome), now);
+    AfterFailure(cut.outcome, cut.step, status, std::move(cut.status), cut.error_code,
+                 std::nullopt);
+    return;
+  }
   const providers::ProviderAdapter& adapter = providers::AdapterFor(lease_.api_format());
   Outcome outcome = ClassifyAttempt(transport, status);
+  NextStep step = NextStepFor(outcome, status);
   std::optional<int64_t> retry_after_ms;
   std::string error_code;
   absl::Status failure;
@@ -358,10 +406,37 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
         return;
       }
       outcome = aigw::v1::SERVER_ERROR;
-      error_code = "BAD_RESPONSE";
-      failure = absl::UnavailableError(
-          absl::StrCat(provider, " sent an unreadable answer: ", parsed.status().message()));
+      if (parsed.status().code() == absl::StatusCode::kResourceExhausted) {  // nested too deep
+        step = NextStep::kNextTarget;
+        error_code = kResponseTooLarge;
+        failure = OverLimit(provider, parsed.status().message());
+      } else {
+        error_code = "BAD_RESPONSE";
+        failure = absl::UnavailableError(
+            absl::StrCat(provider, " sent an unreadable answer: ", parsed.status().message()));
+      }
     }
+  } else if (transport.code() == absl::StatusCode::kResourceExhausted) {
+    // The engine cut an answer over its bounds (body, headers).
+    outcome = aigw::v1::SERVER_ERROR;
+    step = NextStep::kNextTarget;
+    error_code = kResponseTooLarge;
+    failure = OverLimit(provider, transport.message());
+  } else if (writer_ != nullptr && transport.code() == absl::StatusCode::kDeadlineExceeded &&
+             stream_end_ < deadline_ && now + absl::Seconds(1) >= stream_end_) {
+    // The transfer's timeout was the stream's time limit, not the client's.
+    step = NextStep::kGiveUp;
+    error_code = "STREAM_TOO_LONG";
+    failure = absl::DeadlineExceededError(
+        absl::StrCat(provider, "'s stream ran for ", absl::FormatDuration(ctx_->max_stream_duration),
+                     ", the gateway's limit per call"));
+  } else if (status >= 300 && status < 400) {
+    outcome = aigw::v1::SERVER_ERROR;
+    step = NextStep::kNextTarget;
+    error_code = "REDIRECT";
+    failure = absl::UnavailableError(absl::StrCat(
+        provider, " answered with a redirect (HTTP ", status,
+        "): the gateway follows no redirects; correct the provider's base_url"));
   } else if (outcome == aigw::v1::NETWORK_ERROR) {
     error_code = ErrorCode(outcome, transport);
     failure = AttemptStatus(outcome, 0, transport, provider, transport.message());
@@ -373,7 +448,7 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
     failure = AttemptStatus(outcome, status, transport, provider, e.message);
   }
   CountAttempt(aigw::v1::Outcome_Name(outcome), now);
-  AfterFailure(outcome, status, std::move(failure), error_code, retry_after_ms);
+  AfterFailure(outcome, step, status, std::move(failure), error_code, retry_after_ms);
 }
 
 void CompletionCall::CountAttempt(const std::string& outcome, absl::Time now) {
@@ -389,13 +464,12 @@ void CompletionCall::RecordFailure(const absl::Status& failure, bool upstream) {
   slot = Failure{failure, upstream};
 }
 
-void CompletionCall::AfterFailure(Outcome outcome, int http_status, absl::Status failure,
-                                  const std::string& error_code,
+void CompletionCall::AfterFailure(Outcome outcome, NextStep step, int http_status,
+                                  absl::Status failure, const std::string& error_code,
                                   std::optional<int64_t> retry_after_ms) {
   RecordFailure(failure, /*upstream=*/true);
-  const NextStep step = NextStepFor(outcome, http_status);
-  bool retry = step != NextStep::kGiveUp && !first_delta_sent_ &&
-               target_attempts_ < ctx_->retry.max_attempts_per_target;
+  bool retry = (step == NextStep::kRetrySameKey || step == NextStep::kRetryOtherKey) &&
+               !first_delta_sent_ && target_attempts_ < ctx_->retry.max_attempts_per_target;
   absl::Duration delay = absl::ZeroDuration();
   if (retry) {
     if (outcome == aigw::v1::AUTH_FAILED) {
@@ -544,7 +618,7 @@ void CompletionCall::Succeed(providers::Completion completion) {
     last.set_provider_code(provider);
     last.set_request_id(request_.request_id());
     last.set_attempts(attempt_);
-    writer_->Write(std::move(last));
+    writer_->Write(std::move(last), /*last=*/true).IgnoreError();  // always taken
   } else {
     out.set_id(std::move(completion.id));
     out.set_content(std::move(completion.content));

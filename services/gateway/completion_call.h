@@ -38,6 +38,13 @@ struct PipelineContext {
   absl::Duration upstream_timeout = absl::Seconds(120);
   // A stream silent for this long is cut.
   absl::Duration stream_idle_timeout = absl::Seconds(60);
+  // A stream is cut this long after the call began, whatever the client's
+  // deadline (a trickle of keep-alives must not hold a call for ever).
+  // Zero: no limit.
+  absl::Duration max_stream_duration = absl::Minutes(10);
+  // A stream is cut once its content (text and reasoning) would pass this
+  // many bytes. Zero: no limit.
+  int64_t max_stream_content_bytes = 4 << 20;
   // Runs `fn` on the engine's loop after `delay`. Tests replace it to record
   // the backoff delays and skip the waiting.
   std::function<void(absl::Duration delay, std::function<void()> fn)> schedule;
@@ -50,14 +57,19 @@ struct PipelineContext {
 class ChunkWriter {
  public:
   virtual ~ChunkWriter() = default;
-  virtual void Write(aigw::v1::ChatCompletionChunk chunk) = 0;
+  // Takes the next chunk, or refuses it (RESOURCE_EXHAUSTED) when the client
+  // is too far behind to queue more: the call then ends with that status.
+  // The `last` chunk (usage and cost) is always taken.
+  virtual absl::Status Write(aigw::v1::ChatCompletionChunk chunk, bool last) = 0;
 };
 
 // One client request through the pipeline: for each target (the first, then
 // the fallbacks) lease a key, call the provider, report to the keypool, emit
 // a CallEvent; retry with backoff on 429, 5xx and network errors (switching
 // key on 429 and 401/403); move to the next target when one is exhausted.
-// A stream retries only until its first delta has been sent.
+// A stream retries only until its first delta has been sent. What an
+// upstream may send is bounded (body, headers, one event, JSON depth,
+// content and duration of a stream): an attempt over a bound is not retried.
 //
 // Every step after Start runs on the HTTP engine's loop thread, so the state
 // needs no lock. The object keeps itself alive until it has finished.
@@ -84,6 +96,14 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
     absl::Status status;  // what the client would get
     bool upstream = false;  // an upstream answer, not a refused lease
   };
+  // The gateway ended an attempt itself, mid-stream: a bound was passed or
+  // the client fell behind. How the attempt is recorded, and what follows.
+  struct Cut {
+    aigw::v1::Outcome outcome;
+    NextStep step;
+    std::string error_code;
+    absl::Status status;
+  };
 
   CompletionCall(const PipelineContext* ctx, aigw::v1::ChatCompletionRequest request,
                  std::vector<ResolvedTarget> targets, std::shared_ptr<const Catalogue> catalogue,
@@ -95,9 +115,12 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   void SendAttempt();
   void OnData(absl::string_view bytes);
   void OnHttpDone(absl::Status transport, int status, std::string body);
-  // After a failed attempt (or lease): retry, move on, or finish.
-  void AfterFailure(aigw::v1::Outcome outcome, int http_status, absl::Status failure,
-                    const std::string& error_code, std::optional<int64_t> retry_after_ms);
+  // Aborts the transfer; OnHttpDone records the attempt as `cut` says.
+  void CutShort(Cut cut);
+  // After a failed attempt: retry, move on, or finish.
+  void AfterFailure(aigw::v1::Outcome outcome, NextStep step, int http_status,
+                    absl::Status failure, const std::string& error_code,
+                    std::optional<int64_t> retry_after_ms);
   void RecordFailure(const absl::Status& failure, bool upstream);
   // The upstream-attempt metric for the attempt that just ended.
   void CountAttempt(const std::string& outcome, absl::Time now);
@@ -123,6 +146,8 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   const std::shared_ptr<const Catalogue> catalogue_;  // keeps targets_ valid
   ChunkWriter* const writer_;
   const absl::Time deadline_;
+  // When a stream is cut whatever the deadline (max_stream_duration).
+  absl::Time stream_end_;
   Done done_;
   std::shared_ptr<CompletionCall> self_;  // alive until finished
 
@@ -144,6 +169,8 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   providers::StreamAccumulator stream_;
   std::vector<providers::StreamEvent> events_scratch_;
   absl::Status stream_error_;
+  std::optional<Cut> cut_;
+  int64_t streamed_bytes_ = 0;  // content of this attempt's stream so far
   bool first_delta_sent_ = false;
   bool cancelled_ = false;
   bool finished_ = false;

@@ -11,6 +11,7 @@
 #include "libs/auth/auth_policy.h"
 #include "libs/auth/server_auth.h"
 #include "libs/auth/token_source.h"
+#include "libs/providers/parse_limits.h"
 #include "libs/server/peer_channel.h"
 #include "libs/server/service_main.h"
 #include "services/gateway/chat_service.h"
@@ -66,6 +67,24 @@ ABSL_FLAG(absl::Duration, upstream_idle_poll, absl::Microseconds(300),
           "With no upstream call in flight, keep polling this long before sleeping, so the next "
           "call's hand-off finds the loop awake (lower latency for a little CPU; 0: off)");
 ABSL_FLAG(int64_t, max_request_bytes, 1 << 20, "Text per chat request [env AIGW_MAX_REQUEST_BYTES]");
+ABSL_FLAG(int64_t, max_upstream_body_bytes, 8 << 20,
+          "A provider's answer or error body, and one server-sent event of a stream, may be this "
+          "long; a longer one fails the attempt (not retried) [env AIGW_MAX_UPSTREAM_BODY_BYTES]");
+ABSL_FLAG(int64_t, max_upstream_header_bytes, 64 << 10,
+          "A provider's status line and headers may be this long "
+          "[env AIGW_MAX_UPSTREAM_HEADER_BYTES]");
+ABSL_FLAG(int, max_upstream_json_depth, 64,
+          "JSON from a provider nested deeper than this is refused [env AIGW_MAX_UPSTREAM_JSON_DEPTH]");
+ABSL_FLAG(int64_t, max_stream_content_bytes, 4 << 20,
+          "A stream is ended (RESOURCE_EXHAUSTED) once its content would pass this many bytes "
+          "(0: no limit) [env AIGW_MAX_STREAM_CONTENT_BYTES]");
+ABSL_FLAG(absl::Duration, max_stream_duration, absl::Minutes(10),
+          "A stream is ended (DEADLINE_EXCEEDED) this long after the call began, whatever the "
+          "client's deadline (0: no limit) [env AIGW_MAX_STREAM_DURATION]");
+ABSL_FLAG(int64_t, stream_max_queued_bytes, 1 << 20,
+          "Content of a stream waiting for a client that reads slower than the provider sends; "
+          "more ends the call (RESOURCE_EXHAUSTED) and its upstream transfer (0: no limit) "
+          "[env AIGW_STREAM_MAX_QUEUED_BYTES]");
 
 namespace aigw::gateway {
 namespace {
@@ -94,9 +113,41 @@ struct Gateway {
   }
 };
 
+// The bounds on what a provider may send; checked here so that a typo fails
+// the start instead of disabling a bound.
+absl::Status CheckUpstreamBounds() {
+  if (absl::GetFlag(FLAGS_max_upstream_body_bytes) < 1024) {
+    return absl::InvalidArgumentError("--max_upstream_body_bytes must be at least 1024");
+  }
+  if (absl::GetFlag(FLAGS_max_upstream_header_bytes) < 1024) {
+    return absl::InvalidArgumentError("--max_upstream_header_bytes must be at least 1024");
+  }
+  const int depth = absl::GetFlag(FLAGS_max_upstream_json_depth);
+  if (depth < 8 || depth > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_upstream_json_depth must be between 8 and 1000 (got ", depth, ")"));
+  }
+  if (absl::GetFlag(FLAGS_max_stream_content_bytes) < 0 ||
+      absl::GetFlag(FLAGS_max_stream_duration) < absl::ZeroDuration() ||
+      absl::GetFlag(FLAGS_stream_max_queued_bytes) < 0) {
+    return absl::InvalidArgumentError(
+        "--max_stream_content_bytes, --max_stream_duration and --stream_max_queued_bytes must "
+        "not be negative (0: no limit)");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
+  if (absl::Status st = CheckUpstreamBounds(); !st.ok()) return st;
+  providers::ParseLimits parse_limits;
+  parse_limits.max_json_depth = absl::GetFlag(FLAGS_max_upstream_json_depth);
+  parse_limits.max_sse_event_bytes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_max_upstream_body_bytes));
+  providers::SetParseLimits(parse_limits);
   auto g = std::make_shared<Gateway>();
   http::HttpEngine::Options engine_options;
+  engine_options.max_body_bytes = absl::GetFlag(FLAGS_max_upstream_body_bytes);
+  engine_options.max_header_bytes = absl::GetFlag(FLAGS_max_upstream_header_bytes);
   engine_options.receive_buffer_bytes = absl::GetFlag(FLAGS_upstream_buffer_bytes);
   engine_options.busy_poll = absl::GetFlag(FLAGS_upstream_busy_poll);
   engine_options.idle_poll = absl::GetFlag(FLAGS_upstream_idle_poll);
@@ -175,6 +226,8 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   p.retry.max_retry_after = absl::GetFlag(FLAGS_max_retry_after);
   p.upstream_timeout = absl::GetFlag(FLAGS_upstream_timeout);
   p.stream_idle_timeout = absl::GetFlag(FLAGS_stream_idle_timeout);
+  p.max_stream_duration = absl::GetFlag(FLAGS_max_stream_duration);
+  p.max_stream_content_bytes = absl::GetFlag(FLAGS_max_stream_content_bytes);
   http::HttpEngine* e = g->engine.get();
   p.schedule = [e](absl::Duration delay, std::function<void()> fn) {
     e->RunAfter(delay, std::move(fn));
@@ -186,6 +239,7 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
 
   ChatServiceOptions options;
   options.limits.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  options.max_queued_bytes = absl::GetFlag(FLAGS_stream_max_queued_bytes);
   // A request that names no user is recorded under its token's subject.
   auth::ServerAuth* server_auth = ctx.auth;
   options.caller_subject = [server_auth](const grpc::CallbackServerContext& call) {
@@ -224,6 +278,12 @@ int main(int argc, char** argv) {
                     {"retry_max_backoff", "AIGW_RETRY_MAX_BACKOFF"},
                     {"spool_dir", "AIGW_SPOOL_DIR"},
                     {"upstream_ca_file", "AIGW_UPSTREAM_CA_FILE"},
-                    {"max_request_bytes", "AIGW_MAX_REQUEST_BYTES"}}};
+                    {"max_request_bytes", "AIGW_MAX_REQUEST_BYTES"},
+                    {"max_upstream_body_bytes", "AIGW_MAX_UPSTREAM_BODY_BYTES"},
+                    {"max_upstream_header_bytes", "AIGW_MAX_UPSTREAM_HEADER_BYTES"},
+                    {"max_upstream_json_depth", "AIGW_MAX_UPSTREAM_JSON_DEPTH"},
+                    {"max_stream_content_bytes", "AIGW_MAX_STREAM_CONTENT_BYTES"},
+                    {"max_stream_duration", "AIGW_MAX_STREAM_DURATION"},
+                    {"stream_max_queued_bytes", "AIGW_STREAM_MAX_QUEUED_BYTES"}}};
   return aigw::server::RunServiceMain(spec, argc, argv, &aigw::gateway::Build);
 }

@@ -32,6 +32,7 @@ aigw::v1::Outcome ClassifyAttempt(const absl::Status& transport, int http_status
 enum class NextStep {
   kRetrySameKey,   // 5xx, network: back off, try again (any key)
   kRetryOtherKey,  // 429 / 401 / 403: exclude this key, try again
+  kNextTarget,     // the target cannot serve (a redirect, an answer over a limit): the next fallback
   kGiveUp,         // the request itself is refused (other 4xx): no retry, no fallback
 };
 NextStep NextStepFor(aigw::v1::Outcome outcome, int http_status);

@@ -27,7 +27,8 @@ aigw::v1::ChatCompletionRequest UserRequest(const std::string& provider, const s
   return r;
 }
 
-absl::Status GatewayHarness::Start(const std::vector<Key>& keys) {
+absl::Status GatewayHarness::Start(const std::vector<Key>& keys,
+                                   const std::map<std::string, std::string>& base_urls) {
   absl::StatusOr<std::unique_ptr<aigw::testing::TestDatabase>> db =
       aigw::testing::TestDatabase::Create(db::Backend::kSqlite);
   if (!db.ok()) return db.status();
@@ -42,6 +43,10 @@ absl::Status GatewayHarness::Start(const std::vector<Key>& keys) {
     s << "UPDATE t_ai_providers SET base_url = :u WHERE provider_code = 'openai'",
         soci::use(openai_base);
     s << "UPDATE t_ai_providers SET base_url = :u WHERE provider_code <> 'openai'", soci::use(base);
+    for (const auto& [code, url] : base_urls) {
+      s << "UPDATE t_ai_providers SET base_url = :u WHERE provider_code = :c", soci::use(url),
+          soci::use(code);
+    }
     for (const Key& k : keys) {
       s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, priority) SELECT id, :n, "
            ":k, :p FROM t_ai_providers WHERE provider_code = :c",

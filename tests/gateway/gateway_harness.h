@@ -2,6 +2,7 @@
 #define AIGW_TESTS_GATEWAY_GATEWAY_HARNESS_H_
 
 #include <future>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,7 +48,7 @@ class RecordingEventSink : public EventSink {
 
 class RecordingChunkWriter : public ChunkWriter {
  public:
-  void Write(aigw::v1::ChatCompletionChunk chunk) override {
+  absl::Status Write(aigw::v1::ChatCompletionChunk chunk, bool) override {
     std::function<void()> hook;
     {
       absl::MutexLock lock(&mu_);
@@ -56,6 +57,7 @@ class RecordingChunkWriter : public ChunkWriter {
       on_first_ = nullptr;
     }
     if (hook) hook();
+    return absl::OkStatus();
   }
   std::vector<aigw::v1::ChatCompletionChunk> chunks() {
     absl::MutexLock lock(&mu_);
@@ -91,7 +93,10 @@ class GatewayHarness {
     std::string secret;
     int priority = 100;
   };
-  absl::Status Start(const std::vector<Key>& keys);
+  // `base_urls`: providers pointed elsewhere than the fake upstream (code ->
+  // base_url), e.g. at a raw-socket server that misbehaves.
+  absl::Status Start(const std::vector<Key>& keys,
+                     const std::map<std::string, std::string>& base_urls = {});
   ~GatewayHarness();
 
   fake_upstream::FakeUpstreamServer& upstream() { return *upstream_; }
