@@ -20,7 +20,7 @@ programs:
   usage     call log and usage queries (aigw.v1.UsageService) gRPC 50053, metrics 9103
   admin     providers, keys, models (aigw.v1.AdminService)    gRPC 50054, metrics 9104
   migrate   apply the database migrations and exit (aigw-admin --migrate_only)
-  token     mint a bearer token signed with AIGW_JWT_SECRET (aigw-token)
+  token     mint a bearer token (aigw-token: --jwt_private_key_file, or AIGW_JWT_SECRET)
 'aigw <program> --help' lists the program's flags.
 USAGE
 }

@@ -10,7 +10,7 @@ absl::string_view AccessName(Access access) {
     case Access::kPublic:
       return "public";
     case Access::kAnyToken:
-      return "any token";
+      return "any token but service";
     case Access::kService:
       return kRoleService;
     case Access::kAdmin:
@@ -37,8 +37,12 @@ Access RequiredAccess(absl::string_view method) {
 absl::Status CheckRole(Access access, const Claims& claims) {
   switch (access) {
     case Access::kPublic:
-    case Access::kAnyToken:
       return absl::OkStatus();
+    case Access::kAnyToken:
+      if (claims.role != kRoleService) return absl::OkStatus();
+      return absl::PermissionDeniedError(
+          "a service token opens only the internal calls (LeaseKey, ReportUsage, "
+          "ReportUsageBatch, RecordCalls); call with a caller's or an admin's token");
     case Access::kService:
       if (claims.role == kRoleService) return absl::OkStatus();
       break;

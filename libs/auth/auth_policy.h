@@ -14,7 +14,7 @@ inline constexpr char kRoleService[] = "service";
 enum class Access {
   // No token needed: health checks and server reflection.
   kPublic,
-  // Any valid token, whatever its role (ChatService).
+  // Any valid token but a service token (ChatService): callers and admins.
   kAnyToken,
   // Role `service`: the internal calls between aigw services.
   kService,
@@ -26,7 +26,7 @@ absl::string_view AccessName(Access access);
 
 // The access a full gRPC method name ("/aigw.v1.KeyPool/LeaseKey") needs:
 //   grpc.health.v1.Health/*, grpc.reflection.*/*       public
-//   aigw.v1.ChatService/*                              any valid token
+//   aigw.v1.ChatService/*                              any valid token but service
 //   KeyPool/LeaseKey, KeyPool/ReportUsage, KeyPool/ReportUsageBatch,
 //   UsageService/RecordCalls                           service
 //   AdminService/*, UsageService/* (the queries),
@@ -37,9 +37,10 @@ Access RequiredAccess(absl::string_view full_method);
 
 // Roles are not ranked: `admin` does not open the `service` methods, because
 // LeaseKey hands out decrypted provider keys and admin tokens are given to
-// people and dashboards, while service tokens are minted only by the
-// services themselves from the shared secret. PERMISSION_DENIED names the
-// role needed.
+// people and dashboards; and a `service` token opens nothing but those
+// methods (not ChatService, not management), because it is minted by a
+// service (the gateway) with a key that lives next to internet-facing code.
+// PERMISSION_DENIED names the role needed.
 absl::Status CheckRole(Access access, const Claims& claims);
 
 }  // namespace aigw::auth

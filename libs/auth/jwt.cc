@@ -1,15 +1,12 @@
 #include "libs/auth/jwt.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
-#include <array>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libs/auth/auth_policy.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -33,14 +30,6 @@ int DecodeChar(char c) {
   if (c == '-') return 62;
   if (c == '_') return 63;
   return -1;
-}
-
-std::array<unsigned char, 32> HmacSha256(absl::string_view key, absl::string_view data) {
-  std::array<unsigned char, 32> out{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len);
-  return out;
 }
 
 // The one member named `name`; null when absent. `*duplicate` is set when
@@ -143,8 +132,10 @@ bool Base64UrlDecode(absl::string_view text, std::string* out) {
   return (acc & ((1u << bits) - 1)) == 0;
 }
 
-absl::StatusOr<std::string> MintJwt(absl::string_view secret, const Claims& claims) {
-  if (secret.empty()) return absl::InvalidArgumentError("the JWT secret is empty");
+absl::StatusOr<std::string> MintJwt(const JwtKey& key, const Claims& claims) {
+  if (!key.can_sign()) {
+    return absl::InvalidArgumentError("a public key cannot sign tokens: give the private key");
+  }
   if (claims.role.empty()) return absl::InvalidArgumentError("a token needs a role");
   if (claims.expires_at == absl::InfinitePast() || claims.expires_at == absl::InfiniteFuture()) {
     return absl::InvalidArgumentError("a token needs a finite expiry");
@@ -172,18 +163,34 @@ absl::StatusOr<std::string> MintJwt(absl::string_view secret, const Claims& clai
   w.Key("exp");
   w.Int64(absl::ToUnixSeconds(claims.expires_at));
   w.EndObject();
+  // The kid tells verifiers holding several keys (a rotation) which one to
+  // use; a secret has none, as HS256 tokens never had one.
+  const std::string header =
+      key.kid().empty()
+          ? absl::StrCat(R"({"alg":")", key.alg(), R"(","typ":"JWT"})")
+          : absl::StrCat(R"({"alg":")", key.alg(), R"(","kid":")", key.kid(), R"(","typ":"JWT"})");
   const std::string signing_input =
-      absl::StrCat(Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})"), ".",
+      absl::StrCat(Base64UrlEncode(header), ".",
                    Base64UrlEncode(absl::string_view(buf.GetString(), buf.GetSize())));
-  const std::array<unsigned char, 32> mac = HmacSha256(secret, signing_input);
-  return absl::StrCat(signing_input, ".",
-                      Base64UrlEncode(absl::string_view(reinterpret_cast<const char*>(mac.data()),
-                                                        mac.size())));
+  absl::StatusOr<std::string> signature = key.Sign(signing_input);
+  if (!signature.ok()) return signature.status();
+  return absl::StrCat(signing_input, ".", Base64UrlEncode(*signature));
+}
+
+absl::StatusOr<std::string> MintJwt(absl::string_view secret, const Claims& claims) {
+  absl::StatusOr<JwtKey> key = JwtKey::Hs256(secret);
+  if (!key.ok()) return key.status();
+  return MintJwt(*key, claims);
 }
 
 absl::StatusOr<Claims> VerifyJwt(absl::string_view secret, absl::string_view token,
                                  absl::Time now) {
-  if (secret.empty()) return absl::FailedPreconditionError("the JWT secret is empty");
+  return VerifyJwt(JwtKeySet::Hs256Only(secret), token, now);
+}
+
+absl::StatusOr<Claims> VerifyJwt(const JwtKeySet& keys, absl::string_view token,
+                                 absl::Time now) {
+  if (keys.empty()) return absl::FailedPreconditionError("no key to verify tokens with");
   if (token.empty()) return Unauthenticated("empty");
   if (token.size() > kMaxTokenBytes) return Unauthenticated("too long");
   const size_t dot1 = token.find('.');
@@ -195,29 +202,44 @@ absl::StatusOr<Claims> VerifyJwt(absl::string_view secret, absl::string_view tok
   const absl::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
   const absl::string_view signature_b64 = token.substr(dot2 + 1);
 
-  // The header decides nothing: only HS256 is acceptable, so alg confusion
-  // ("none", RS256 with the secret as a public key) cannot arise.
+  // The header names the algorithm, but only the keys decide: a token is
+  // checked against keys of that algorithm alone, so an RSA public key is
+  // never taken as an HMAC secret, and "none" matches no key at all.
   rapidjson::Document header;
   if (absl::Status st = ParseObject(header_b64, "header", &header); !st.ok()) return st;
   bool duplicate = false;
   const rapidjson::Value* alg = UniqueMember(header, "alg", &duplicate);
-  if (duplicate || alg == nullptr || !alg->IsString() || alg->GetString() != std::string("HS256")) {
-    return Unauthenticated("alg must be HS256");
+  if (duplicate || alg == nullptr || !alg->IsString() ||
+      (alg->GetString() != std::string(kAlgHs256) && alg->GetString() != std::string(kAlgRs256))) {
+    return Unauthenticated("alg must be HS256 or RS256");
   }
   const rapidjson::Value* typ = UniqueMember(header, "typ", &duplicate);
   if (duplicate || (typ != nullptr && (!typ->IsString() || (typ->GetString() != std::string("JWT") &&
                                                            typ->GetString() != std::string("jwt"))))) {
     return Unauthenticated("typ must be JWT");
   }
+  const rapidjson::Value* kid = UniqueMember(header, "kid", &duplicate);
+  if (duplicate || (kid != nullptr && !kid->IsString())) return Unauthenticated("kid must be a string");
   if (header.HasMember("crit")) return Unauthenticated("critical header extensions unsupported");
 
-  const std::array<unsigned char, 32> mac = HmacSha256(secret, token.substr(0, dot2));
-  const std::string expected = Base64UrlEncode(
-      absl::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
-  if (signature_b64.size() != expected.size() ||
-      CRYPTO_memcmp(signature_b64.data(), expected.data(), expected.size()) != 0) {
-    return Unauthenticated("bad signature");
+  const std::vector<const JwtKey*> candidates = keys.Candidates(
+      alg->GetString(),
+      kid == nullptr ? absl::string_view() : absl::string_view(kid->GetString(), kid->GetStringLength()));
+  if (candidates.empty()) {
+    return Unauthenticated(absl::StrCat("no accepted ", alg->GetString(), " key",
+                                        kid == nullptr ? "" : " has this kid"));
   }
+  std::string signature;
+  if (!Base64UrlDecode(signature_b64, &signature)) return Unauthenticated("bad signature");
+  const absl::string_view signing_input = token.substr(0, dot2);
+  const JwtKey* signer = nullptr;
+  for (const JwtKey* k : candidates) {
+    if (k->Verify(signing_input, signature)) {
+      signer = k;
+      break;
+    }
+  }
+  if (signer == nullptr) return Unauthenticated("bad signature");
 
   rapidjson::Document payload;
   if (absl::Status st = ParseObject(payload_b64, "payload", &payload); !st.ok()) return st;
@@ -236,6 +258,15 @@ absl::StatusOr<Claims> VerifyJwt(absl::string_view secret, absl::string_view tok
   absl::StatusOr<std::string> sub = ReadString(payload, "sub");
   if (!sub.ok()) return sub.status();
   claims.subject = *std::move(sub);
+  // What the signer may vouch for: the gateway's key makes service tokens
+  // only, so whoever holds it cannot make an admin token; operators' keys
+  // never make service tokens, which keeps the two credentials apart.
+  if (signer->scope() == KeyScope::kService && claims.role != kRoleService) {
+    return Unauthenticated("a service key signs only role service");
+  }
+  if (signer->scope() == KeyScope::kOperator && claims.role == kRoleService) {
+    return Unauthenticated("role service needs a service key, not an operator key");
+  }
 
   if (now >= claims.expires_at) return Unauthenticated("expired");
   if (now < claims.not_before) return Unauthenticated("not valid yet (nbf)");

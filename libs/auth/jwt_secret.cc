@@ -25,8 +25,8 @@ absl::StatusOr<std::string> LoadJwtSecret(const std::string& secret_file) {
   }
   if (secret.empty()) {
     return absl::NotFoundError(
-        "AIGW_JWT_SECRET is not set: every RPC is authenticated with HS256 tokens signed with it "
-        "(generate one with: openssl rand -hex 32; or give --jwt_secret_file)");
+        "AIGW_JWT_SECRET is not set (the development HS256 secret; generate one with: openssl "
+        "rand -hex 32; or give --jwt_secret_file)");
   }
   if (secret.size() < kMinJwtSecretBytes) {
     return absl::InvalidArgumentError(

@@ -11,7 +11,9 @@ namespace aigw::auth {
 // least as long as the hash (32 bytes).
 inline constexpr size_t kMinJwtSecretBytes = 32;
 
-// The shared HS256 secret, from AIGW_JWT_SECRET or, when that is unset, the
+// The shared HS256 secret of a development cluster (whoever holds it can mint
+// any token; production uses RS256 keys, jwt_key.h), from AIGW_JWT_SECRET or,
+// when that is unset, the
 // file named by `secret_file` (a Kubernetes Secret mounted as a file;
 // surrounding whitespace is trimmed). NOT_FOUND when neither is given; a
 // short secret or an unreadable file is an error that says how to fix it.

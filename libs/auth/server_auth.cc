@@ -20,8 +20,8 @@ namespace aigw::auth {
 // since gRPC core may keep those after the ServerAuth is gone.
 class ServerAuth::Core {
  public:
-  Core(std::string secret, Clock* clock, size_t max_cached, prometheus::Registry* registry)
-      : verifier_(std::move(secret), clock, max_cached) {
+  Core(JwtKeySet keys, Clock* clock, size_t max_cached, prometheus::Registry* registry)
+      : verifier_(std::move(keys), clock, max_cached) {
     if (registry == nullptr) return;
     auto& family = prometheus::BuildCounter()
                        .Name("aigw_auth_refusals_total")
@@ -137,14 +137,26 @@ ServerAuth::ServerAuth(ServerAuthOptions options) : options_(std::move(options))
 ServerAuth::~ServerAuth() = default;
 
 absl::StatusOr<std::unique_ptr<ServerAuth>> ServerAuth::Create(ServerAuthOptions options) {
-  if (!options.disabled && options.secret.empty()) {
-    return absl::InvalidArgumentError("authentication needs the JWT secret (AIGW_JWT_SECRET)");
+  JwtKeySet keys = JwtKeySet::Hs256Only(options.secret);
+  for (const JwtKey& key : options.public_keys) {
+    if (key.scope() == KeyScope::kAnyRole) {
+      return absl::InvalidArgumentError("a public key needs a scope: operator or service");
+    }
+    if (absl::Status st = keys.Add(key); !st.ok()) return st;
+  }
+  if (options.service_key.has_value() && !options.service_key->can_sign()) {
+    return absl::InvalidArgumentError("the service key must be a private key");
+  }
+  if (!options.disabled && keys.empty()) {
+    return absl::InvalidArgumentError(
+        "authentication needs keys to verify tokens with: the operators' public keys "
+        "(--jwt_public_keys_file) or, for development, the HS256 secret (AIGW_JWT_SECRET)");
   }
   std::unique_ptr<ServerAuth> auth(new ServerAuth(std::move(options)));
   const ServerAuthOptions& o = auth->options_;
-  // Dev mode without a secret still answers Caller() (always unknown).
-  auth->core_ = std::make_shared<Core>(o.secret.empty() ? std::string("-") : o.secret, o.clock,
-                                       o.max_cached_tokens, o.disabled ? nullptr : o.metrics);
+  auth->has_keys_ = !keys.empty();
+  auth->core_ = std::make_shared<Core>(std::move(keys), o.clock, o.max_cached_tokens,
+                                       o.disabled ? nullptr : o.metrics);
   return auth;
 }
 
@@ -160,7 +172,7 @@ absl::Status ServerAuth::Authorize(absl::string_view full_method,
 }
 
 absl::StatusOr<Claims> ServerAuth::Caller(const grpc::ServerContextBase& ctx) const {
-  if (options_.secret.empty()) return absl::UnauthenticatedError("authentication is off");
+  if (!has_keys_) return absl::UnauthenticatedError("authentication is off");
   const auto& md = ctx.client_metadata();
   auto it = md.find("authorization");
   if (it == md.end()) return absl::UnauthenticatedError("no authorization metadata");
@@ -177,8 +189,12 @@ std::string ServerAuth::CallerSubject(const grpc::ServerContextBase& ctx) const 
 
 std::unique_ptr<TokenSource> ServerAuth::NewTokenSource(std::string role, std::string subject,
                                                         absl::Duration ttl) const {
-  return std::make_unique<TokenSource>(options_.secret, std::move(role), std::move(subject), ttl,
-                                       options_.clock);
+  if (options_.service_key.has_value()) {
+    return std::make_unique<TokenSource>(options_.service_key, std::move(role), std::move(subject),
+                                         ttl, options_.clock);
+  }
+  return std::make_unique<TokenSource>(absl::string_view(options_.secret), std::move(role),
+                                       std::move(subject), ttl, options_.clock);
 }
 
 absl::StatusOr<absl::string_view> BearerToken(absl::string_view authorization) {

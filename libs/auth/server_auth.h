@@ -2,7 +2,9 @@
 #define AIGW_LIBS_AUTH_SERVER_AUTH_H_
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -12,6 +14,7 @@
 #include "grpcpp/server_context.h"
 #include "libs/auth/auth_policy.h"
 #include "libs/auth/jwt.h"
+#include "libs/auth/jwt_key.h"
 #include "libs/auth/token_source.h"
 #include "libs/auth/token_verifier.h"
 #include "libs/common/clock.h"
@@ -20,9 +23,21 @@
 namespace aigw::auth {
 
 struct ServerAuthOptions {
-  // The shared HS256 secret. Required unless `disabled`; with `disabled` it
-  // may still be given, to mint tokens for calls to peers that check them.
+  // The shared HS256 secret of a development cluster: accepted for every
+  // role, and it signs this service's calls to its peers when there is no
+  // `service_key`. Leave it empty in production: whoever holds it can mint
+  // any token, admin included.
   std::string secret;
+  // RS256 public keys, each with its scope (jwt_key.h): the operators' keys
+  // (admin and caller tokens) and the services' keys (role service, the
+  // internal calls only). Several of a scope during a rotation.
+  std::vector<JwtKey> public_keys;
+  // This service's own RS256 private key (a service-scoped key whose public
+  // half its peers hold): it signs the service's calls to its peers.
+  std::optional<JwtKey> service_key;
+  // At least one of `secret` and `public_keys` is required unless
+  // `disabled`; with `disabled` they may still be given, to mint tokens for
+  // calls to peers that check them.
   // Dev mode: calls are not checked (the caller refuses it off loopback).
   bool disabled = false;
   Clock* clock = Clock::Real();
@@ -47,7 +62,8 @@ struct ServerAuthOptions {
 // insecure credentials).
 //
 // Cost per call: the :path and authorization lookups, a policy match, and a
-// TokenVerifier cache hit (the HMAC runs once per distinct token).
+// TokenVerifier cache hit (the signature is checked once per distinct
+// token).
 class ServerAuth {
  public:
   static absl::StatusOr<std::unique_ptr<ServerAuth>> Create(ServerAuthOptions options);
@@ -71,8 +87,9 @@ class ServerAuth {
   // The caller's subject, "" when unknown.
   std::string CallerSubject(const grpc::ServerContextBase& ctx) const;
 
-  // A source of tokens for this service's own calls to its peers. Without a
-  // secret (dev mode) it yields empty headers.
+  // A source of tokens for this service's own calls to its peers, signed
+  // with `service_key`, else with `secret`. Without either (dev mode) it
+  // yields empty headers.
   std::unique_ptr<TokenSource> NewTokenSource(std::string role, std::string subject,
                                               absl::Duration ttl = absl::Hours(1)) const;
 
@@ -83,6 +100,7 @@ class ServerAuth {
 
   ServerAuthOptions options_;
   std::shared_ptr<Core> core_;
+  bool has_keys_ = false;
 };
 
 // The token in an `authorization` value "Bearer <jwt>" (scheme

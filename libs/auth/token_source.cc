@@ -9,16 +9,30 @@
 
 namespace aigw::auth {
 
-TokenSource::TokenSource(std::string secret, std::string role, std::string subject,
+namespace {
+
+std::optional<JwtKey> SecretKey(absl::string_view secret) {
+  absl::StatusOr<JwtKey> key = JwtKey::Hs256(secret);
+  if (!key.ok()) return std::nullopt;
+  return *std::move(key);
+}
+
+}  // namespace
+
+TokenSource::TokenSource(std::optional<JwtKey> key, std::string role, std::string subject,
                          absl::Duration ttl, Clock* clock)
-    : secret_(std::move(secret)),
+    : key_(std::move(key)),
       role_(std::move(role)),
       subject_(std::move(subject)),
       ttl_(ttl),
       clock_(clock) {}
 
+TokenSource::TokenSource(absl::string_view secret, std::string role, std::string subject,
+                         absl::Duration ttl, Clock* clock)
+    : TokenSource(SecretKey(secret), std::move(role), std::move(subject), ttl, clock) {}
+
 std::string TokenSource::AuthorizationHeader() {
-  if (secret_.empty()) return "";
+  if (!key_.has_value()) return "";
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
   if (now < refresh_at_) return header_;
@@ -29,9 +43,9 @@ std::string TokenSource::AuthorizationHeader() {
   // at once on a peer whose clock agrees.
   claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
   claims.expires_at = claims.issued_at + ttl_;
-  absl::StatusOr<std::string> jwt = MintJwt(secret_, claims);
+  absl::StatusOr<std::string> jwt = MintJwt(*key_, claims);
   if (!jwt.ok()) {
-    // Only a misuse (empty role, non-positive ttl) gets here; the peer will
+    // Only a misuse (empty role, non-positive ttl, a public key) gets here; the peer will
     // answer UNAUTHENTICATED, which names the problem better than a crash.
     spdlog::error("msg=\"cannot mint a service token\" role=\"{}\" error=\"{}\"", role_,
                   std::string(jwt.status().message()));

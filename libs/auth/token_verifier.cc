@@ -4,8 +4,11 @@
 
 namespace aigw::auth {
 
+TokenVerifier::TokenVerifier(JwtKeySet keys, Clock* clock, size_t max_cached)
+    : keys_(std::move(keys)), clock_(clock), max_cached_(max_cached) {}
+
 TokenVerifier::TokenVerifier(std::string secret, Clock* clock, size_t max_cached)
-    : secret_(std::move(secret)), clock_(clock), max_cached_(max_cached) {}
+    : TokenVerifier(JwtKeySet::Hs256Only(secret), clock, max_cached) {}
 
 absl::StatusOr<Claims> TokenVerifier::Verify(absl::string_view token) const {
   const absl::Time now = clock_->Now();
@@ -19,7 +22,7 @@ absl::StatusOr<Claims> TokenVerifier::Verify(absl::string_view token) const {
       return absl::UnauthenticatedError("invalid token: expired");
     }
   }
-  absl::StatusOr<Claims> claims = VerifyJwt(secret_, token, now);
+  absl::StatusOr<Claims> claims = VerifyJwt(keys_, token, now);
   if (!claims.ok() || max_cached_ == 0) return claims;
   absl::MutexLock lock(&mu_);
   if (cache_.size() >= max_cached_) {

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "libs/auth/jwt_key.h"
 #include "libs/auth/jwt_secret.h"
 #include "libs/auth/server_auth.h"
 #include "libs/common/logging.h"
@@ -36,8 +37,17 @@ ABSL_FLAG(std::string, log_level, "info",
 ABSL_FLAG(bool, migrate_only, false,
           "Apply database migrations, then exit (a Kubernetes Job or init step)");
 ABSL_FLAG(std::string, jwt_secret_file, "",
-          "File holding the HS256 secret of the bearer tokens when AIGW_JWT_SECRET is unset "
-          "[env AIGW_JWT_SECRET_FILE]");
+          "Development: file holding the HS256 secret of the bearer tokens when AIGW_JWT_SECRET "
+          "is unset; whoever holds it can mint any token [env AIGW_JWT_SECRET_FILE]");
+ABSL_FLAG(std::string, jwt_public_keys_file, "",
+          "PEM file of the operators' RS256 public keys: admin and caller tokens (several during "
+          "a rotation) [env AIGW_JWT_PUBLIC_KEYS_FILE]");
+ABSL_FLAG(std::string, service_public_keys_file, "",
+          "PEM file of the services' RS256 public keys: role service tokens, accepted only for "
+          "LeaseKey, ReportUsage(Batch) and RecordCalls [env AIGW_SERVICE_PUBLIC_KEYS_FILE]");
+ABSL_FLAG(std::string, service_key_file, "",
+          "PEM file of this service's RS256 private key, which signs its calls to its peers "
+          "(the gateway) [env AIGW_SERVICE_KEY_FILE]");
 ABSL_FLAG(bool, auth_disabled_for_dev, false,
           "Development only: take calls without tokens. Refused unless --grpc_addr is a loopback "
           "address [env AIGW_AUTH_DISABLED_FOR_DEV]");
@@ -65,6 +75,49 @@ std::string ResolveDbUrl() {
   return url;
 }
 
+// The keys of the bearer tokens, from the flags: the verification keys this
+// service accepts and the key it signs its own calls with. `*summary` is for
+// the log once the service starts (a start-up failure stays one line).
+absl::Status LoadAuthKeys(auth::ServerAuthOptions* o, std::string* summary) {
+  absl::StatusOr<std::string> secret = auth::LoadJwtSecret(absl::GetFlag(FLAGS_jwt_secret_file));
+  if (secret.ok()) {
+    o->secret = *std::move(secret);
+  } else if (!absl::IsNotFound(secret.status())) {
+    return secret.status();
+  }
+  for (const auto& [file, scope] :
+       {std::pair{absl::GetFlag(FLAGS_jwt_public_keys_file), auth::KeyScope::kOperator},
+        std::pair{absl::GetFlag(FLAGS_service_public_keys_file), auth::KeyScope::kService}}) {
+    if (file.empty()) continue;
+    absl::StatusOr<std::vector<auth::JwtKey>> keys = auth::LoadRs256PublicKeysFile(file, scope);
+    if (!keys.ok()) return keys.status();
+    o->public_keys.insert(o->public_keys.end(), keys->begin(), keys->end());
+  }
+  if (const std::string file = absl::GetFlag(FLAGS_service_key_file); !file.empty()) {
+    absl::StatusOr<auth::JwtKey> key = auth::LoadRs256PrivateKeyFile(file);
+    if (!key.ok()) return key.status();
+    o->service_key = *std::move(key);
+  }
+  if (o->secret.empty() && o->public_keys.empty()) {
+    if (o->disabled) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        "no keys to verify bearer tokens with: give --jwt_public_keys_file (the operators' RS256 "
+        "public keys; production) or, for development, AIGW_JWT_SECRET / --jwt_secret_file "
+        "(HS256; openssl rand -hex 32)");
+  }
+  auth::JwtKeySet accepted = auth::JwtKeySet::Hs256Only(o->secret);
+  for (const auth::JwtKey& k : o->public_keys) {
+    if (absl::Status st = accepted.Add(k); !st.ok()) return st;
+  }
+  *summary = absl::StrCat(
+      "accepted=\"", accepted.Describe(), "\" signs_with=\"",
+      o->service_key.has_value() ? absl::StrCat("RS256 kid=", o->service_key->kid())
+      : o->secret.empty()        ? std::string("nothing")
+                                 : std::string("HS256 (shared)"),
+      "\"");
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const ServiceFactory& factory) {
@@ -88,6 +141,9 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
                               {"log_level", "AIGW_LOG_LEVEL"},
                               {"shutdown_grace", "AIGW_SHUTDOWN_GRACE"},
                               {"jwt_secret_file", "AIGW_JWT_SECRET_FILE"},
+                              {"jwt_public_keys_file", "AIGW_JWT_PUBLIC_KEYS_FILE"},
+                              {"service_public_keys_file", "AIGW_SERVICE_PUBLIC_KEYS_FILE"},
+                              {"service_key_file", "AIGW_SERVICE_KEY_FILE"},
                               {"auth_disabled_for_dev", "AIGW_AUTH_DISABLED_FOR_DEV"}};
   env.insert(env.end(), spec.env_flags.begin(), spec.env_flags.end());
   if (absl::Status st = ApplyEnvFallbacks(env); !st.ok()) return Fail(spec, st.message());
@@ -102,15 +158,13 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   if (metrics_addr.empty()) metrics_addr = absl::StrCat("0.0.0.0:", spec.default_metrics_port);
 
   auth::ServerAuthOptions auth_options;
-  // Checked before anything else so a bad secret is the one line printed; a
-  // migration run (a Kubernetes Job) needs no secret.
+  std::string token_keys;
+  // Checked before anything else so a bad key is the one line printed; a
+  // migration run (a Kubernetes Job) needs no keys.
   if (!absl::GetFlag(FLAGS_migrate_only)) {
     auth_options.disabled = absl::GetFlag(FLAGS_auth_disabled_for_dev);
-    absl::StatusOr<std::string> jwt_secret = auth::LoadJwtSecret(absl::GetFlag(FLAGS_jwt_secret_file));
-    if (jwt_secret.ok()) {
-      auth_options.secret = *std::move(jwt_secret);
-    } else if (!auth_options.disabled || !absl::IsNotFound(jwt_secret.status())) {
-      return Fail(spec, jwt_secret.status().message());
+    if (absl::Status st = LoadAuthKeys(&auth_options, &token_keys); !st.ok()) {
+      return Fail(spec, st.message());
     }
     if (auth_options.disabled) {
       if (!auth::IsLoopbackAddress(grpc_addr)) {
@@ -145,6 +199,8 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
       .Set(1);
   GrpcServerMetrics grpc_metrics(*registry);
   auth_options.metrics = registry.get();
+  const bool secret_beside_public_keys =
+      !auth_options.secret.empty() && !auth_options.public_keys.empty();
   absl::StatusOr<std::unique_ptr<auth::ServerAuth>> server_auth =
       auth::ServerAuth::Create(std::move(auth_options));
   if (!server_auth.ok()) return Fail(spec, server_auth.status().message());
@@ -179,6 +235,12 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   if (server == nullptr || bound_port == 0) {
     return Fail(spec, absl::StrCat("cannot listen for gRPC on ", grpc_addr,
                                    " (address in use or not valid)"));
+  }
+  if (!token_keys.empty()) spdlog::info("msg=\"token keys\" {}", token_keys);
+  if (secret_beside_public_keys) {
+    spdlog::warn("msg=\"the HS256 key is accepted next to RS256 keys: whoever holds it can mint "
+                 "any token, admin included; remove AIGW_JWT_SECRET once every client uses the "
+                 "RS256 keys\"");
   }
   std::vector<int> metric_ports = exposer->GetListeningPorts();
   spdlog::info("msg=\"serving\" grpc_addr=\"{}\" grpc_port={} metrics_port={}", grpc_addr,

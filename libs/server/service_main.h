@@ -56,7 +56,8 @@ using ServiceFactory = std::function<absl::StatusOr<ServiceParts>(ServiceContext
 
 // The whole life of an aigw binary: flags (with env fallbacks), logging,
 // authentication of every call (bearer JWT, role per method; refused before
-// start without AIGW_JWT_SECRET unless --auth_disabled_for_dev on loopback),
+// start without token keys, --jwt_public_keys_file or AIGW_JWT_SECRET, unless
+// --auth_disabled_for_dev on loopback),
 // database open and migrations, the gRPC server with health, reflection and
 // metrics interceptors, the Prometheus /metrics endpoint, then waiting for
 // SIGTERM/SIGINT and draining in-flight calls. Returns the process exit code.

@@ -34,6 +34,15 @@ std::string AdminServiceImpl::Caller(const grpc::ServerContext& ctx) const {
   return deps_.auth->CallerSubject(ctx);
 }
 
+void AdminServiceImpl::KeysChanged(const grpc::ServerContext& ctx, absl::string_view why) {
+  // Reload needs role admin: the operator's own token goes on with it.
+  const auto& md = ctx.client_metadata();
+  auto it = md.find("authorization");
+  deps_.keypool->KeysChanged(why, it == md.end() ? absl::string_view()
+                                                 : absl::string_view(it->second.data(),
+                                                                     it->second.size()));
+}
+
 grpc::Status AdminServiceImpl::ListProviders(grpc::ServerContext*,
                                              const v1::ListProvidersRequest* request,
                                              v1::ListProvidersResponse* response) {
@@ -61,7 +70,7 @@ grpc::Status AdminServiceImpl::CreateProvider(grpc::ServerContext* ctx,
   if (!p.ok()) return ToGrpcStatus(p.status());
   spdlog::info("msg=\"provider created\" provider_id={} provider_code=\"{}\" base_url=\"{}\" by=\"{}\"",
                p->id(), p->provider_code(), p->base_url(), Caller(*ctx));
-  deps_.keypool->KeysChanged(absl::StrCat("provider ", p->provider_code(), " created"));
+  KeysChanged(*ctx, absl::StrCat("provider ", p->provider_code(), " created"));
   *response = *std::move(p);
   return grpc::Status::OK;
 }
@@ -73,7 +82,7 @@ grpc::Status AdminServiceImpl::UpdateProvider(grpc::ServerContext* ctx,
   if (!p.ok()) return ToGrpcStatus(p.status());
   spdlog::info("msg=\"provider updated\" provider_id={} provider_code=\"{}\" by=\"{}\"", p->id(),
                p->provider_code(), Caller(*ctx));
-  deps_.keypool->KeysChanged(absl::StrCat("provider ", p->provider_code(), " updated"));
+  KeysChanged(*ctx, absl::StrCat("provider ", p->provider_code(), " updated"));
   *response = *std::move(p);
   return grpc::Status::OK;
 }
@@ -85,7 +94,7 @@ grpc::Status AdminServiceImpl::DeleteProvider(grpc::ServerContext* ctx,
   if (!st.ok()) return ToGrpcStatus(st);
   spdlog::info("msg=\"provider deleted\" provider_id={} force={} by=\"{}\"", request->id(),
                request->force(), Caller(*ctx));
-  deps_.keypool->KeysChanged(absl::StrCat("provider ", request->id(), " deleted"));
+  KeysChanged(*ctx, absl::StrCat("provider ", request->id(), " deleted"));
   return grpc::Status::OK;
 }
 
@@ -109,7 +118,7 @@ grpc::Status AdminServiceImpl::CreateKey(grpc::ServerContext* ctx,
   if (!k.ok()) return ToGrpcStatus(k.status());
   spdlog::info("msg=\"API key created\" key_id={} provider=\"{}\" key_name=\"{}\" key=\"{}\" by=\"{}\"",
                k->id(), k->provider_code(), k->key_name(), k->api_key(), Caller(*ctx));
-  deps_.keypool->KeysChanged(absl::StrCat("key ", k->id(), " created"));
+  KeysChanged(*ctx, absl::StrCat("key ", k->id(), " created"));
   *response = *std::move(k);
   return grpc::Status::OK;
 }
@@ -121,7 +130,7 @@ grpc::Status AdminServiceImpl::UpdateKey(grpc::ServerContext* ctx,
   if (!k.ok()) return ToGrpcStatus(k.status());
   spdlog::info("msg=\"API key updated\" key_id={} provider=\"{}\" new_secret={} key=\"{}\" by=\"{}\"",
                k->id(), k->provider_code(), request->has_api_key(), k->api_key(), Caller(*ctx));
-  deps_.keypool->KeysChanged(absl::StrCat("key ", k->id(), " updated"));
+  KeysChanged(*ctx, absl::StrCat("key ", k->id(), " updated"));
   *response = *std::move(k);
   return grpc::Status::OK;
 }
@@ -132,7 +141,7 @@ grpc::Status AdminServiceImpl::DeleteKey(grpc::ServerContext* ctx,
   absl::Status st = keys_.Delete(request->id());
   if (!st.ok()) return ToGrpcStatus(st);
   spdlog::info("msg=\"API key deleted\" key_id={} by=\"{}\"", request->id(), Caller(*ctx));
-  deps_.keypool->KeysChanged(absl::StrCat("key ", request->id(), " deleted"));
+  KeysChanged(*ctx, absl::StrCat("key ", request->id(), " deleted"));
   return grpc::Status::OK;
 }
 
@@ -158,7 +167,7 @@ grpc::Status AdminServiceImpl::ValidateKey(grpc::ServerContext* ctx,
                "http_status={} status_changed={} by=\"{}\"",
                key->key_id, key->provider_code, key->masked, answer->ok(), answer->http_status,
                *changed, Caller(*ctx));
-  if (*changed) deps_.keypool->KeysChanged(absl::StrCat("key ", key->key_id, " validated"));
+  if (*changed) KeysChanged(*ctx, absl::StrCat("key ", key->key_id, " validated"));
   return grpc::Status::OK;
 }
 

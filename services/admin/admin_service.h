@@ -80,6 +80,8 @@ class AdminServiceImpl final : public aigw::v1::AdminService::Service {
 
  private:
   std::string Caller(const grpc::ServerContext& ctx) const;
+  // Tells the keypool, on behalf of the caller of `ctx`.
+  void KeysChanged(const grpc::ServerContext& ctx, absl::string_view why);
 
   AdminServiceDeps deps_;
   ProviderStore providers_;

@@ -8,17 +8,14 @@
 namespace aigw::admin {
 
 GrpcKeyPoolNotifier::GrpcKeyPoolNotifier(std::shared_ptr<grpc::Channel> channel,
-                                         auth::TokenSource* tokens, absl::Duration timeout)
-    : stub_(aigw::v1::KeyPool::NewStub(std::move(channel))), tokens_(tokens), timeout_(timeout) {}
+                                         absl::Duration timeout)
+    : stub_(aigw::v1::KeyPool::NewStub(std::move(channel))), timeout_(timeout) {}
 
-void GrpcKeyPoolNotifier::KeysChanged(absl::string_view why) {
+void GrpcKeyPoolNotifier::KeysChanged(absl::string_view why, absl::string_view authorization) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::ToInt64Milliseconds(timeout_)));
-  if (tokens_ != nullptr) {
-    std::string header = tokens_->AuthorizationHeader();
-    if (!header.empty()) ctx.AddMetadata("authorization", header);
-  }
+  if (!authorization.empty()) ctx.AddMetadata("authorization", std::string(authorization));
   aigw::v1::ReloadRequest request;
   aigw::v1::ReloadResponse response;
   const grpc::Status st = stub_->Reload(&ctx, request, &response);

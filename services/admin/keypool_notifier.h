@@ -8,7 +8,6 @@
 #include "absl/time/time.h"
 #include "aigw/v1/keypool.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "libs/auth/token_source.h"
 
 namespace aigw::admin {
 
@@ -18,28 +17,30 @@ class KeyPoolNotifier {
   virtual ~KeyPoolNotifier() = default;
   // Best effort: a failure is logged, never returned. The keypool also
   // polls the database, so a missed reload only delays the change.
-  virtual void KeysChanged(absl::string_view why) = 0;
+  // `authorization` is the metadata of the admin call that made the change
+  // ("Bearer <the operator's token>", "" in dev mode): Reload needs role
+  // admin, and the admin service holds no key to mint such a token itself.
+  virtual void KeysChanged(absl::string_view why, absl::string_view authorization) = 0;
 };
 
-// aigw.v1.KeyPool/Reload over a persistent channel, with an admin token of
-// this service's own. Waits for the answer (up to `timeout`), so that a key
-// an operator has just created is leasable when CreateKey returns.
+// aigw.v1.KeyPool/Reload over a persistent channel, on behalf of the
+// operator whose call changed the keys (their token is passed on). Waits for
+// the answer (up to `timeout`), so that a key an operator has just created is
+// leasable when CreateKey returns.
 class GrpcKeyPoolNotifier : public KeyPoolNotifier {
  public:
-  GrpcKeyPoolNotifier(std::shared_ptr<grpc::Channel> channel, auth::TokenSource* tokens,
-                      absl::Duration timeout);
-  void KeysChanged(absl::string_view why) override;
+  GrpcKeyPoolNotifier(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout);
+  void KeysChanged(absl::string_view why, absl::string_view authorization) override;
 
  private:
   std::unique_ptr<aigw::v1::KeyPool::Stub> stub_;
-  auth::TokenSource* const tokens_;
   const absl::Duration timeout_;
 };
 
 // For a keypool that is not there (--keypool_addr empty).
 class NoKeyPoolNotifier : public KeyPoolNotifier {
  public:
-  void KeysChanged(absl::string_view) override {}
+  void KeysChanged(absl::string_view, absl::string_view) override {}
 };
 
 }  // namespace aigw::admin

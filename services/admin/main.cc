@@ -5,7 +5,6 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "libs/auth/auth_policy.h"
 #include "libs/common/logging.h"
 #include "libs/crypto/master_key.h"
 #include "libs/http/http_engine.h"
@@ -34,7 +33,6 @@ namespace {
 struct Admin {
   std::unique_ptr<crypto::SecretBox> box;
   std::unique_ptr<http::HttpEngine> http;
-  std::unique_ptr<auth::TokenSource> tokens;
   std::unique_ptr<KeyPoolNotifier> keypool;
 };
 
@@ -56,11 +54,10 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
     spdlog::warn("msg=\"no --keypool_addr: key changes reach the keypool at its next poll\"");
     a->keypool = std::make_unique<NoKeyPoolNotifier>();
   } else {
-    // Reload needs role admin: this service presents an admin token of its
-    // own, minted from the shared secret.
-    a->tokens = ctx.auth->NewTokenSource(auth::kRoleAdmin, "aigw-admin");
+    // Reload needs role admin: it goes out on the token of the operator
+    // whose change it announces (this service holds no key to mint one).
     a->keypool = std::make_unique<GrpcKeyPoolNotifier>(
-        server::CreatePeerChannel(keypool_addr), a->tokens.get(),
+        server::CreatePeerChannel(keypool_addr),
         absl::GetFlag(FLAGS_keypool_reload_timeout));
   }
 

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "tests/admin/admin_test_env.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_keys.h"
 #include "tests/testing/test_database.h"
 
 namespace aigw::admin {
@@ -76,7 +77,8 @@ TEST_F(AdminBinaryTest, RefusesToStartWithoutAUsableSecret) {
   auto [code, err] = RunToFailure(Argv("127.0.0.1:0"), {{"AIGW_MASTER_KEY", testing::kMasterKey},
                                                         {"AIGW_JWT_SECRET", ""}});
   EXPECT_EQ(code, 1);
-  EXPECT_TRUE(absl::StartsWith(err, "aigw-admin: AIGW_JWT_SECRET is not set")) << err;
+  EXPECT_TRUE(absl::StartsWith(err, "aigw-admin: no keys to verify bearer tokens with")) << err;
+  EXPECT_TRUE(absl::StrContains(err, "--jwt_public_keys_file")) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 
   std::tie(code, err) = RunToFailure(Argv("127.0.0.1:0"), {{"AIGW_MASTER_KEY", testing::kMasterKey},
@@ -84,6 +86,39 @@ TEST_F(AdminBinaryTest, RefusesToStartWithoutAUsableSecret) {
   EXPECT_EQ(code, 1);
   EXPECT_TRUE(absl::StrContains(err, "at least 32")) << err;
   EXPECT_FALSE(absl::StrContains(err, "too-short")) << err;
+}
+
+TEST_F(AdminBinaryTest, RefusesKeyFilesThatWouldWeakenTheTokens) {
+  const aigw::testing::RsaKeyPem key = aigw::testing::GenerateRsaKey();
+  const std::string dir = ::testing::TempDir();
+  const std::string private_file = dir + "/admin_binary_test_private.pem";
+  const std::string public_file = dir + "/admin_binary_test_public.pem";
+  ASSERT_TRUE(aigw::testing::WriteTextFile(private_file, key.private_pem));
+  ASSERT_TRUE(aigw::testing::WriteTextFile(public_file, key.public_pem));
+  const std::map<std::string, std::string> env = {{"AIGW_MASTER_KEY", testing::kMasterKey},
+                                                  {"AIGW_JWT_SECRET", ""}};
+  // A private key where the public ones go (it would have to be copied to
+  // every service).
+  std::vector<std::string> argv = Argv("127.0.0.1:0");
+  argv.push_back("--jwt_public_keys_file=" + private_file);
+  auto [code, err] = RunToFailure(argv, env);
+  EXPECT_EQ(code, 1);
+  EXPECT_TRUE(absl::StartsWith(err, absl::StrCat("aigw-admin: ", private_file, ": holds a private key")))
+      << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  // One key as both an operator's and a service's: its scope is ambiguous.
+  argv = Argv("127.0.0.1:0");
+  argv.push_back("--jwt_public_keys_file=" + public_file);
+  argv.push_back("--service_public_keys_file=" + public_file);
+  std::tie(code, err) = RunToFailure(argv, env);
+  EXPECT_EQ(code, 1);
+  EXPECT_TRUE(absl::StrContains(err, "each key must have one scope")) << err;
+  // A missing file.
+  argv = Argv("127.0.0.1:0");
+  argv.push_back("--jwt_public_keys_file=" + dir + "/no-such-file.pem");
+  std::tie(code, err) = RunToFailure(argv, env);
+  EXPECT_EQ(code, 1);
+  EXPECT_TRUE(absl::StrContains(err, "cannot read key file")) << err;
 }
 
 TEST_F(AdminBinaryTest, DevModeIsRefusedOffLoopback) {

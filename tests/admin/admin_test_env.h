@@ -28,7 +28,7 @@ inline constexpr char kJwtSecret[] = "admin-test-secret-0123456789abcdef0123";
 // Counts the Reload requests the service would send.
 class RecordingNotifier : public KeyPoolNotifier {
  public:
-  void KeysChanged(absl::string_view why) override {
+  void KeysChanged(absl::string_view why, absl::string_view) override {
     absl::MutexLock lock(&mu_);
     reasons_.emplace_back(why);
   }

@@ -1,5 +1,5 @@
 // Admin and keypool together: a key created through admin is leasable at
-// once (admin's Reload, with its own admin token, over a real channel), and
+// once (admin's Reload, on the operator's token, over a real channel), and
 // a keypool that is down does not fail the change.
 
 #include <memory>
@@ -22,10 +22,12 @@ constexpr char kSecret[] = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx1234";
 // Lets the environment be built before the keypool it notifies exists.
 class ForwardingNotifier : public KeyPoolNotifier {
  public:
-  void KeysChanged(absl::string_view why) override {
-    if (target != nullptr) target->KeysChanged(why);
+  void KeysChanged(absl::string_view why, absl::string_view authorization) override {
+    last_authorization = std::string(authorization);
+    if (target != nullptr) target->KeysChanged(why, authorization);
   }
   KeyPoolNotifier* target = nullptr;
+  std::string last_authorization;
 };
 
 class KeyPoolLinkTest : public ::testing::TestWithParam<db::Backend> {
@@ -37,7 +39,6 @@ class KeyPoolLinkTest : public ::testing::TestWithParam<db::Backend> {
     auth::ServerAuthOptions options;
     options.secret = testing::kJwtSecret;
     auth_ = *auth::ServerAuth::Create(options);
-    tokens_ = auth_->NewTokenSource(auth::kRoleAdmin, "aigw-admin");
   }
   void TearDown() override {
     if (server_) server_->Shutdown();
@@ -60,7 +61,7 @@ class KeyPoolLinkTest : public ::testing::TestWithParam<db::Backend> {
     ASSERT_NE(server_, nullptr);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
                                    grpc::InsecureChannelCredentials());
-    notifier_ = std::make_unique<GrpcKeyPoolNotifier>(channel_, tokens_.get(), absl::Seconds(5));
+    notifier_ = std::make_unique<GrpcKeyPoolNotifier>(channel_, absl::Seconds(5));
     forward_.target = notifier_.get();
   }
 
@@ -77,7 +78,6 @@ class KeyPoolLinkTest : public ::testing::TestWithParam<db::Backend> {
   ForwardingNotifier forward_;
   std::unique_ptr<AdminTestEnv> env_;
   std::unique_ptr<auth::ServerAuth> auth_;
-  std::unique_ptr<auth::TokenSource> tokens_;
   std::unique_ptr<keypool::KeyPoolRuntime> runtime_;
   std::unique_ptr<keypool::KeyPoolService> service_;
   std::unique_ptr<grpc::Server> server_;
@@ -101,7 +101,11 @@ TEST_P(KeyPoolLinkTest, AKeyCreatedThroughAdminIsLeasableAtOnce) {
   key.set_key_name("first");
   key.set_api_key(kSecret);
   v1::ApiKey k;
-  ASSERT_TRUE(env_->Call(&Stub::CreateKey, key, &k).ok());
+  const std::string operator_token = AdminTestEnv::Bearer("admin");
+  ASSERT_TRUE(env_->Call(&Stub::CreateKey, key, &k, operator_token).ok());
+  // The admin service has no key to mint an admin token: the Reload went
+  // out on the operator's own token.
+  EXPECT_EQ(forward_.last_authorization, operator_token);
   grpc::Status st = Lease("fresh", &lease);
   ASSERT_TRUE(st.ok()) << st.error_message() << "\n" << env_->Logs();
   EXPECT_EQ(lease.key_id(), k.id());
@@ -120,7 +124,7 @@ TEST_P(KeyPoolLinkTest, AKeyCreatedThroughAdminIsLeasableAtOnce) {
 
 TEST_P(KeyPoolLinkTest, AKeypoolThatIsDownDoesNotFailTheChange) {
   auto channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
-  GrpcKeyPoolNotifier down(channel, tokens_.get(), absl::Seconds(2));
+  GrpcKeyPoolNotifier down(channel, absl::Seconds(2));
   forward_.target = &down;
   v1::CreateKeyRequest key;
   key.set_provider_id(1);

@@ -20,6 +20,7 @@ TEST(AuthPolicyTest, EveryMethodOfTheContractHasTheDesignedAccess) {
       {"/aigw.v1.ChatService/CountTokens", Access::kAnyToken},
       {"/aigw.v1.KeyPool/LeaseKey", Access::kService},
       {"/aigw.v1.KeyPool/ReportUsage", Access::kService},
+      {"/aigw.v1.KeyPool/ReportUsageBatch", Access::kService},
       {"/aigw.v1.KeyPool/ListKeyStates", Access::kAdmin},
       {"/aigw.v1.KeyPool/Reload", Access::kAdmin},
       {"/aigw.v1.UsageService/RecordCalls", Access::kService},
@@ -51,8 +52,26 @@ TEST(AuthPolicyTest, RolesAreNotRanked) {
   EXPECT_EQ(CheckRole(Access::kAdmin, service).code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(CheckRole(Access::kAdmin, user).code(), absl::StatusCode::kPermissionDenied);
   for (const Claims& c : {admin, service, user}) {
-    EXPECT_TRUE(CheckRole(Access::kAnyToken, c).ok());
     EXPECT_TRUE(CheckRole(Access::kPublic, c).ok());
+  }
+  EXPECT_TRUE(CheckRole(Access::kAnyToken, admin).ok());
+  EXPECT_TRUE(CheckRole(Access::kAnyToken, user).ok());
+}
+
+TEST(AuthPolicyTest, ServiceTokensOpenOnlyTheInternalCalls) {
+  // The gateway mints service tokens: they must not buy chat completions
+  // (billed to no caller) nor anything of management.
+  Claims service{.subject = "aigw-gateway", .role = "service"};
+  absl::Status chat = CheckRole(RequiredAccess("/aigw.v1.ChatService/CreateChatCompletion"), service);
+  EXPECT_EQ(chat.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(chat.message().find("internal calls"), absl::string_view::npos) << chat;
+  for (const char* m : {"/aigw.v1.AdminService/CreateKey", "/aigw.v1.KeyPool/Reload",
+                        "/aigw.v1.KeyPool/ListKeyStates", "/aigw.v1.UsageService/QueryLogs"}) {
+    EXPECT_EQ(CheckRole(RequiredAccess(m), service).code(), absl::StatusCode::kPermissionDenied) << m;
+  }
+  for (const char* m : {"/aigw.v1.KeyPool/LeaseKey", "/aigw.v1.KeyPool/ReportUsage",
+                        "/aigw.v1.KeyPool/ReportUsageBatch", "/aigw.v1.UsageService/RecordCalls"}) {
+    EXPECT_TRUE(CheckRole(RequiredAccess(m), service).ok()) << m;
   }
 }
 

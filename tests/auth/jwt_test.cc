@@ -1,5 +1,6 @@
-// HS256 tokens: our mint and verify against each other and against libjwt
-// (an independent implementation), and every way a token must be refused.
+// HS256 and RS256 tokens: our mint and verify against each other and
+// against libjwt (an independent implementation), every way a token must be
+// refused, alg confusion, and what each key's scope lets it sign.
 
 #include "libs/auth/jwt.h"
 
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/testing/test_keys.h"
 
 namespace aigw::auth {
 namespace {
@@ -146,7 +148,9 @@ TEST(JwtTest, OnlyHs256IsAccepted) {
   ExpectRefused(absl::StrCat(B64(R"({"alg":"none"})"), ".", B64(Payload()), "."), "alg must be HS256");
   ExpectRefused(Sign(R"({"alg":"none","typ":"JWT"})", Payload()), "alg must be HS256");
   ExpectRefused(Sign(R"({"alg":"HS512","typ":"JWT"})", Payload()), "alg must be HS256");
-  ExpectRefused(Sign(R"({"alg":"RS256","typ":"JWT"})", Payload()), "alg must be HS256");
+  // RS256 is an algorithm of ours, but only RSA keys check it: never the
+  // HMAC secret.
+  ExpectRefused(Sign(R"({"alg":"RS256","typ":"JWT"})", Payload()), "no accepted RS256 key");
   ExpectRefused(Sign(R"({"alg":"hs256"})", Payload()), "alg must be HS256");
   ExpectRefused(Sign(R"({"typ":"JWT"})", Payload()), "alg must be HS256");
   ExpectRefused(Sign(R"({"alg":"HS256","alg":"none"})", Payload()), "alg must be HS256");
@@ -232,6 +236,198 @@ TEST(JwtTest, MintRefusesWhatCouldNotBeVerified) {
   EXPECT_FALSE(MintJwt(kSecret, c).ok());
   c.expires_at = absl::InfiniteFuture();
   EXPECT_FALSE(MintJwt(kSecret, c).ok());
+}
+
+// RS256: an operator's key pair and a service's, made once for the file.
+struct Rs256Keys {
+  aigw::testing::RsaKeyPem ops = aigw::testing::GenerateRsaKey();
+  aigw::testing::RsaKeyPem ops_next = aigw::testing::GenerateRsaKey();
+  aigw::testing::RsaKeyPem gateway = aigw::testing::GenerateRsaKey();
+};
+const Rs256Keys& Keys() {
+  static const Rs256Keys* keys = new Rs256Keys();
+  return *keys;
+}
+
+JwtKey Private(const aigw::testing::RsaKeyPem& pem) { return *JwtKey::Rs256PrivateKey(pem.private_pem); }
+
+// What a production service accepts: the operators' public keys and the
+// gateway's service public key, no secret.
+JwtKeySet ProductionKeys() {
+  JwtKeySet set;
+  for (const auto* pem : {&Keys().ops.public_pem, &Keys().ops_next.public_pem}) {
+    EXPECT_TRUE(set.Add((*JwtKey::Rs256PublicKeys(*pem, KeyScope::kOperator))[0]).ok());
+  }
+  EXPECT_TRUE(
+      set.Add((*JwtKey::Rs256PublicKeys(Keys().gateway.public_pem, KeyScope::kService))[0]).ok());
+  return set;
+}
+
+std::string Mint(const JwtKey& key, absl::string_view role) {
+  Claims c = AdminClaims();
+  c.role = std::string(role);
+  absl::StatusOr<std::string> token = MintJwt(key, c);
+  EXPECT_TRUE(token.ok()) << token.status();
+  return token.value_or("");
+}
+
+void ExpectRefusedBy(const JwtKeySet& keys, absl::string_view token, absl::string_view reason) {
+  absl::StatusOr<Claims> c = VerifyJwt(keys, token, kNow);
+  ASSERT_FALSE(c.ok()) << token;
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kUnauthenticated) << c.status();
+  EXPECT_TRUE(absl::StrContains(c.status().message(), reason)) << c.status();
+}
+
+// A libjwt token with `alg` over `key` (a PEM private key for RS256, the
+// secret for HS256), with a kid header when one is given.
+std::string LibjwtToken(jwt_alg_t alg, absl::string_view key, absl::string_view role,
+                        absl::string_view kid = "") {
+  jwt_t* j = nullptr;
+  EXPECT_EQ(jwt_new(&j), 0);
+  jwt_add_grant(j, "sub", "bob");
+  jwt_add_grant(j, "role", std::string(role).c_str());
+  jwt_add_grant_int(j, "exp", absl::ToUnixSeconds(kNow) + 60);
+  if (!kid.empty()) jwt_add_header(j, "kid", std::string(kid).c_str());
+  EXPECT_EQ(jwt_set_alg(j, alg, key.empty() ? nullptr : reinterpret_cast<const unsigned char*>(key.data()),
+                        static_cast<int>(key.size())),
+            0);
+  char* encoded = jwt_encode_str(j);
+  EXPECT_NE(encoded, nullptr);
+  std::string token = encoded == nullptr ? "" : encoded;
+  free(encoded);
+  jwt_free(j);
+  return token;
+}
+
+TEST(JwtRs256Test, MintedTokenVerifiesWithThePublicKeyAndNamesItsKid) {
+  const JwtKey ops = Private(Keys().ops);
+  const std::string token = Mint(ops, "admin");
+  std::vector<std::string> parts = absl::StrSplit(token, '.');
+  ASSERT_EQ(parts.size(), 3u);
+  std::string header;
+  ASSERT_TRUE(Base64UrlDecode(parts[0], &header));
+  EXPECT_EQ(header, absl::StrCat(R"({"alg":"RS256","kid":")", ops.kid(), R"(","typ":"JWT"})"));
+  absl::StatusOr<Claims> out = VerifyJwt(ProductionKeys(), token, kNow);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->role, "admin");
+  EXPECT_EQ(out->subject, "alice");
+  ExpectRefusedBy(ProductionKeys(), token.substr(0, token.size() - 2) + "AA", "bad signature");
+}
+
+TEST(JwtRs256Test, OurTokenVerifiesWithLibjwt) {
+  const std::string token = Mint(Private(Keys().ops), "admin");
+  const std::string& pub = Keys().ops.public_pem;
+  jwt_t* j = nullptr;
+  ASSERT_EQ(jwt_decode(&j, token.c_str(), reinterpret_cast<const unsigned char*>(pub.data()),
+                       static_cast<int>(pub.size())),
+            0);
+  EXPECT_EQ(jwt_get_alg(j), JWT_ALG_RS256);
+  EXPECT_STREQ(jwt_get_header(j, "kid"), Private(Keys().ops).kid().c_str());
+  EXPECT_STREQ(jwt_get_grant(j, "role"), "admin");
+  EXPECT_EQ(jwt_get_grant_int(j, "exp"), absl::ToUnixSeconds(kNow) + 3600);
+  jwt_free(j);
+  // libjwt refuses it under another public key: the signature is real.
+  const std::string& other = Keys().ops_next.public_pem;
+  j = nullptr;
+  EXPECT_NE(jwt_decode(&j, token.c_str(), reinterpret_cast<const unsigned char*>(other.data()),
+                       static_cast<int>(other.size())),
+            0);
+  if (j != nullptr) jwt_free(j);
+}
+
+TEST(JwtRs256Test, LibjwtTokenVerifiesWithOrWithoutKid) {
+  const std::string no_kid = LibjwtToken(JWT_ALG_RS256, Keys().ops_next.private_pem, "admin");
+  absl::StatusOr<Claims> out = VerifyJwt(ProductionKeys(), no_kid, kNow);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->subject, "bob");
+  const std::string with_kid = LibjwtToken(JWT_ALG_RS256, Keys().ops_next.private_pem, "user",
+                                           Private(Keys().ops_next).kid());
+  ASSERT_TRUE(VerifyJwt(ProductionKeys(), with_kid, kNow).ok());
+  // Signed by one key but naming another's kid: only the named key is
+  // tried, and it does not match.
+  const std::string wrong_kid = LibjwtToken(JWT_ALG_RS256, Keys().ops_next.private_pem, "admin",
+                                            Private(Keys().ops).kid());
+  ExpectRefusedBy(ProductionKeys(), wrong_kid, "bad signature");
+  ExpectRefusedBy(ProductionKeys(),
+                  LibjwtToken(JWT_ALG_RS256, Keys().ops.private_pem, "admin", "retired-key"),
+                  "no accepted RS256 key has this kid");
+}
+
+TEST(JwtRs256Test, RotationAcceptsEveryListedKeyAndNothingElse) {
+  // Old and new operator keys side by side: tokens of both verify.
+  ASSERT_TRUE(VerifyJwt(ProductionKeys(), Mint(Private(Keys().ops), "admin"), kNow).ok());
+  ASSERT_TRUE(VerifyJwt(ProductionKeys(), Mint(Private(Keys().ops_next), "admin"), kNow).ok());
+  // Once the old key is dropped from the list, its tokens are refused.
+  JwtKeySet after;
+  ASSERT_TRUE(
+      after.Add((*JwtKey::Rs256PublicKeys(Keys().ops_next.public_pem, KeyScope::kOperator))[0]).ok());
+  ExpectRefusedBy(after, Mint(Private(Keys().ops), "admin"), "no accepted RS256 key has this kid");
+  EXPECT_TRUE(VerifyJwt(after, Mint(Private(Keys().ops_next), "admin"), kNow).ok());
+}
+
+TEST(JwtRs256Test, AlgorithmConfusionIsRefused) {
+  const JwtKeySet keys = ProductionKeys();
+  // HS256 "signed" with the public key's text, the classic confusion: no
+  // HS256 key is accepted, so it is refused before any signature check...
+  for (const std::string* pem : {&Keys().ops.public_pem, &Keys().gateway.public_pem}) {
+    ExpectRefusedBy(keys, LibjwtToken(JWT_ALG_HS256, *pem, "admin"), "no accepted HS256 key");
+    ExpectRefusedBy(keys, Sign(R"({"alg":"HS256","typ":"JWT"})", Payload(), *pem),
+                    "no accepted HS256 key");
+  }
+  // ...and where a development secret is accepted too, it is checked against
+  // that secret only, never against a public key.
+  JwtKeySet mixed = ProductionKeys();
+  ASSERT_TRUE(mixed.Add(*JwtKey::Hs256(kSecret)).ok());
+  ExpectRefusedBy(mixed, LibjwtToken(JWT_ALG_HS256, Keys().ops.public_pem, "admin"),
+                  "bad signature");
+  ExpectRefusedBy(
+      mixed,
+      LibjwtToken(JWT_ALG_HS256, Keys().ops.public_pem, "admin", Private(Keys().ops).kid()),
+      "bad signature");
+  // "none", from libjwt and by hand, with and without a signature.
+  ExpectRefusedBy(keys, LibjwtToken(JWT_ALG_NONE, "", "admin"), "alg must be HS256 or RS256");
+  ExpectRefusedBy(keys, absl::StrCat(B64(R"({"alg":"none"})"), ".", B64(Payload()), "."),
+                  "alg must be HS256 or RS256");
+  ExpectRefusedBy(mixed, LibjwtToken(JWT_ALG_NONE, "", "admin"), "alg must be HS256 or RS256");
+  // RS512 and ES256 are not ours, whatever key made them.
+  ExpectRefusedBy(keys, LibjwtToken(JWT_ALG_RS512, Keys().ops.private_pem, "admin"),
+                  "alg must be HS256 or RS256");
+  // The RS256 token of a key not listed.
+  ExpectRefusedBy(keys, LibjwtToken(JWT_ALG_RS256, aigw::testing::GenerateRsaKey().private_pem, "admin"),
+                  "bad signature");
+  // A kid that is not a string.
+  ExpectRefusedBy(keys, Sign(R"({"alg":"HS256","kid":7})", Payload()), "kid must be a string");
+}
+
+TEST(JwtRs256Test, AKeyVouchesOnlyForTheRolesOfItsScope) {
+  const JwtKeySet keys = ProductionKeys();
+  const JwtKey gateway = Private(Keys().gateway);
+  // The gateway's service key makes service tokens...
+  absl::StatusOr<Claims> service = VerifyJwt(keys, Mint(gateway, "service"), kNow);
+  ASSERT_TRUE(service.ok()) << service.status();
+  EXPECT_EQ(service->role, "service");
+  // ...and nothing else: whoever holds it cannot make an admin or a caller
+  // token.
+  ExpectRefusedBy(keys, Mint(gateway, "admin"), "a service key signs only role service");
+  ExpectRefusedBy(keys, Mint(gateway, "user"), "a service key signs only role service");
+  ExpectRefusedBy(keys, LibjwtToken(JWT_ALG_RS256, Keys().gateway.private_pem, "admin"),
+                  "a service key signs only role service");
+  // Operators' keys make admin and caller tokens, not service tokens.
+  ExpectRefusedBy(keys, Mint(Private(Keys().ops), "service"), "role service needs a service key");
+  // The development secret vouches for everything.
+  JwtKeySet dev = JwtKeySet::Hs256Only(kSecret);
+  for (const char* role : {"admin", "service", "user"}) {
+    Claims c = AdminClaims();
+    c.role = role;
+    EXPECT_TRUE(VerifyJwt(dev, *MintJwt(kSecret, c), kNow).ok()) << role;
+  }
+}
+
+TEST(JwtRs256Test, APublicKeyCannotMint) {
+  const JwtKey pub = (*JwtKey::Rs256PublicKeys(Keys().ops.public_pem, KeyScope::kOperator))[0];
+  EXPECT_EQ(MintJwt(pub, AdminClaims()).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(VerifyJwt(JwtKeySet(), "a.b.c", kNow).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(Base64UrlTest, RoundTripsEveryLength) {

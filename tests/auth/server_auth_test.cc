@@ -21,6 +21,7 @@
 #include "libs/auth/jwt.h"
 #include "prometheus/registry.h"
 #include "testing/health_client.grpc.pb.h"
+#include "tests/testing/test_keys.h"
 
 namespace aigw::auth {
 namespace {
@@ -112,9 +113,14 @@ class ServerAuthTest : public ::testing::Test {
     ServerAuthOptions options;
     options.secret = kSecret;
     options.disabled = disabled;
+    StartWith(std::move(options));
+  }
+  void StartWith(ServerAuthOptions options) {
     options.clock = &clock_;
     options.metrics = &registry_;
-    auth_ = *ServerAuth::Create(options);
+    absl::StatusOr<std::unique_ptr<ServerAuth>> auth = ServerAuth::Create(std::move(options));
+    ASSERT_TRUE(auth.ok()) << auth.status();
+    auth_ = *std::move(auth);
     sync_ = std::make_unique<SyncAdmin>(auth_.get(), &seen_);
     callback_ = std::make_unique<CallbackKeyPool>(auth_.get(), &seen_);
     stream_ = std::make_unique<StreamingChat>(auth_.get(), &seen_);
@@ -136,12 +142,16 @@ class ServerAuthTest : public ::testing::Test {
 
   std::string Bearer(absl::string_view role, absl::Duration ttl = absl::Hours(1),
                      absl::string_view secret = kSecret) {
+    return BearerBy(*JwtKey::Hs256(secret), role, ttl);
+  }
+  std::string BearerBy(const JwtKey& key, absl::string_view role,
+                       absl::Duration ttl = absl::Hours(1)) {
     Claims c;
     c.subject = absl::StrCat("who-", role);
     c.role = std::string(role);
     c.issued_at = clock_.Now();
     c.expires_at = clock_.Now() + ttl;
-    return absl::StrCat("Bearer ", *MintJwt(secret, c));
+    return absl::StrCat("Bearer ", *MintJwt(key, c));
   }
 
   static void Authorize(grpc::ClientContext* ctx, const std::string& header) {
@@ -323,6 +333,112 @@ TEST(ServerAuthCreateTest, NeedsASecretUnlessDisabled) {
   EXPECT_FALSE((*auth)->enabled());
   EXPECT_TRUE((*auth)->Authorize("/aigw.v1.AdminService/CreateKey", "").ok());
   EXPECT_EQ((*auth)->NewTokenSource("admin", "x")->AuthorizationHeader(), "");
+}
+
+// Production keys: the operators' and the gateway's RS256 public keys, no
+// shared secret.
+class ServerAuthRs256Test : public ServerAuthTest {
+ protected:
+  static void SetUpTestSuite() {
+    ops_ = new aigw::testing::RsaKeyPem(aigw::testing::GenerateRsaKey());
+    gateway_ = new aigw::testing::RsaKeyPem(aigw::testing::GenerateRsaKey());
+  }
+  static void TearDownTestSuite() {
+    delete ops_;
+    delete gateway_;
+  }
+  static ServerAuthOptions ProductionOptions() {
+    ServerAuthOptions options;
+    options.public_keys = *JwtKey::Rs256PublicKeys(ops_->public_pem, KeyScope::kOperator);
+    options.public_keys.push_back(
+        (*JwtKey::Rs256PublicKeys(gateway_->public_pem, KeyScope::kService))[0]);
+    return options;
+  }
+  static JwtKey Operator() { return *JwtKey::Rs256PrivateKey(ops_->private_pem); }
+  static JwtKey Gateway() { return *JwtKey::Rs256PrivateKey(gateway_->private_pem); }
+
+  static aigw::testing::RsaKeyPem* ops_;
+  static aigw::testing::RsaKeyPem* gateway_;
+};
+aigw::testing::RsaKeyPem* ServerAuthRs256Test::ops_ = nullptr;
+aigw::testing::RsaKeyPem* ServerAuthRs256Test::gateway_ = nullptr;
+
+TEST_F(ServerAuthRs256Test, OperatorAndServiceKeysOpenTheirOwnMethods) {
+  StartWith(ProductionOptions());
+  ASSERT_TRUE(CallSync(BearerBy(Operator(), "admin")).ok());
+  EXPECT_EQ(seen_.subject, "who-admin");
+  ASSERT_TRUE(CallReload(BearerBy(Operator(), "admin")).ok());
+  int chunks = 0;
+  ASSERT_TRUE(CallStream(BearerBy(Operator(), "user"), &chunks).ok());
+  std::string key;
+  ASSERT_TRUE(CallLease(BearerBy(Gateway(), "service"), &key).ok());
+  EXPECT_EQ(key, "sk-secret");
+  EXPECT_EQ(seen_.calls.load(), 4);
+}
+
+TEST_F(ServerAuthRs256Test, TheGatewaysKeyOpensNothingButTheInternalCalls) {
+  StartWith(ProductionOptions());
+  // Its service token: wrong role for management and for chat.
+  const std::string service = BearerBy(Gateway(), "service");
+  int chunks = -1;
+  for (grpc::Status st : {CallSync(service), CallReload(service), CallStream(service, &chunks)}) {
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  }
+  // An admin (or caller) token made with it: not a valid token at all.
+  for (const std::string& forged : {BearerBy(Gateway(), "admin"), BearerBy(Gateway(), "user")}) {
+    for (grpc::Status st : {CallSync(forged), CallReload(forged), CallStream(forged, &chunks)}) {
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << st.error_message();
+      EXPECT_TRUE(absl::StrContains(st.error_message(), "a service key signs only role service"))
+          << st.error_message();
+    }
+  }
+  // HS256 over anything the gateway holds (its key files) is no token here.
+  for (const std::string* text : {&gateway_->private_pem, &gateway_->public_pem, &ops_->public_pem}) {
+    grpc::Status st = CallSync(Bearer("admin", absl::Hours(1), *text));
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_TRUE(absl::StrContains(st.error_message(), "no accepted HS256 key")) << st.error_message();
+  }
+  // And an operator key cannot stand in for a service.
+  EXPECT_EQ(CallLease(BearerBy(Operator(), "service")).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(seen_.calls.load(), 0);
+}
+
+TEST_F(ServerAuthRs256Test, AServiceSignsItsCallsWithItsOwnKey) {
+  ServerAuthOptions gateway = ProductionOptions();
+  gateway.service_key = Gateway();
+  absl::StatusOr<std::unique_ptr<ServerAuth>> gateway_auth = ServerAuth::Create(gateway);
+  ASSERT_TRUE(gateway_auth.ok()) << gateway_auth.status();
+  const std::string header =
+      (*gateway_auth)->NewTokenSource(kRoleService, "aigw-gateway")->AuthorizationHeader();
+  ASSERT_TRUE(absl::StartsWith(header, "Bearer ")) << header;
+
+  StartWith(ProductionOptions());
+  ASSERT_TRUE(CallLease(header).ok());
+  EXPECT_EQ(seen_.subject, "aigw-gateway");
+  EXPECT_EQ(CallSync(header).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST(ServerAuthCreateTest, KeysNeedOneScopeEachAndAServiceKeyMustBePrivate) {
+  const aigw::testing::RsaKeyPem pem = aigw::testing::GenerateRsaKey();
+  ServerAuthOptions both;
+  both.public_keys = *JwtKey::Rs256PublicKeys(pem.public_pem, KeyScope::kOperator);
+  both.public_keys.push_back((*JwtKey::Rs256PublicKeys(pem.public_pem, KeyScope::kService))[0]);
+  EXPECT_EQ(ServerAuth::Create(both).status().code(), absl::StatusCode::kInvalidArgument);
+
+  ServerAuthOptions public_as_signer;
+  public_as_signer.secret = kSecret;
+  public_as_signer.service_key =
+      (*JwtKey::Rs256PublicKeys(pem.public_pem, KeyScope::kService))[0];
+  EXPECT_EQ(ServerAuth::Create(public_as_signer).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  ServerAuthOptions only_public;
+  only_public.public_keys = *JwtKey::Rs256PublicKeys(pem.public_pem, KeyScope::kOperator);
+  absl::StatusOr<std::unique_ptr<ServerAuth>> auth = ServerAuth::Create(only_public);
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  // No service key and no secret: nothing to sign its own calls with.
+  EXPECT_EQ((*auth)->NewTokenSource(kRoleService, "x")->AuthorizationHeader(), "");
 }
 
 TEST(BearerTokenTest, ParsesTheSchemeCaseInsensitively) {
