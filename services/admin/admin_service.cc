@@ -24,10 +24,10 @@ grpc::Status Answer(absl::StatusOr<T> result, T* response) {
 
 AdminServiceImpl::AdminServiceImpl(const AdminServiceDeps& deps)
     : deps_(deps),
-      providers_(deps.db, deps.clock),
+      providers_(deps.db, deps.clock, deps.provider_hosts),
       keys_(deps.db, deps.box, deps.clock, deps.time_zone),
       models_(deps.db, deps.clock),
-      lister_(deps.http, deps.upstream_timeout) {}
+      lister_(deps.http, deps.upstream_timeout, deps.provider_hosts) {}
 
 std::string AdminServiceImpl::Caller(const grpc::ServerContext& ctx) const {
   if (deps_.auth == nullptr) return "";

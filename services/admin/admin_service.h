@@ -7,6 +7,7 @@
 #include "libs/common/clock.h"
 #include "libs/crypto/secret_box.h"
 #include "libs/db/database.h"
+#include "libs/http/host_allowlist.h"
 #include "libs/http/http_engine.h"
 #include "services/admin/api_key_store.h"
 #include "services/admin/keypool_notifier.h"
@@ -28,6 +29,9 @@ struct AdminServiceDeps {
   absl::TimeZone time_zone = absl::UTCTimeZone();
   // One model-list call to a provider (ValidateKey, SyncModels).
   absl::Duration upstream_timeout = absl::Seconds(20);
+  // --provider_host_allowlist: the hosts a provider's base_url may name and
+  // that ValidateKey and SyncModels may call; null or empty: any host.
+  const http::HostAllowlist* provider_hosts = nullptr;
 };
 
 // aigw.v1.AdminService: the original system's /api/admin/* REST API over

@@ -51,7 +51,7 @@ absl::Status CheckProviderCode(absl::string_view code) {
   return absl::OkStatus();
 }
 
-absl::Status CheckBaseUrl(absl::string_view url) {
+absl::Status CheckBaseUrl(absl::string_view url, const http::HostAllowlist* allowed_hosts) {
   if (url.empty()) return Invalid("base_url", "is required");
   if (url.size() > 512) return Invalid("base_url", "is longer than 512 characters");
   if (HasControlOrSpace(url)) return Invalid("base_url", "contains whitespace");
@@ -78,6 +78,13 @@ absl::Status CheckBaseUrl(absl::string_view url) {
   if (!UrlPart(u.get(), CURLUPART_QUERY).empty() || !UrlPart(u.get(), CURLUPART_FRAGMENT).empty() ||
       text.find('?') != std::string::npos || text.find('#') != std::string::npos) {
     return Invalid("base_url", "must not have a query or fragment (API paths are appended to it)");
+  }
+  if (allowed_hosts != nullptr) {
+    // An admin could otherwise send a provider's keys, and every prompt, to
+    // a host of their choosing.
+    if (absl::Status st = allowed_hosts->Check(url); !st.ok()) {
+      return Invalid("base_url", absl::StrCat("'", url, "': ", st.message()));
+    }
   }
   return absl::OkStatus();
 }

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "libs/http/host_allowlist.h"
 
 namespace aigw::admin {
 
@@ -18,7 +19,9 @@ namespace aigw::admin {
 absl::Status CheckProviderCode(absl::string_view code);
 // An absolute http or https URL with a host, and neither credentials, query
 // nor fragment (the API paths are appended to it); at most 512 characters.
-absl::Status CheckBaseUrl(absl::string_view url);
+// With `allowed_hosts` (--provider_host_allowlist), its host must be on it.
+absl::Status CheckBaseUrl(absl::string_view url,
+                          const http::HostAllowlist* allowed_hosts = nullptr);
 // "openai" | "anthropic", case-insensitive; "" gives "openai". Returns the
 // lowercase form.
 absl::StatusOr<std::string> NormalizeApiFormat(absl::string_view format);

@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "libs/common/logging.h"
 #include "libs/crypto/master_key.h"
+#include "libs/http/host_allowlist.h"
 #include "libs/http/http_engine.h"
 #include "libs/server/peer_channel.h"
 #include "libs/server/service_main.h"
@@ -23,6 +24,10 @@ ABSL_FLAG(absl::Duration, keypool_reload_timeout, absl::Seconds(3),
 ABSL_FLAG(absl::Duration, upstream_timeout, absl::Seconds(20),
           "One model-list call to a provider (ValidateKey, SyncModels) "
           "[env AIGW_ADMIN_UPSTREAM_TIMEOUT]");
+ABSL_FLAG(std::string, provider_host_allowlist, "",
+          "Comma-separated hosts a provider's base_url may name, and that ValidateKey and "
+          "SyncModels may call (\"api.openai.com,*.example.com\"); empty: any host, so an admin "
+          "can send keys and prompts anywhere [env AIGW_PROVIDER_HOST_ALLOWLIST]");
 ABSL_FLAG(std::string, time_zone, "UTC",
           "The keypool's zone: the calendar day of the keys' daily counters [env AIGW_TIME_ZONE]");
 
@@ -34,6 +39,7 @@ struct Admin {
   std::unique_ptr<crypto::SecretBox> box;
   std::unique_ptr<http::HttpEngine> http;
   std::unique_ptr<KeyPoolNotifier> keypool;
+  http::HostAllowlist provider_hosts;
 };
 
 absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
@@ -44,8 +50,18 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
     return absl::InvalidArgumentError(
         absl::StrCat("--time_zone '", absl::GetFlag(FLAGS_time_zone), "' is not a known zone"));
   }
+  absl::StatusOr<http::HostAllowlist> provider_hosts =
+      http::HostAllowlist::Parse(absl::GetFlag(FLAGS_provider_host_allowlist));
+  if (!provider_hosts.ok()) return provider_hosts.status();
   auto a = std::make_shared<Admin>();
   a->box = std::make_unique<crypto::SecretBox>(*box);
+  a->provider_hosts = *std::move(provider_hosts);
+  if (a->provider_hosts.empty()) {
+    spdlog::warn("msg=\"no --provider_host_allowlist: an admin can point a provider at any host, "
+                 "which then receives its API keys and prompts\"");
+  } else {
+    spdlog::info("msg=\"provider hosts allowed\" hosts=\"{}\"", a->provider_hosts.ToString());
+  }
   absl::StatusOr<std::unique_ptr<http::HttpEngine>> engine = http::HttpEngine::Create({});
   if (!engine.ok()) return engine.status();
   a->http = std::move(*engine);
@@ -69,6 +85,7 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   deps.auth = ctx.auth;
   deps.time_zone = zone;
   deps.upstream_timeout = absl::GetFlag(FLAGS_upstream_timeout);
+  deps.provider_hosts = &a->provider_hosts;
 
   server::ServiceParts parts;
   parts.services.push_back(std::make_unique<AdminServiceImpl>(deps));
@@ -88,6 +105,8 @@ int main(int argc, char** argv) {
                                  .env_flags = {{"master_key_file", "AIGW_MASTER_KEY_FILE"},
                                                {"keypool_addr", "AIGW_KEYPOOL_ADDR"},
                                                {"upstream_timeout", "AIGW_ADMIN_UPSTREAM_TIMEOUT"},
+                                               {"provider_host_allowlist",
+                                                "AIGW_PROVIDER_HOST_ALLOWLIST"},
                                                {"time_zone", "AIGW_TIME_ZONE"}}};
   return aigw::server::RunServiceMain(spec, argc, argv, &aigw::admin::Build);
 }

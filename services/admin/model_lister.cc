@@ -31,6 +31,10 @@ absl::StatusOr<ModelListAnswer> ModelLister::List(absl::string_view base_url,
                                                   absl::string_view api_key) const {
   const providers::ProviderAdapter& adapter = providers::AdapterFor(api_format);
   providers::HttpRequest built = adapter.BuildListModelsRequest(base_url, api_key);
+  // The database row may have been edited by hand past admin's checks.
+  if (allowed_hosts_ != nullptr) {
+    if (absl::Status st = allowed_hosts_->Check(built.url); !st.ok()) return st;
+  }
   http::HttpRequest request;
   request.method = built.method;
   request.url = built.url;

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "libs/http/host_allowlist.h"
 #include "libs/http/http_engine.h"
 #include "libs/providers/adapter.h"
 
@@ -33,17 +34,23 @@ struct ModelListAnswer {
 // thread (the admin service's sync handlers) until the answer or `timeout`.
 class ModelLister {
  public:
-  ModelLister(http::HttpEngine* engine, absl::Duration timeout)
-      : engine_(engine), timeout_(timeout) {}
+  // `allowed_hosts` (may be null): the hosts it may call
+  // (--provider_host_allowlist).
+  ModelLister(http::HttpEngine* engine, absl::Duration timeout,
+              const http::HostAllowlist* allowed_hosts = nullptr)
+      : engine_(engine), timeout_(timeout), allowed_hosts_(allowed_hosts) {}
 
   // Transport failures are UNAVAILABLE / DEADLINE_EXCEEDED; a 2xx body that
-  // is not a model list is INTERNAL. Any HTTP answer is an OK result.
+  // is not a model list is INTERNAL; a host outside `allowed_hosts` is
+  // FAILED_PRECONDITION, and nothing is sent. Any HTTP answer is an OK
+  // result.
   absl::StatusOr<ModelListAnswer> List(absl::string_view base_url, absl::string_view api_format,
                                        absl::string_view api_key) const;
 
  private:
   http::HttpEngine* const engine_;
   const absl::Duration timeout_;
+  const http::HostAllowlist* const allowed_hosts_;
 };
 
 // `text` with every occurrence of `secret` replaced by its mask.

@@ -142,7 +142,7 @@ absl::StatusOr<v1::Provider> ProviderStore::GetByCode(absl::string_view code) {
 absl::StatusOr<v1::Provider> ProviderStore::Create(const v1::CreateProviderRequest& r) {
   if (absl::Status st = CheckProviderCode(r.provider_code()); !st.ok()) return st;
   if (absl::Status st = CheckName("provider_name", r.provider_name(), 128); !st.ok()) return st;
-  if (absl::Status st = CheckBaseUrl(r.base_url()); !st.ok()) return st;
+  if (absl::Status st = CheckBaseUrl(r.base_url(), allowed_hosts_); !st.ok()) return st;
   absl::StatusOr<std::string> format = NormalizeApiFormat(r.api_format());
   if (!format.ok()) return format.status();
   absl::StatusOr<std::string> policy = NormalizeKeyPolicy(r.key_policy());
@@ -185,7 +185,7 @@ absl::StatusOr<v1::Provider> ProviderStore::Update(const v1::UpdateProviderReque
     if (absl::Status st = CheckName("provider_name", r.provider_name(), 128); !st.ok()) return st;
   }
   if (r.has_base_url()) {
-    if (absl::Status st = CheckBaseUrl(r.base_url()); !st.ok()) return st;
+    if (absl::Status st = CheckBaseUrl(r.base_url(), allowed_hosts_); !st.ok()) return st;
   }
   std::string format, policy;
   if (r.has_api_format()) {

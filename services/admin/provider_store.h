@@ -8,6 +8,7 @@
 #include "aigw/v1/admin.pb.h"
 #include "libs/common/clock.h"
 #include "libs/db/database.h"
+#include "libs/http/host_allowlist.h"
 
 namespace soci {
 class session;
@@ -20,7 +21,11 @@ namespace aigw::admin {
 // ALREADY_EXISTS.
 class ProviderStore {
  public:
-  ProviderStore(db::Database* db, Clock* clock) : db_(db), clock_(clock) {}
+  // `allowed_hosts` (may be null): the hosts a base_url may name
+  // (--provider_host_allowlist).
+  ProviderStore(db::Database* db, Clock* clock,
+                const http::HostAllowlist* allowed_hosts = nullptr)
+      : db_(db), clock_(clock), allowed_hosts_(allowed_hosts) {}
 
   // Ordered by sort_order, then id. models_count counts every model of the
   // provider; active_keys_count the keys that are active and neither invalid
@@ -38,6 +43,7 @@ class ProviderStore {
  private:
   db::Database* const db_;
   Clock* const clock_;
+  const http::HostAllowlist* const allowed_hosts_;
 };
 
 // Reads one provider with its counts on an open session; NOT_FOUND when the

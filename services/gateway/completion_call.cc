@@ -257,6 +257,12 @@ void CompletionCall::SendAttempt() {
   const std::string& base_url =
       lease_.base_url().empty() ? target().provider->base_url : lease_.base_url();
   providers::HttpRequest built = adapter.BuildRequest(BuildParams(), base_url, lease_.api_key());
+  if (ctx_->provider_hosts != nullptr) {
+    if (absl::Status allowed = ctx_->provider_hosts->Check(built.url); !allowed.ok()) {
+      RefuseHost(allowed);
+      return;
+    }
+  }
 
   http::HttpRequest req;
   req.method = std::move(built.method);
@@ -292,6 +298,21 @@ void CompletionCall::SendAttempt() {
   };
   transfer_active_ = true;
   transfer_ = ctx_->engine->Start(std::move(req), std::move(cb));
+}
+
+void CompletionCall::RefuseHost(const absl::Status& refusal) {
+  const std::string message =
+      absl::StrCat("provider ", target().provider->code, ": ", refusal.message());
+  // The key was never used: its lease goes back whole, its health is not in
+  // question, and the call log records an attempt that was not sent (key 0).
+  ReportAttempt(aigw::v1::RELEASED, 0, "", "", {}, 0, /*is_final=*/false, /*event=*/false);
+  lease_.Clear();
+  const absl::Status failure(refusal.code(), message);
+  RecordFailure(failure, /*upstream=*/false);
+  const bool is_final = target_index_ + 1 >= targets_.size();
+  ReportAttempt(aigw::v1::NOT_SENT, 0, "HOST_NOT_ALLOWED", message, {}, 0, is_final,
+                /*event=*/true);
+  NextTarget();
 }
 
 void CompletionCall::OnData(absl::string_view bytes) {

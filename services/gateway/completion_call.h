@@ -13,6 +13,7 @@
 #include "aigw/v1/chat.pb.h"
 #include "aigw/v1/usage.pb.h"
 #include "libs/common/clock.h"
+#include "libs/http/host_allowlist.h"
 #include "libs/http/http_engine.h"
 #include "libs/providers/adapter.h"
 #include "libs/providers/stream_accumulator.h"
@@ -45,6 +46,10 @@ struct PipelineContext {
   // A stream is cut once its content (text and reasoning) would pass this
   // many bytes. Zero: no limit.
   int64_t max_stream_content_bytes = 4 << 20;
+  // --provider_host_allowlist: a target whose URL names another host is
+  // refused without sending (its base_url may have been edited in the
+  // database by hand). Null or empty: any host.
+  const http::HostAllowlist* provider_hosts = nullptr;
   // Runs `fn` on the engine's loop after `delay`. Tests replace it to record
   // the backoff delays and skip the waiting.
   std::function<void(absl::Duration delay, std::function<void()> fn)> schedule;
@@ -113,6 +118,9 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   void LeaseNext();
   void OnLease(LeaseResult result);
   void SendAttempt();
+  // The target's URL is outside --provider_host_allowlist: nothing is sent,
+  // the lease goes back unused, and the call moves to its next target.
+  void RefuseHost(const absl::Status& refusal);
   void OnData(absl::string_view bytes);
   void OnHttpDone(absl::Status transport, int status, std::string body);
   // Aborts the transfer; OnHttpDone records the attempt as `cut` says.

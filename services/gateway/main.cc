@@ -11,6 +11,7 @@
 #include "libs/auth/auth_policy.h"
 #include "libs/auth/server_auth.h"
 #include "libs/auth/token_source.h"
+#include "libs/http/host_allowlist.h"
 #include "libs/providers/parse_limits.h"
 #include "libs/server/peer_channel.h"
 #include "libs/server/service_main.h"
@@ -66,6 +67,10 @@ ABSL_FLAG(absl::Duration, upstream_busy_poll, absl::Microseconds(50),
 ABSL_FLAG(absl::Duration, upstream_idle_poll, absl::Microseconds(300),
           "With no upstream call in flight, keep polling this long before sleeping, so the next "
           "call's hand-off finds the loop awake (lower latency for a little CPU; 0: off)");
+ABSL_FLAG(std::string, provider_host_allowlist, "",
+          "Comma-separated hosts chat requests may go to (\"api.openai.com,*.example.com\"); a "
+          "provider whose base_url names another host is refused (FAILED_PRECONDITION) without "
+          "sending anything; empty: any host [env AIGW_PROVIDER_HOST_ALLOWLIST]");
 ABSL_FLAG(int64_t, max_request_bytes, 1 << 20, "Text per chat request [env AIGW_MAX_REQUEST_BYTES]");
 ABSL_FLAG(int64_t, max_upstream_body_bytes, 8 << 20,
           "A provider's answer or error body, and one server-sent event of a stream, may be this "
@@ -101,6 +106,7 @@ struct Gateway {
   std::unique_ptr<EventUploader> uploader;
   std::unique_ptr<BatchingEventSink> events;
   std::shared_ptr<auth::TokenSource> token;
+  http::HostAllowlist provider_hosts;
   PipelineContext pipeline;
 
   void Stop() {
@@ -145,6 +151,13 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
       static_cast<size_t>(absl::GetFlag(FLAGS_max_upstream_body_bytes));
   providers::SetParseLimits(parse_limits);
   auto g = std::make_shared<Gateway>();
+  absl::StatusOr<http::HostAllowlist> provider_hosts =
+      http::HostAllowlist::Parse(absl::GetFlag(FLAGS_provider_host_allowlist));
+  if (!provider_hosts.ok()) return provider_hosts.status();
+  g->provider_hosts = *std::move(provider_hosts);
+  if (!g->provider_hosts.empty()) {
+    spdlog::info("msg=\"provider hosts allowed\" hosts=\"{}\"", g->provider_hosts.ToString());
+  }
   http::HttpEngine::Options engine_options;
   engine_options.max_body_bytes = absl::GetFlag(FLAGS_max_upstream_body_bytes);
   engine_options.max_header_bytes = absl::GetFlag(FLAGS_max_upstream_header_bytes);
@@ -228,6 +241,7 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   p.stream_idle_timeout = absl::GetFlag(FLAGS_stream_idle_timeout);
   p.max_stream_duration = absl::GetFlag(FLAGS_max_stream_duration);
   p.max_stream_content_bytes = absl::GetFlag(FLAGS_max_stream_content_bytes);
+  p.provider_hosts = &g->provider_hosts;
   http::HttpEngine* e = g->engine.get();
   p.schedule = [e](absl::Duration delay, std::function<void()> fn) {
     e->RunAfter(delay, std::move(fn));
@@ -284,6 +298,7 @@ int main(int argc, char** argv) {
                     {"max_upstream_json_depth", "AIGW_MAX_UPSTREAM_JSON_DEPTH"},
                     {"max_stream_content_bytes", "AIGW_MAX_STREAM_CONTENT_BYTES"},
                     {"max_stream_duration", "AIGW_MAX_STREAM_DURATION"},
-                    {"stream_max_queued_bytes", "AIGW_STREAM_MAX_QUEUED_BYTES"}}};
+                    {"stream_max_queued_bytes", "AIGW_STREAM_MAX_QUEUED_BYTES"},
+                    {"provider_host_allowlist", "AIGW_PROVIDER_HOST_ALLOWLIST"}}};
   return aigw::server::RunServiceMain(spec, argc, argv, &aigw::gateway::Build);
 }

@@ -532,6 +532,61 @@ TEST_P(AdminUpstreamTest, ValidKeyOpenAiFormat) {
   EXPECT_EQ(seen[0].api_key, kSecret);  // the decrypted secret went to the provider
 }
 
+TEST_P(AdminUpstreamTest, TheProviderHostAllowListBoundsBaseUrlsAndCalls) {
+  // The fake upstream is 127.0.0.1; "localhost" reaches it too but is not
+  // allowed, standing in for any other host.
+  env_.reset();
+  absl::StatusOr<std::unique_ptr<AdminTestEnv>> env =
+      AdminTestEnv::Create(GetParam(), nullptr, "127.0.0.1, api.openai.com");
+  ASSERT_TRUE(env.ok()) << env.status();
+  env_ = std::move(*env);
+  const std::string elsewhere = absl::StrCat("http://localhost:", fake_->port(), "/v1");
+
+  v1::CreateProviderRequest create;
+  create.set_provider_code("exfil");
+  create.set_provider_name("Exfil");
+  create.set_base_url("https://collector.example/v1");
+  v1::Provider p;
+  grpc::Status st = env_->Call(&Stub::CreateProvider, create, &p);
+  EXPECT_EQ(st.error_code(), StatusCode::INVALID_ARGUMENT) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "base_url")) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "host collector.example is not in the provider "
+                                                    "host allow-list"))
+      << st.error_message();
+  create.set_base_url(elsewhere);
+  EXPECT_EQ(env_->Call(&Stub::CreateProvider, create, &p).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  const v1::Provider allowed = NewProvider("fake-openai", fake_->base_url() + "/v1");
+  const v1::ApiKey key = NewKey(allowed.id(), kSecret);
+  v1::ValidateKeyResponse validated;
+  ASSERT_TRUE(Validate(key.id(), &validated).ok());
+  EXPECT_TRUE(validated.is_valid());
+  ASSERT_EQ(fake_->requests().Requests().size(), 1u);
+
+  v1::UpdateProviderRequest update;
+  update.set_id(allowed.id());
+  update.set_base_url(elsewhere);
+  v1::Provider updated;
+  st = env_->Call(&Stub::UpdateProvider, update, &updated);
+  EXPECT_EQ(st.error_code(), StatusCode::INVALID_ARGUMENT) << st.error_message();
+  EXPECT_EQ(Provider("fake-openai").base_url(), fake_->base_url() + "/v1");
+
+  // Edited in the database by hand, past every check: admin still sends
+  // neither the key nor anything else there.
+  Exec(absl::StrCat("UPDATE t_ai_providers SET base_url = '", elsewhere, "' WHERE id = ",
+                    allowed.id()));
+  st = Validate(key.id(), &validated);
+  EXPECT_EQ(st.error_code(), StatusCode::FAILED_PRECONDITION) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "host localhost is not in the provider host "
+                                                    "allow-list"))
+      << st.error_message();
+  v1::SyncModelsResponse synced;
+  EXPECT_EQ(Sync(allowed.id(), &synced).error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(fake_->requests().Requests().size(), 1u);
+  EXPECT_EQ(Status(key.id()), "normal");  // a refusal of ours says nothing of the key
+}
+
 TEST_P(AdminUpstreamTest, ValidKeyAnthropicFormat) {
   const v1::Provider p = NewProvider("fake-claude", fake_->base_url(), "anthropic");
   const v1::ApiKey key = NewKey(p.id(), kOtherSecret);

@@ -24,8 +24,8 @@ AdminTestEnv::~AdminTestEnv() {
       "stderr", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
 }
 
-absl::StatusOr<std::unique_ptr<AdminTestEnv>> AdminTestEnv::Create(db::Backend backend,
-                                                                   KeyPoolNotifier* notifier) {
+absl::StatusOr<std::unique_ptr<AdminTestEnv>> AdminTestEnv::Create(
+    db::Backend backend, KeyPoolNotifier* notifier, absl::string_view provider_host_allowlist) {
   absl::StatusOr<std::unique_ptr<aigw::testing::TestDatabase>> tdb =
       aigw::testing::TestDatabase::Create(backend);
   if (!tdb.ok()) return tdb.status();
@@ -42,6 +42,9 @@ absl::StatusOr<std::unique_ptr<AdminTestEnv>> AdminTestEnv::Create(db::Backend b
   absl::StatusOr<std::unique_ptr<http::HttpEngine>> http = http::HttpEngine::Create({});
   if (!http.ok()) return http.status();
   env->http_ = std::move(*http);
+  absl::StatusOr<http::HostAllowlist> hosts = http::HostAllowlist::Parse(provider_host_allowlist);
+  if (!hosts.ok()) return hosts.status();
+  env->provider_hosts_ = *std::move(hosts);
   auth::ServerAuthOptions auth_options;
   auth_options.secret = kJwtSecret;
   absl::StatusOr<std::unique_ptr<auth::ServerAuth>> auth = auth::ServerAuth::Create(auth_options);
@@ -56,6 +59,7 @@ absl::StatusOr<std::unique_ptr<AdminTestEnv>> AdminTestEnv::Create(db::Backend b
   deps.auth = env->auth_.get();
   deps.clock = &env->clock_;
   deps.upstream_timeout = absl::Seconds(10);
+  deps.provider_hosts = &env->provider_hosts_;
   env->service_ = std::make_unique<AdminServiceImpl>(deps);
 
   grpc::ServerBuilder builder;

@@ -14,6 +14,7 @@
 #include "libs/auth/server_auth.h"
 #include "libs/common/clock.h"
 #include "libs/crypto/secret_box.h"
+#include "libs/http/host_allowlist.h"
 #include "libs/http/http_engine.h"
 #include "services/admin/admin_service.h"
 #include "services/admin/keypool_notifier.h"
@@ -47,9 +48,11 @@ class RecordingNotifier : public KeyPoolNotifier {
 // for the provider calls, and every log line captured.
 class AdminTestEnv {
  public:
-  // `notifier` null: a RecordingNotifier.
+  // `notifier` null: a RecordingNotifier. `provider_host_allowlist`: as
+  // --provider_host_allowlist.
   static absl::StatusOr<std::unique_ptr<AdminTestEnv>> Create(
-      db::Backend backend, KeyPoolNotifier* notifier = nullptr);
+      db::Backend backend, KeyPoolNotifier* notifier = nullptr,
+      absl::string_view provider_host_allowlist = "");
   ~AdminTestEnv();
 
   db::Database& db() { return tdb_->db(); }
@@ -85,6 +88,7 @@ class AdminTestEnv {
   RecordingNotifier recording_;
   std::shared_ptr<std::ostringstream> logs_;
   std::unique_ptr<http::HttpEngine> http_;
+  http::HostAllowlist provider_hosts_;
   std::unique_ptr<auth::ServerAuth> auth_;
   std::unique_ptr<AdminServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -267,6 +267,41 @@ TEST_F(CompletionPipelineTest, ARefusedRequestIsNeitherRetriedNorFallenBack) {
   EXPECT_EQ(h_.upstream().requests().Requests().size(), 1u);
 }
 
+TEST_F(CompletionPipelineTest, AHostOutsideTheAllowListIsNeverSentTo) {
+  // The fake upstream listens on 127.0.0.1; only "localhost" is allowed, as
+  // if a provider's base_url had been edited in the database by hand.
+  http::HostAllowlist only_localhost = *http::HostAllowlist::Parse("localhost");
+  h_.pipeline().provider_hosts = &only_localhost;
+  auto req = UserRequest("openai", "gpt-4o-mini", "secret prompt");
+  req.add_fallbacks()->set_provider_code("deepseek");
+  CallResult r = h_.Run(req);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kFailedPrecondition) << r.status;
+  EXPECT_TRUE(absl::StrContains(r.status.message(),
+                                "provider openai: host 127.0.0.1 is not in the provider host "
+                                "allow-list"))
+      << r.status;
+  EXPECT_TRUE(absl::StrContains(r.status.message(), "provider deepseek: host 127.0.0.1"))
+      << r.status;
+  EXPECT_TRUE(h_.upstream().requests().Requests().empty());  // not one byte sent
+  EXPECT_TRUE(h_.delays().empty());
+  auto events = h_.events().events();
+  ASSERT_EQ(events.size(), 2u);
+  for (const aigw::v1::CallEvent& ev : events) {
+    EXPECT_EQ(ev.outcome(), aigw::v1::NOT_SENT);
+    EXPECT_EQ(ev.error_code(), "HOST_NOT_ALLOWED");
+    EXPECT_EQ(ev.key_id(), 0);
+  }
+  EXPECT_TRUE(events.back().is_final());
+
+  // The keys were handed back unused and unharmed: with the upstream's host
+  // allowed, the same key serves at once.
+  http::HostAllowlist with_upstream = *http::HostAllowlist::Parse("localhost,127.0.0.1");
+  h_.pipeline().provider_hosts = &with_upstream;
+  CallResult ok = h_.Run(UserRequest("openai", "gpt-4o-mini", "hi"));
+  ASSERT_TRUE(ok.status.ok()) << ok.status;
+  EXPECT_EQ(KeysSeenUpstream(), std::vector<std::string>{kKeyA});
+}
+
 TEST_F(CompletionPipelineTest, NoKeysIsResourceExhausted) {
   // Remove deepseek's key; the keypool notices on Reload.
   ASSERT_TRUE(h_.db().Run([](soci::session& s) {
