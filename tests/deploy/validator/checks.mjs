@@ -33,7 +33,7 @@ function seconds(d) {
   return Number(m[1]) * { ms: 1e-3, s: 1, m: 60, h: 3600 }[m[2]];
 }
 
-export function crossChecks(objects, { secretTemplate, entrypointScript, requireScaledOut }) {
+export function crossChecks(objects, { templates, entrypointScript, requireScaledOut }) {
   const problems = [];
   const fail = (where, what) => problems.push(`${where}: ${what}`);
   const byKind = (kind) => objects.filter((o) => o.kind === kind);
@@ -48,10 +48,16 @@ export function crossChecks(objects, { secretTemplate, entrypointScript, require
 
   const config = find("ConfigMap", "aigw-config");
   if (!config) fail("ConfigMap/aigw-config", "missing");
-  const secrets = new Map();
-  for (const s of [...byKind("Secret"), ...(secretTemplate ? [secretTemplate] : [])]) {
-    secrets.set(s.metadata.name, new Set([...Object.keys(s.stringData ?? {}), ...Object.keys(s.data ?? {})]));
-  }
+  // What the operator creates by hand (secret.template.yaml) counts as there.
+  const keysOf = (kind) => {
+    const m = new Map();
+    for (const s of [...byKind(kind), ...(templates ?? []).filter((t) => t.kind === kind)]) {
+      m.set(s.metadata.name, new Set([...Object.keys(s.stringData ?? {}), ...Object.keys(s.data ?? {})]));
+    }
+    return m;
+  };
+  const secrets = keysOf("Secret");
+  const configMaps = keysOf("ConfigMap");
   const programs = new Set([...entrypointScript.matchAll(/^\s*([a-z|]+)\)\s/gm)].flatMap((m) => m[1].split("|")));
 
   const workloads = objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
@@ -106,6 +112,12 @@ export function crossChecks(objects, { secretTemplate, entrypointScript, require
             if (!secrets.get(v.secret.secretName)?.has(item.key)) fail(cw, `volume ${m.name}: Secret has no key ${item.key}`);
           }
         }
+        if (v?.configMap) {
+          if (!configMaps.has(v.configMap.name)) fail(cw, `volume ${m.name}: ConfigMap ${v.configMap.name} does not exist`);
+          for (const item of v.configMap.items ?? []) {
+            if (!configMaps.get(v.configMap.name)?.has(item.key)) fail(cw, `volume ${m.name}: ConfigMap has no key ${item.key}`);
+          }
+        }
       }
       // A *_FILE variable names a file some mounted volume provides.
       const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
@@ -124,7 +136,7 @@ export function crossChecks(objects, { secretTemplate, entrypointScript, require
       if (!programs.has(program)) fail(cw, `args[0] '${program}' is not a program of the entrypoint`);
       if (sc.readOnlyRootFilesystem !== true) fail(cw, "readOnlyRootFilesystem must be true");
       if (psc.runAsUser !== 10001) fail(where, "runAsUser must be the image's user 10001");
-      if (!(c.env ?? []).some((e) => e.name === "AIGW_JWT_SECRET_FILE")) fail(cw, "AIGW_JWT_SECRET_FILE is not set");
+      for (const problem of tokenKeyProblems(program, c, env, volumes)) fail(cw, problem);
       if (!(c.env ?? []).some((e) => e.name === "DB_PASSWORD" && e.valueFrom?.secretKeyRef)) fail(cw, "DB_PASSWORD does not come from a Secret");
       if (program === "keypool" || program === "admin") {
         if (!env.AIGW_MASTER_KEY_FILE) fail(cw, "AIGW_MASTER_KEY_FILE is not set");
@@ -251,15 +263,68 @@ export function crossChecks(objects, { secretTemplate, entrypointScript, require
   return problems;
 }
 
-export function checkSecretTemplate(secret) {
+// Token keys are mounted only where needed (libs/auth/README.md): every
+// service verifies with the operators' public keys; keypool and usage also
+// with the services' public keys; only the gateway holds a private key (its
+// service key); nothing holds the development HS256 secret; the migration
+// run needs no key at all.
+const SERVICE_KEY_FILE = "AIGW_SERVICE_KEY_FILE";
+function tokenKeyProblems(program, container, env, volumes) {
   const problems = [];
-  if (secret.kind !== "Secret") problems.push("secret template: not a Secret");
-  if (secret.data !== undefined) problems.push("secret template: must not carry data (only REPLACE_ME placeholders in stringData)");
-  for (const [k, v] of Object.entries(secret.stringData ?? {})) {
-    if (v !== "REPLACE_ME") problems.push(`secret template: ${k} must be the placeholder REPLACE_ME, not a value`);
+  const names = new Set((container.env ?? []).map((e) => e.name));
+  for (const shared of ["AIGW_JWT_SECRET", "AIGW_JWT_SECRET_FILE"]) {
+    if (names.has(shared)) problems.push(`${shared} is set: the shared HS256 secret lets whoever holds it mint admin tokens (development only)`);
   }
-  for (const k of ["db-password", "master-key", "jwt-secret"]) {
-    if (!(k in (secret.stringData ?? {}))) problems.push(`secret template: ${k} is missing`);
+  for (const m of container.volumeMounts ?? []) {
+    const items = volumes.get(m.name)?.secret?.items ?? [];
+    if (items.some((i) => i.key === "jwt-secret")) problems.push(`mounts the shared secret jwt-secret (development only)`);
+    const privateKey = items.some((i) => /key\.pem$/.test(i.key));
+    if (privateKey && program !== "gateway") problems.push(`mounts a private token key (${m.name}): only the gateway holds one`);
+  }
+  if (program === "migrate") {
+    for (const n of ["AIGW_JWT_PUBLIC_KEYS_FILE", "AIGW_SERVICE_PUBLIC_KEYS_FILE", SERVICE_KEY_FILE]) {
+      if (names.has(n)) problems.push(`${n} is set: a migration run checks no tokens`);
+    }
+    return problems;
+  }
+  if (!env.AIGW_JWT_PUBLIC_KEYS_FILE) problems.push("AIGW_JWT_PUBLIC_KEYS_FILE is not set (the operators' public keys)");
+  const wantsServicePublic = program === "keypool" || program === "usage";
+  if (wantsServicePublic && !env.AIGW_SERVICE_PUBLIC_KEYS_FILE) {
+    problems.push("AIGW_SERVICE_PUBLIC_KEYS_FILE is not set: the gateway's service tokens would be refused");
+  }
+  if (program === "gateway" && !env[SERVICE_KEY_FILE]) problems.push(`${SERVICE_KEY_FILE} is not set: the gateway cannot sign its calls`);
+  if (program !== "gateway" && names.has(SERVICE_KEY_FILE)) problems.push(`${SERVICE_KEY_FILE} is set: only the gateway signs service tokens`);
+  return problems;
+}
+
+export function checkSecretTemplate(templates) {
+  const problems = [];
+  const byName = new Map(templates.map((t) => [`${t.kind}/${t.metadata?.name}`, t]));
+  for (const t of templates) {
+    const where = `secret template ${t.kind}/${t.metadata?.name}`;
+    if (t.kind !== "Secret" && t.kind !== "ConfigMap") problems.push(`${where}: only Secrets and ConfigMaps belong here`);
+    if (t.kind === "Secret" && t.data !== undefined) problems.push(`${where}: must not carry data (only REPLACE_ME placeholders in stringData)`);
+    for (const [k, v] of Object.entries(t.kind === "Secret" ? t.stringData ?? {} : t.data ?? {})) {
+      if (v !== "REPLACE_ME") problems.push(`${where}: ${k} must be the placeholder REPLACE_ME, not a value`);
+    }
+  }
+  const required = {
+    "Secret/aigw-secrets": ["db-password", "master-key"],
+    "Secret/aigw-gateway-key": ["service-key.pem"],
+    "ConfigMap/aigw-token-keys": ["operators.pem", "services.pem"],
+  };
+  for (const [id, keys] of Object.entries(required)) {
+    const t = byName.get(id);
+    if (!t) {
+      problems.push(`secret template: ${id} is missing`);
+      continue;
+    }
+    for (const k of keys) {
+      if (!(k in (t.stringData ?? t.data ?? {}))) problems.push(`secret template ${id}: ${k} is missing`);
+    }
+  }
+  if ("jwt-secret" in (byName.get("Secret/aigw-secrets")?.stringData ?? {})) {
+    problems.push("secret template: jwt-secret (the shared HS256 secret) is for development clusters only");
   }
   return problems;
 }

@@ -12,6 +12,7 @@ import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { checkSecretTemplate, crossChecks, readText } from "./checks.mjs";
 import { objectId, parseYamlDocuments, render } from "./kustomize.mjs";
+import { networkPolicyChecks } from "./netpol.mjs";
 import { validateObject } from "./schema.mjs";
 
 const args = process.argv.slice(2);
@@ -100,14 +101,16 @@ await check("every manifest is part of a kustomization", () => {
 });
 
 // 4. Cross-object checks on what an operator applies.
-const secretTemplate = parseYamlDocuments(path.join(k8s, "secret.template.yaml"))[0];
+const templates = parseYamlDocuments(path.join(k8s, "secret.template.yaml"));
 const entrypointScript = readText(path.join(repo, "deploy/docker/entrypoint.sh"));
-await check("secret template holds placeholders only", () => checkSecretTemplate(secretTemplate));
+await check("secret template holds placeholders only", () => checkSecretTemplate(templates));
 const get = (name) => rendered.get(path.join(k8s, name)) ?? [];
-await check("base + monitoring: references, probes, ports, replicas, keypool", () =>
-  crossChecks([...get("base"), ...get("monitoring")], { secretTemplate, entrypointScript, requireScaledOut: true }));
-await check("overlays/local: references, probes, ports, keypool", () =>
-  crossChecks([...get("overlays/local"), ...get("monitoring")], { secretTemplate, entrypointScript, requireScaledOut: false }));
+await check("base + monitoring: references, probes, ports, replicas, keypool, token keys", () =>
+  crossChecks([...get("base"), ...get("monitoring")], { templates, entrypointScript, requireScaledOut: true }));
+await check("overlays/local: references, probes, ports, keypool, token keys", () =>
+  crossChecks([...get("overlays/local"), ...get("monitoring")], { templates, entrypointScript, requireScaledOut: false }));
+await check("base: network policies (who reaches whom, on which port)", () => networkPolicyChecks(get("base")));
+await check("overlays/local: network policies, demo database included", () => networkPolicyChecks(get("overlays/local")));
 await check("overlays/local uses the demo database", () => {
   const objs = get("overlays/local");
   const host = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === "aigw-config")?.data?.DB_HOST;
