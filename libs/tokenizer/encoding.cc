@@ -9,7 +9,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "libs/tokenizer/utf8.h"
+#include "libs/common/utf8.h"
 
 namespace aigw::tokenizer {
 namespace {

@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/proto_time.h"
+#include "libs/common/utf8.h"
+#include "libs/db/api_log_columns.h"
 #include "libs/db/dialect.h"
 #include "services/usage/usage_time.h"
 
@@ -47,10 +49,12 @@ const char kLogInsertColumns[] =
     "reasoning_tokens, cost, latency_ms, ttft_ms, is_stream, is_final, created_at";
 
 absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zone, absl::Time now) {
-  absl::Status st = CheckIdentifier("request_id", e.request_id(), kMaxRequestIdChars, true);
+  absl::Status st =
+      CheckIdentifier("request_id", e.request_id(), db::api_log::kMaxRequestIdChars, true);
   if (st.ok())
-    st = CheckIdentifier("provider_code", e.provider_code(), kMaxProviderCodeChars, true);
-  if (st.ok()) st = CheckIdentifier("model", e.model(), kMaxModelChars, false);
+    st = CheckIdentifier("provider_code", e.provider_code(), db::api_log::kMaxProviderCodeChars,
+                         true);
+  if (st.ok()) st = CheckIdentifier("model", e.model(), db::api_log::kMaxModelChars, false);
   if (!st.ok()) return st;
   if (e.attempt() < 1) {
     return Invalid(absl::StrCat("attempt must be 1 or more (it is 1-based), got ", e.attempt()));
@@ -90,14 +94,14 @@ absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zon
   r.provider_code = e.provider_code();
   r.key_id = e.key_id();
   r.model = e.model();
-  r.user_id = CleanUtf8(e.caller().user_id(), kMaxUserIdChars);
-  r.ip_address = CleanUtf8(e.caller().ip_address(), kMaxIpChars);
-  r.user_agent = CleanUtf8(e.caller().user_agent(), kMaxUserAgentChars);
+  r.user_id = CleanUtf8(e.caller().user_id(), db::api_log::kMaxUserIdChars);
+  r.ip_address = CleanUtf8(e.caller().ip_address(), db::api_log::kMaxIpChars);
+  r.user_agent = CleanUtf8(e.caller().user_agent(), db::api_log::kMaxUserAgentChars);
   r.success = e.outcome() == v1::SUCCESS;
   if (!r.success) {
-    r.error_code = CleanUtf8(e.error_code(), kMaxErrorCodeChars);
+    r.error_code = CleanUtf8(e.error_code(), db::api_log::kMaxErrorCodeChars);
     if (r.error_code.empty()) r.error_code = v1::Outcome_Name(e.outcome());
-    r.error_message = CleanUtf8(e.error_message(), kMaxErrorMessageChars);
+    r.error_message = CleanUtf8(e.error_message(), db::api_log::kMaxErrorMessageChars);
   }
   r.http_status = e.http_status();
   r.prompt_tokens = u.prompt_tokens();

@@ -12,17 +12,6 @@
 
 namespace aigw::usage {
 
-// Column sizes of t_ai_api_logs (libs/db/schema.cc), in characters.
-inline constexpr size_t kMaxRequestIdChars = 64;
-inline constexpr size_t kMaxProviderCodeChars = 64;
-inline constexpr size_t kMaxModelChars = 128;
-inline constexpr size_t kMaxUserIdChars = 128;
-inline constexpr size_t kMaxIpChars = 64;
-inline constexpr size_t kMaxUserAgentChars = 512;
-inline constexpr size_t kMaxErrorCodeChars = 64;
-// TEXT holds 65535 bytes; 4 bytes per character at worst.
-inline constexpr size_t kMaxErrorMessageChars = 16000;
-
 // One call event as it is stored in t_ai_api_logs and counted in the stats:
 // validated, with descriptive text cleaned and cut to its column.
 struct LogRow {

@@ -35,13 +35,6 @@ class SqlQuoter {
   bool backslash_escapes_;
 };
 
-// `text` as valid UTF-8 of at most `max_chars` characters (what VARCHAR(n)
-// counts): invalid sequences become U+FFFD, NULs are dropped, and a cut never
-// splits a character.
-std::string CleanUtf8(absl::string_view text, size_t max_chars);
-// Characters (code points) of UTF-8 text.
-size_t Utf8Length(absl::string_view text);
-
 }  // namespace aigw::usage
 
 #endif  // AIGW_SERVICES_USAGE_SQL_LITERAL_H_

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/common/proto_time.h"
+#include "libs/common/utf8.h"
 #include "libs/db/dialect.h"
 #include "services/usage/call_log_row.h"
 #include "services/usage/usage_time.h"

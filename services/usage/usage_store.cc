@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/common/utf8.h"
 #include "services/usage/call_log_row.h"
 #include "services/usage/stats_accumulator.h"
 #include "services/usage/usage_time.h"

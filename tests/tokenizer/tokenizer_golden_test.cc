@@ -15,9 +15,9 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/common/utf8.h"
 #include "libs/tokenizer/encoding.h"
 #include "libs/tokenizer/registry.h"
-#include "libs/tokenizer/utf8.h"
 #include "rapidjson/document.h"
 
 namespace aigw::tokenizer {

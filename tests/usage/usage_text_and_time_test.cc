@@ -1,8 +1,9 @@
 // The small pure pieces under ingestion and queries: dates, stored times,
-// SQL literals, text cleaning, outcomes read back from the log.
+// SQL literals, outcomes read back from the log.
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "libs/db/api_log_columns.h"
 #include "services/usage/call_log_row.h"
 #include "services/usage/sql_literal.h"
 #include "services/usage/usage_time.h"
@@ -48,15 +49,6 @@ TEST(SqlQuoterTest, DoublesQuotesAndBackslashesAsTheBackendNeeds) {
   EXPECT_EQ(out, "NULL");
 }
 
-TEST(CleanUtf8Test, ReplacesInvalidBytesAndCutsOnCharacters) {
-  EXPECT_EQ(CleanUtf8("héllo", 100), "héllo");
-  EXPECT_EQ(CleanUtf8("héllo", 2), "hé");
-  EXPECT_EQ(CleanUtf8("🚀🚀🚀", 2), "🚀🚀");
-  EXPECT_EQ(CleanUtf8("a\xC3(b", 100), "a\xEF\xBF\xBD(b");
-  EXPECT_EQ(CleanUtf8("\xED\xA0\x80", 100), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-  EXPECT_EQ(Utf8Length("日本🚀"), 3u);
-}
-
 TEST(DeriveOutcomeTest, ReadsTheOutcomeBackFromCodeOrHttpStatus) {
   EXPECT_EQ(DeriveOutcome(true, "", 200, 7), v1::SUCCESS);
   EXPECT_EQ(DeriveOutcome(false, "AUTH_FAILED", 0, 7), v1::AUTH_FAILED);
@@ -81,8 +73,8 @@ TEST(ToLogRowTest, CutsDescriptiveTextAndClampsLatencyToTheColumns) {
   e.set_latency_ms(int64_t{1} << 40);
   absl::StatusOr<LogRow> r = ToLogRow(e, absl::UTCTimeZone(), absl::UnixEpoch());
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->user_agent.size(), kMaxUserAgentChars);
-  EXPECT_EQ(r->error_message.size(), kMaxErrorMessageChars);
+  EXPECT_EQ(r->user_agent.size(), db::api_log::kMaxUserAgentChars);
+  EXPECT_EQ(r->error_message.size(), db::api_log::kMaxErrorMessageChars);
   EXPECT_EQ(r->latency_ms, 2147483647);
   EXPECT_EQ(r->error_code, "SERVER_ERROR");
   EXPECT_EQ(r->created_at, absl::UnixEpoch());
