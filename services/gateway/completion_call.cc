@@ -1,6 +1,7 @@
 #include "services/gateway/completion_call.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -8,8 +9,10 @@
 #include "google/protobuf/util/time_util.h"
 #include "libs/common/byte_size.h"
 #include "libs/common/proto_time.h"
+#include "libs/common/utf8.h"
 #include "libs/providers/cost.h"
 #include "libs/tokenizer/token_counter.h"
+#include "services/gateway/event_sanitizer.h"
 
 namespace aigw::gateway {
 namespace {
@@ -17,7 +20,6 @@ namespace {
 using aigw::v1::Outcome;
 
 constexpr int kClientClosedRequest = 499;  // nginx's code for a client that left
-constexpr size_t kMaxErrorMessage = 1000;
 // The call-event error code of an answer over one of the bounds on what an
 // upstream may send (body, headers, one event, JSON depth).
 constexpr char kResponseTooLarge[] = "RESPONSE_TOO_LARGE";
@@ -44,8 +46,11 @@ void ToProto(const providers::TokenUsage& u, aigw::v1::Usage* out) {
 
 double NanosToUsd(int64_t nanos) { return static_cast<double>(nanos) / 1e9; }
 
+// Provider error text for the keypool and the call log: valid UTF-8, cut
+// between characters (a cut inside one makes the whole batch it travels in
+// undecodable).
 std::string Truncate(absl::string_view s) {
-  return std::string(s.substr(0, std::min(s.size(), kMaxErrorMessage)));
+  return CleanUtf8(s, std::numeric_limits<size_t>::max(), kMaxEventErrorMessageBytes);
 }
 
 // The client-facing status of one failed upstream attempt.

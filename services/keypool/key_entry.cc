@@ -1,8 +1,10 @@
 #include "services/keypool/key_entry.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "libs/common/utf8.h"
 
 namespace aigw::keypool {
 namespace {
@@ -171,7 +173,9 @@ void KeyEntry::SetError(const UsageReport& report, absl::Time now) {
                               report.http_status, ")")
                : aigw::v1::Outcome_Name(report.outcome);
   }
-  if (text.size() > kMaxErrorLength) text.resize(kMaxErrorLength);
+  // Cut between characters: the text goes out in ListKeyStates (a proto3
+  // string must be UTF-8) and into a utf8mb4 column.
+  text = CleanUtf8(text, std::numeric_limits<size_t>::max(), kMaxErrorLength);
   last_error_ = std::move(text);
   last_error_at_ = now;
   error_dirty_ = true;
