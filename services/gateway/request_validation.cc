@@ -1,8 +1,71 @@
 #include "services/gateway/request_validation.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "libs/common/utf8.h"
+#include "libs/db/api_log_columns.h"
 
 namespace aigw::gateway {
+namespace {
+
+bool IsRequestIdChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+         absl::string_view(kRequestIdPunctuation).find(c) != absl::string_view::npos;
+}
+
+absl::Status CheckRequestId(const std::string& id, int max_length) {
+  if (static_cast<int>(id.size()) > max_length) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request_id is ", id.size(), " characters; at most ", max_length));
+  }
+  for (size_t i = 0; i < id.size(); ++i) {
+    if (!IsRequestIdChar(id[i])) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "request_id has byte 0x%02X at position %d: use only ASCII letters, digits and %s",
+          static_cast<unsigned char>(id[i]), i, kRequestIdPunctuation));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A caller field is stored in its t_ai_api_logs column as it is sent: at
+// most the column's characters, printable text.
+absl::Status CheckCallerText(absl::string_view field, const std::string& value, size_t max_chars) {
+  if (!IsValidUtf8(value)) {
+    return absl::InvalidArgumentError(absl::StrCat("caller.", field, " is not valid UTF-8"));
+  }
+  const size_t chars = Utf8Length(value);
+  if (chars > max_chars) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "caller.", field, " is ", chars, " characters; at most ", max_chars, " are accepted"));
+  }
+  size_t at = 0;  // characters before the current byte
+  for (size_t i = 0; i < value.size(); ++i) {
+    const auto b = static_cast<unsigned char>(value[i]);
+    // C0 controls and DEL; C1 controls (U+0080..U+009F) are C2 80..C2 9F.
+    const bool c1 =
+        b == 0xC2 && i + 1 < value.size() && static_cast<unsigned char>(value[i + 1]) <= 0x9F;
+    if (b < 0x20 || b == 0x7F || c1) {
+      const unsigned code = c1 ? static_cast<unsigned char>(value[i + 1]) : b;
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "caller.%s has the control character U+%04X at character %d: send printable text", field,
+          code, at));
+    }
+    if ((b & 0xC0) != 0x80) ++at;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCaller(const aigw::v1::Caller& caller) {
+  namespace columns = ::aigw::db::api_log;
+  absl::Status st = CheckCallerText("user_id", caller.user_id(), columns::kMaxUserIdChars);
+  if (st.ok()) st = CheckCallerText("ip_address", caller.ip_address(), columns::kMaxIpChars);
+  if (st.ok()) st = CheckCallerText("user_agent", caller.user_agent(), columns::kMaxUserAgentChars);
+  return st;
+}
+
+}  // namespace
 
 absl::StatusOr<ResolvedTarget> ResolveTarget(const Catalogue& catalogue,
                                              const std::string& provider_code,
@@ -83,11 +146,11 @@ absl::StatusOr<std::vector<ResolvedTarget>> ValidateChatRequest(
                                                    " bytes of text; the limit is ",
                                                    limits.max_request_bytes));
   }
-  if (static_cast<int>(request.request_id().size()) > limits.max_request_id_length) {
-    return absl::InvalidArgumentError(absl::StrCat("request_id is ", request.request_id().size(),
-                                                   " characters; at most ",
-                                                   limits.max_request_id_length));
+  if (absl::Status st = CheckRequestId(request.request_id(), limits.max_request_id_length);
+      !st.ok()) {
+    return st;
   }
+  if (absl::Status st = CheckCaller(request.caller()); !st.ok()) return st;
   if (request.fallbacks_size() > limits.max_fallbacks) {
     return absl::InvalidArgumentError(absl::StrCat("fallbacks has ", request.fallbacks_size(),
                                                    " targets; at most ", limits.max_fallbacks));

@@ -164,5 +164,62 @@ TEST(RequestValidationTest, StopSequencesAndRequestId) {
   ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "request_id is 65 characters");
 }
 
+TEST(RequestValidationTest, RequestIdHoldsOnlyTraceIdCharacters) {
+  auto r = Valid();
+  for (const char* ok : {"req_0193a1b2c3d4e5f6", "550e8400-e29b-41d4-a716-446655440000",
+                         "01ARZ3NDEKTSV4RRFFQ69G5FAV", "trace:span/3", "YWJj+/=", "a@b.c~d"}) {
+    r.set_request_id(ok);
+    EXPECT_TRUE(Check(r).ok()) << ok << ": " << Check(r);
+  }
+  r.set_request_id("has space");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument,
+              "request_id has byte 0x20 at position 3: use only ASCII letters, digits and");
+  r.set_request_id(std::string("nul\0", 4));
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "byte 0x00 at position 3");
+  r.set_request_id("请求");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "byte 0xE8 at position 0");
+  r.set_request_id("quote'");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "byte 0x27");
+}
+
+TEST(RequestValidationTest, CallerFieldsFitTheirColumns) {
+  // Megabytes of caller fields were accepted and stopped event delivery.
+  auto r = Valid();
+  r.mutable_caller()->set_user_agent(std::string(2 << 20, 'a'));
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument,
+              "caller.user_agent is 2097152 characters; at most 512 are accepted");
+  r.mutable_caller()->set_user_agent(std::string(512, 'a'));
+  EXPECT_TRUE(Check(r).ok());
+  r.mutable_caller()->set_user_id(std::string(129, 'u'));
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument,
+              "caller.user_id is 129 characters; at most 128");
+  std::string id;
+  for (int i = 0; i < 128; ++i) id += "用";  // characters, not bytes
+  r.mutable_caller()->set_user_id(id);
+  EXPECT_TRUE(Check(r).ok());
+  r.mutable_caller()->set_ip_address(std::string(65, '1'));
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument,
+              "caller.ip_address is 65 characters; at most 64");
+}
+
+TEST(RequestValidationTest, CallerFieldsArePrintableText) {
+  auto r = Valid();
+  r.mutable_caller()->set_user_agent(std::string("Mozilla/5.0\0evil", 17));
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument,
+              "caller.user_agent has the control character U+0000 at character 11");
+  r.mutable_caller()->set_user_agent("Mozilla\r\nX-Injected: 1");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "U+000D at character 7");
+  r.mutable_caller()->set_user_agent("é\xC2\x85");  // NEL, a C1 control
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "U+0085 at character 1");
+  r.mutable_caller()->set_user_agent("Mozilla/5.0 (X11; Linux) 浏览器 🚀");
+  EXPECT_TRUE(Check(r).ok());
+  r.mutable_caller()->set_user_id("\xE4\xB8");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "caller.user_id is not valid UTF-8");
+  r.mutable_caller()->set_user_id("user-7");
+  r.mutable_caller()->set_ip_address("10.0.0.7\x7F");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument,
+              "caller.ip_address has the control character U+007F");
+}
+
 }  // namespace
 }  // namespace aigw::gateway
