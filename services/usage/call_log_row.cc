@@ -68,19 +68,28 @@ absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zon
     return Invalid("outcome RELEASED is for giving back an unused lease, not for a call event");
   }
   const v1::Usage& u = e.usage();
-  for (const auto& [name, value] :
-       {std::pair<const char*, int64_t>{"usage.prompt_tokens", u.prompt_tokens()},
-        {"usage.completion_tokens", u.completion_tokens()},
-        {"usage.total_tokens", u.total_tokens()},
-        {"usage.cached_prompt_tokens", u.cached_prompt_tokens()},
-        {"usage.cache_creation_tokens", u.cache_creation_tokens()},
-        {"usage.reasoning_tokens", u.reasoning_tokens()},
-        {"cost_nanos", e.cost_nanos()},
-        {"latency_ms", e.latency_ms()},
-        {"ttft_ms", e.ttft_ms()},
-        {"key_id", e.key_id()},
-        {"provider_id", e.provider_id()}}) {
-    if (absl::Status neg = CheckNotNegative(name, value); !neg.ok()) return neg;
+  constexpr int64_t kAny = std::numeric_limits<int64_t>::max();
+  struct Figure {
+    const char* name;
+    int64_t value;
+    int64_t max;
+  };
+  for (const Figure& f :
+       {Figure{"usage.prompt_tokens", u.prompt_tokens(), kMaxTokensPerEvent},
+        Figure{"usage.completion_tokens", u.completion_tokens(), kMaxTokensPerEvent},
+        Figure{"usage.total_tokens", u.total_tokens(), kMaxTokensPerEvent},
+        Figure{"usage.cached_prompt_tokens", u.cached_prompt_tokens(), kMaxTokensPerEvent},
+        Figure{"usage.cache_creation_tokens", u.cache_creation_tokens(), kMaxTokensPerEvent},
+        Figure{"usage.reasoning_tokens", u.reasoning_tokens(), kMaxTokensPerEvent},
+        Figure{"cost_nanos", e.cost_nanos(), kMaxCostNanosPerEvent},
+        Figure{"latency_ms", e.latency_ms(), kAny}, Figure{"ttft_ms", e.ttft_ms(), kAny},
+        Figure{"key_id", e.key_id(), kAny}, Figure{"provider_id", e.provider_id(), kAny}}) {
+    if (absl::Status neg = CheckNotNegative(f.name, f.value); !neg.ok()) return neg;
+    if (f.value > f.max) {
+      return Invalid(absl::StrCat(f.name, " is ", f.value,
+                                  ", more than any one call reaches (at most ", f.max,
+                                  "): refused so that the daily sums cannot overflow"));
+    }
   }
   if (e.has_created_at() && !TimestampInRange(e.created_at())) {
     return Invalid(absl::StrCat("created_at (", e.created_at().seconds(),

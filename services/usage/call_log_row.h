@@ -12,6 +12,13 @@
 
 namespace aigw::usage {
 
+// Figures of one event beyond any real call (a provider's usage reported
+// wrong): refused, since a few of them would overflow the 64-bit daily sums
+// and fail every transaction that adds to them. Ten billion tokens; 100
+// million USD.
+inline constexpr int64_t kMaxTokensPerEvent = 10'000'000'000;
+inline constexpr int64_t kMaxCostNanosPerEvent = 100'000'000'000'000'000;
+
 // One call event as it is stored in t_ai_api_logs and counted in the stats:
 // validated, with descriptive text cleaned and cut to its column.
 struct LogRow {
@@ -58,7 +65,8 @@ struct LogRow {
 // Checks one event and turns it into its row. INVALID_ARGUMENT (naming the
 // field) for what cannot be stored faithfully: no request_id, attempt < 1,
 // no provider_code, identifiers longer than their column, no or unknown
-// outcome, negative counts, cost or latency, created_at outside 1970..9999.
+// outcome, negative counts, cost or latency, counts or cost beyond
+// kMaxTokensPerEvent / kMaxCostNanosPerEvent, created_at outside 1970..9999.
 // A missing created_at becomes `now`.
 absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& event, absl::TimeZone stats_zone,
                                 absl::Time now);

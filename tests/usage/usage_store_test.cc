@@ -276,6 +276,12 @@ TEST_P(UsageStoreTest, BadInputIsRefusedWithAClearMessageAndNothingIsWritten) {
        "usage.prompt_tokens must not be negative"},
       {"negative cost", [](v1::CallEvent& e) { e.set_cost_nanos(-1); },
        "cost_nanos must not be negative"},
+      // A provider's usage reported wrong: two of these overflow the sums.
+      {"absurd tokens",
+       [](v1::CallEvent& e) { e.mutable_usage()->set_completion_tokens(int64_t{5} << 60); },
+       "usage.completion_tokens is 5764607523034234880, more than any one call reaches"},
+      {"absurd cost", [](v1::CallEvent& e) { e.set_cost_nanos(int64_t{5} << 60); },
+       "cost_nanos is 5764607523034234880"},
       {"time out of range", [](v1::CallEvent& e) { e.mutable_created_at()->set_seconds(-10); },
        "created_at"},
   };
