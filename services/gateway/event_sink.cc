@@ -3,8 +3,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "libs/common/logging.h"
+#include "services/gateway/event_sanitizer.h"
 
 namespace aigw::gateway {
 
@@ -47,8 +51,12 @@ void BatchingEventSink::Stop() {
 }
 
 void BatchingEventSink::Emit(aigw::v1::CallEvent event) {
+  // Before it is queued: an event usage cannot decode or store would be
+  // refused with every event batched with it.
+  const bool cleaned = MakeStorable(&event);
   {
     absl::MutexLock lock(&mu_);
+    if (cleaned) ++cleaned_;
     if (queue_.size() < options_.queue_capacity) {
       queue_.push_back(std::move(event));
       return;
@@ -70,8 +78,11 @@ EventSinkStats BatchingEventSink::Stats() const {
     s.queued = static_cast<int64_t>(queue_.size());
     s.delivered = delivered_;
     s.rejected = rejected_events_;
+    s.cleaned = cleaned_;
   }
   s.spooled = spool_->events();
+  s.spooled_bytes = spool_->bytes();
+  s.unreadable_bytes = spool_->unreadable_bytes();
   return s;
 }
 
@@ -79,16 +90,58 @@ void BatchingEventSink::Notify() {
   if (observer_) observer_(Stats());
 }
 
-bool BatchingEventSink::IsRejection(const absl::Status& st) {
-  return st.code() == absl::StatusCode::kInvalidArgument;
+namespace {
+
+// The serialized size an event adds to a RecordCallsRequest (its tag and
+// length prefix included).
+size_t EventBytes(const aigw::v1::CallEvent& e) {
+  const size_t n = e.ByteSizeLong();
+  return n + 1 + google::protobuf::io::CodedOutputStream::VarintSize64(n);
+}
+
+// The index usage names in a refusal ("events[12] (request_id ...): ..."),
+// or -1.
+int NamedEvent(const absl::Status& st, size_t batch_events) {
+  if (st.code() != absl::StatusCode::kInvalidArgument) return -1;
+  absl::string_view m = st.message();
+  if (!absl::ConsumePrefix(&m, "events[")) return -1;
+  const size_t close = m.find(']');
+  int index = -1;
+  if (close == absl::string_view::npos || !absl::SimpleAtoi(m.substr(0, close), &index) ||
+      index < 0 || static_cast<size_t>(index) >= batch_events) {
+    return -1;
+  }
+  return index;
+}
+
+}  // namespace
+
+bool BatchingEventSink::IsRefusal(const absl::Status& st,
+                                  std::optional<bool>* serves_record_calls) {
+  switch (st.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kResourceExhausted:
+      return true;
+    case absl::StatusCode::kUnimplemented:
+      // gRPC's callback API answers UNIMPLEMENTED for a request it cannot
+      // decode, and so does a server without the method (a wrong
+      // --usage_addr): an empty batch tells them apart.
+      if (!serves_record_calls->has_value()) {
+        *serves_record_calls = uploader_->Upload(aigw::v1::RecordCallsRequest()).code() !=
+                               absl::StatusCode::kUnimplemented;
+      }
+      return **serves_record_calls;
+    default:
+      return false;
+  }
 }
 
 void BatchingEventSink::Reject(const aigw::v1::RecordCallsRequest& refused,
                                const absl::Status& first_reason) {
   // Sending these again would fail again and block the spool forever. Keep
   // them aside, on disk, for an operator.
-  spdlog::error("msg=\"usage refused call events\" events={} error=\"{}\"",
-                refused.events_size(), first_reason.message());
+  spdlog::error("msg=\"usage refused call events; set aside\" events={} file=\"{}\" error=\"{}\"",
+                refused.events_size(), spool_->path() + ".rejected", first_reason.ToString());
   absl::Status kept = rejected_ ? rejected_->Append(refused)
                                 : absl::UnavailableError("the rejected file could not be opened");
   if (!kept.ok()) spdlog::error("msg=\"cannot keep rejected events\" error=\"{}\"", kept.message());
@@ -96,81 +149,152 @@ void BatchingEventSink::Reject(const aigw::v1::RecordCallsRequest& refused,
   rejected_events_ += refused.events_size();
 }
 
-absl::Status BatchingEventSink::UploadSettingAsideRefused(
-    const aigw::v1::RecordCallsRequest& batch, int64_t* delivered) {
+absl::Status BatchingEventSink::UploadNarrowing(const aigw::v1::RecordCallsRequest& batch,
+                                                int64_t* delivered) {
   *delivered = 0;
   absl::Status st = uploader_->Upload(batch);
   if (st.ok()) {
     *delivered = batch.events_size();
     return st;
   }
-  if (!IsRejection(st)) return st;
-  // Halve the refused ranges until each refused one is a single event.
-  // Each refused event costs about two uploads per halving, so past
-  // kMaxSingledOut of them (a usage older than this gateway refuses them
-  // all, say) the rest of the refused ranges go aside whole: set aside, not
-  // lost, and replayable once the cause is fixed.
+  std::optional<bool> serves_record_calls;
+  if (!IsRefusal(st, &serves_record_calls)) {
+    if (serves_record_calls == false) {
+      return absl::UnimplementedError(
+          "the usage address serves no UsageService.RecordCalls (check --usage_addr)");
+    }
+    return st;
+  }
+  // Each refused event costs about two uploads when usage names it and two
+  // per halving otherwise, so past kMaxSingledOut of them (a usage older
+  // than this gateway refuses them all, say) the rest of the refused groups
+  // go aside whole: set aside, not lost, and replayable once the cause is
+  // fixed.
   constexpr int kMaxSingledOut = 16;
+  struct Group {
+    std::vector<int> events;  // indices into `batch`, refused together
+    absl::Status status;
+  };
+  std::vector<Group> work;
+  work.push_back(Group{std::vector<int>(batch.events_size()), st});
+  for (int i = 0; i < batch.events_size(); ++i) work.back().events[i] = i;
+  auto upload = [&](const std::vector<int>& events) {
+    aigw::v1::RecordCallsRequest part;
+    for (int i : events) *part.add_events() = batch.events(i);
+    return uploader_->Upload(part);
+  };
   aigw::v1::RecordCallsRequest refused;
-  absl::Status first_reason = st;
-  std::vector<std::pair<int, int>> ranges;  // [begin, end) refused as a whole
-  ranges.emplace_back(0, batch.events_size());
+  absl::Status first_reason;
+  int singled_out = 0;
+  bool trust_names = true;  // until a named event goes through alone
   int64_t taken = 0;
-  while (!ranges.empty()) {
-    const auto [begin, end] = ranges.back();
-    ranges.pop_back();
-    if (end - begin == 1 || refused.events_size() >= kMaxSingledOut) {
-      for (int i = begin; i < end; ++i) *refused.add_events() = batch.events(i);
+  auto set_aside_alone = [&](int i, const absl::Status& why) {
+    ++singled_out;
+    if (first_reason.ok()) first_reason = why;
+    spdlog::warn("msg=\"usage refused a call event\" request_id=\"{}\" attempt={} error=\"{}\"",
+                 batch.events(i).request_id(), batch.events(i).attempt(), why.ToString());
+    *refused.add_events() = batch.events(i);
+  };
+  while (!work.empty()) {
+    Group g = std::move(work.back());
+    work.pop_back();
+    if (g.events.size() == 1) {
+      set_aside_alone(g.events[0], g.status);
       continue;
     }
-    const int mid = begin + (end - begin) / 2;
-    for (const auto& [lo, hi] : {std::pair<int, int>{begin, mid}, {mid, end}}) {
-      aigw::v1::RecordCallsRequest part;
-      for (int i = lo; i < hi; ++i) *part.add_events() = batch.events(i);
-      absl::Status part_st = uploader_->Upload(part);
+    if (singled_out >= kMaxSingledOut) {
+      for (int i : g.events) *refused.add_events() = batch.events(i);
+      continue;
+    }
+    std::vector<std::vector<int>> parts;
+    const int named = trust_names ? NamedEvent(g.status, g.events.size()) : -1;
+    if (named >= 0) {
+      parts.push_back({g.events[named]});
+      parts.emplace_back(g.events);
+      parts.back().erase(parts.back().begin() + named);
+    } else {
+      const auto mid = g.events.begin() + static_cast<std::ptrdiff_t>(g.events.size() / 2);
+      parts.emplace_back(g.events.begin(), mid);
+      parts.emplace_back(mid, g.events.end());
+    }
+    for (size_t p = 0; p < parts.size(); ++p) {
+      absl::Status part_st = upload(parts[p]);
       if (part_st.ok()) {
-        taken += hi - lo;
-      } else if (IsRejection(part_st)) {
-        if (hi - lo == 1) first_reason = part_st;
-        ranges.emplace_back(lo, hi);
-      } else {
+        taken += static_cast<int64_t>(parts[p].size());
+        if (named >= 0 && p == 0) trust_names = false;  // usage named the wrong one
+      } else if (!IsRefusal(part_st, &serves_record_calls)) {
         return part_st;
+      } else if (parts[p].size() == 1) {
+        set_aside_alone(parts[p][0], part_st);
+      } else {
+        work.push_back(Group{std::move(parts[p]), part_st});
       }
     }
   }
-  if (refused.events_size() > 0) Reject(refused, first_reason);
+  if (refused.events_size() > 0) Reject(refused, first_reason.ok() ? st : first_reason);
   *delivered = taken;
   return absl::OkStatus();
 }
 
+std::vector<aigw::v1::RecordCallsRequest> BatchingEventSink::Split(
+    aigw::v1::RecordCallsRequest batch) const {
+  std::vector<aigw::v1::RecordCallsRequest> out;
+  size_t bytes = 0;
+  for (aigw::v1::CallEvent& e : *batch.mutable_events()) {
+    const size_t n = EventBytes(e);
+    if (out.empty() || static_cast<size_t>(out.back().events_size()) >= options_.batch_size ||
+        (out.back().events_size() > 0 && bytes + n > options_.max_batch_bytes)) {
+      out.emplace_back();
+      bytes = 0;
+    }
+    *out.back().add_events() = std::move(e);
+    bytes += n;
+  }
+  return out;
+}
+
 bool BatchingEventSink::ReplaySpool() {
-  if (spool_->events() == 0) return true;
-  int64_t read_bytes = 0;
-  absl::StatusOr<std::vector<aigw::v1::RecordCallsRequest>> batches = spool_->ReadAll(&read_bytes);
-  if (!batches.ok()) return false;
-  int64_t events = 0;
-  for (const auto& b : *batches) {
-    int64_t taken = 0;
-    if (!UploadSettingAsideRefused(b, &taken).ok()) return false;
-    events += taken;
+  while (spool_->bytes() > 0) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return true;  // the rest waits for the next start
+    }
+    absl::StatusOr<SpoolChunk> chunk = spool_->Read(options_.replay_chunk_bytes);
+    if (!chunk.ok()) {
+      spdlog::error("msg=\"cannot read event spool\" error=\"{}\"", chunk.status().message());
+      return false;
+    }
+    int64_t events = 0, cleaned = 0;
+    for (aigw::v1::RecordCallsRequest& b : chunk->batches) {
+      // Written by this gateway or an older one: made storable like any event.
+      for (aigw::v1::CallEvent& e : *b.mutable_events()) cleaned += MakeStorable(&e) ? 1 : 0;
+      for (const aigw::v1::RecordCallsRequest& part : Split(std::move(b))) {
+        int64_t taken = 0;
+        if (!UploadNarrowing(part, &taken).ok()) return false;
+        events += taken;
+      }
+    }
+    if (absl::Status st = spool_->Consume(*chunk); !st.ok()) {
+      // Delivered all the same; a restart may send them again (duplicates).
+      spdlog::error("msg=\"cannot move the event spool's read position\" error=\"{}\"",
+                    st.message());
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      delivered_ += events;
+      cleaned_ += cleaned;
+    }
+    spdlog::info("msg=\"replayed spooled call events\" events={} repaired_records={}", events,
+                 chunk->repaired);
+    Notify();
   }
-  absl::Status consumed = spool_->Consume(read_bytes);
-  if (!consumed.ok()) {
-    spdlog::error("msg=\"cannot truncate event spool\" error=\"{}\"", consumed.message());
-    return false;
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    delivered_ += events;
-  }
-  spdlog::info("msg=\"replayed spooled call events\" events={}", events);
   return true;
 }
 
 bool BatchingEventSink::Deliver(aigw::v1::RecordCallsRequest batch) {
   if (absl::Now() >= usage_down_until_) {
     int64_t taken = 0;
-    absl::Status st = UploadSettingAsideRefused(batch, &taken);
+    absl::Status st = UploadNarrowing(batch, &taken);
     if (st.ok()) {
       absl::MutexLock lock(&mu_);
       delivered_ += taken;
@@ -203,14 +327,17 @@ void BatchingEventSink::Run() {
       };
       mu_.AwaitWithTimeout(absl::Condition(&ready), options_.flush_interval);
       stopping = stopping_;
-      const size_t n = std::min(queue_.size(), options_.batch_size);
-      for (size_t i = 0; i < n; ++i) {
+      size_t bytes = 0;
+      while (!queue_.empty() && static_cast<size_t>(batch.events_size()) < options_.batch_size) {
+        const size_t n = EventBytes(queue_.front());
+        if (batch.events_size() > 0 && bytes + n > options_.max_batch_bytes) break;
         *batch.add_events() = std::move(queue_.front());
         queue_.pop_front();
+        bytes += n;
       }
     }
     // Spooled events go first once usage is back, so the spool drains.
-    if (absl::Now() >= usage_down_until_ && spool_->events() > 0 && !ReplaySpool()) {
+    if (absl::Now() >= usage_down_until_ && spool_->bytes() > 0 && !ReplaySpool()) {
       usage_down_until_ = absl::Now() + options_.retry_interval;
     }
     const bool progressed = batch.events_size() == 0 || Deliver(std::move(batch));

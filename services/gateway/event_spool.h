@@ -2,6 +2,7 @@
 #define AIGW_SERVICES_GATEWAY_EVENT_SPOOL_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,34 +13,83 @@
 
 namespace aigw::gateway {
 
+// What EventSpool::Read hands out: the batches of consecutive records from
+// the replay position, and where the next read starts once they are
+// delivered (EventSpool::Consume).
+struct SpoolChunk {
+  std::vector<aigw::v1::RecordCallsRequest> batches;
+  int64_t begin = 0;
+  int64_t end = 0;
+  // Events the chunk's records held, the set-aside ones included.
+  int64_t events = 0;
+  // Records whose text was not UTF-8 (an older gateway wrote them), repaired.
+  int64_t repaired = 0;
+};
+
 // An append-only file of call-event batches that could not be delivered to
-// the usage service. Each record is a 4-byte little-endian length and a
-// serialized RecordCallsRequest, fsync'd before Append returns. A record cut
-// short by a crash is ignored on reading. Thread-safe.
+// the usage service, replayed oldest first.
+//
+// A record is a 16-byte header (magic "AGS2", payload length, event count,
+// CRC-32C of those two and the payload; little-endian) and a serialized
+// RecordCallsRequest, fsync'd before Append returns. Replay reads a bounded
+// chunk at a time from a position kept in `<path>.pos` (so a restart does not
+// resend what was delivered); the file is emptied once everything is
+// delivered, and compacted when the delivered part grows large.
+//
+// Nothing unreadable stops the replay: bytes that are no record (a length or
+// checksum that does not hold, a record cut short by a crash) are copied to
+// `<path>.unreadable` for an operator and skipped, and reading resumes at the
+// next record whose checksum holds; a record that passes its checksum but
+// does not parse (text that is not UTF-8, written by an older gateway) is
+// repaired, and set aside the same way if it still does not parse. A spool of
+// the first format (no header; a 4-byte length per record) is converted when
+// opened. Thread-safe.
 class EventSpool {
  public:
-  // Opens (creating the directory and file if needed) and counts what is
-  // already spooled from an earlier run.
+  struct Options {
+    // Past this many delivered bytes at the front of the file, and when they
+    // are more than half of it, the rest is copied to a new file.
+    int64_t compact_after_bytes = int64_t{64} << 20;
+  };
+  // The largest record Append writes and Read takes.
+  static constexpr int64_t kMaxRecordBytes = int64_t{64} << 20;
+
+  // Opens (creating the directory and file if needed), converts a spool of
+  // the first format, sets aside a torn tail and counts what is waiting.
   static absl::StatusOr<std::unique_ptr<EventSpool>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<EventSpool>> Open(const std::string& path, Options options);
 
   absl::Status Append(const aigw::v1::RecordCallsRequest& batch);
-  // Every complete batch, oldest first; `read_bytes` gets the length they
-  // span, for Consume.
-  absl::StatusOr<std::vector<aigw::v1::RecordCallsRequest>> ReadAll(int64_t* read_bytes);
-  // Empties the file once everything read has been delivered. Batches
-  // appended after `read_bytes` (the size ReadAll saw) are kept.
-  absl::Status Consume(int64_t read_bytes);
+  // The records after the replay position, at most `max_bytes` of them (but
+  // at least one record when any is waiting); empty at the end.
+  absl::StatusOr<SpoolChunk> Read(int64_t max_bytes);
+  // Moves the replay position past `chunk` (the last Read) once its batches
+  // are delivered or set aside.
+  absl::Status Consume(const SpoolChunk& chunk);
 
+  // Waiting to be replayed.
   int64_t events() const;
   int64_t bytes() const;
+  // Set aside in <path>.unreadable by this process.
+  int64_t unreadable_bytes() const;
   const std::string& path() const { return path_; }
 
  private:
-  explicit EventSpool(std::string path) : path_(std::move(path)) {}
+  EventSpool(std::string path, Options options) : path_(std::move(path)), options_(options) {}
+  absl::Status SaveReadPositionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CompactLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies [begin, end) of the spool to <path>.unreadable.
+  void SetAside(int fd, int64_t begin, int64_t end, absl::string_view why);
+
   const std::string path_;
+  const Options options_;
   mutable absl::Mutex mu_;
+  // The file's size and identity; the replay position.
+  int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t inode_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t read_position_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t events_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t unreadable_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace aigw::gateway

@@ -86,10 +86,29 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                            .Add({});
   events_rejected_ = &prometheus::BuildCounter()
                           .Name("aigw_gateway_events_rejected_total")
-                          .Help("Call events the usage service refused as invalid, kept aside "
-                                "in <spool_dir>/call-events.spool.rejected.")
+                          .Help("Call events the usage service refused (invalid, too large, "
+                                "undecodable), kept aside in "
+                                "<spool_dir>/call-events.spool.rejected.")
                           .Register(registry)
                           .Add({});
+  spool_bytes_ = &prometheus::BuildGauge()
+                      .Name("aigw_gateway_spool_bytes")
+                      .Help("Bytes of the on-disk spool still to replay.")
+                      .Register(registry)
+                      .Add({});
+  events_cleaned_ = &prometheus::BuildCounter()
+                         .Name("aigw_gateway_events_cleaned_total")
+                         .Help("Call events whose text was made valid UTF-8 or cut to its "
+                               "column before it was queued or replayed.")
+                         .Register(registry)
+                         .Add({});
+  spool_unreadable_bytes_ =
+      &prometheus::BuildCounter()
+           .Name("aigw_gateway_spool_unreadable_bytes_total")
+           .Help("Spool bytes that were no readable record (corrupted, cut short), kept aside "
+                 "in <spool_dir>/call-events.spool.unreadable.")
+           .Register(registry)
+           .Add({});
   auto& leases = prometheus::BuildCounter()
                      .Name("aigw_gateway_key_leases_total")
                      .Help("Keys leased for upstream attempts, by source: stock (a lease kept "

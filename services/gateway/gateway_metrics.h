@@ -26,8 +26,9 @@ namespace aigw::gateway {
 //   aigw_gateway_retries_total{provider,reason}
 //   aigw_gateway_fallbacks_total{from,to}
 //   aigw_gateway_inflight_requests
-//   aigw_gateway_event_queue_depth, aigw_gateway_spool_events,
-//   aigw_gateway_events_delivered_total, aigw_gateway_events_rejected_total
+//   aigw_gateway_event_queue_depth, aigw_gateway_spool_events, aigw_gateway_spool_bytes,
+//   aigw_gateway_events_delivered_total, aigw_gateway_events_rejected_total,
+//   aigw_gateway_events_cleaned_total, aigw_gateway_spool_unreadable_bytes_total
 //   aigw_gateway_key_leases_total{source}                 stock | keypool
 // Label lookups are cached so the request path takes a shared lock, not
 // prometheus-cpp's label hashing.
@@ -57,6 +58,9 @@ class GatewayMetrics {
   prometheus::Gauge& spool_events() { return *spool_events_; }
   prometheus::Counter& events_delivered() { return *events_delivered_; }
   prometheus::Counter& events_rejected() { return *events_rejected_; }
+  prometheus::Gauge& spool_bytes() { return *spool_bytes_; }
+  prometheus::Counter& events_cleaned() { return *events_cleaned_; }
+  prometheus::Counter& spool_unreadable_bytes() { return *spool_unreadable_bytes_; }
   prometheus::Counter& leases_from_stock() { return *leases_from_stock_; }
   prometheus::Counter& leases_from_keypool() { return *leases_from_keypool_; }
 
@@ -81,6 +85,9 @@ class GatewayMetrics {
   prometheus::Gauge* spool_events_;
   prometheus::Counter* events_delivered_;
   prometheus::Counter* events_rejected_;
+  prometheus::Gauge* spool_bytes_;
+  prometheus::Counter* events_cleaned_;
+  prometheus::Counter* spool_unreadable_bytes_;
   prometheus::Counter* leases_from_stock_;
   prometheus::Counter* leases_from_keypool_;
 

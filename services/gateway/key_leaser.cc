@@ -5,6 +5,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "libs/common/logging.h"
+#include "services/gateway/event_sanitizer.h"
 
 namespace aigw::gateway {
 namespace {
@@ -12,6 +14,10 @@ namespace {
 absl::Status ToAbsl(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
+
+// A refused batch costs about two calls per halving for each report singled
+// out; past this many, what is still refused is dropped whole.
+constexpr int kMaxSingledOut = 16;
 
 }  // namespace
 
@@ -113,6 +119,9 @@ void GrpcKeyLeaser::Report(const aigw::v1::ReportUsageRequest& request) {
   {
     absl::MutexLock lock(&mu_);
     pending_reports_.push_back(request);
+    // Error text cut inside a character would make the whole batch
+    // undecodable to the keypool.
+    MakeSendable(&pending_reports_.back());
     if (batch_in_flight_ || !SendNowLocked()) return;
   }
   SendReports();
@@ -158,16 +167,15 @@ void GrpcKeyLeaser::SendReports() {
   stub_->async()->ReportUsageBatch(
       &c->ctx, &c->request, &c->response, [this, c](grpc::Status status) {
         std::unique_ptr<Call> done(c);
-        if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-          // An older keypool: these and later reports go one by one.
-          {
-            absl::MutexLock lock(&mu_);
-            batches_supported_ = false;
-          }
-          for (const auto& r : done->request.reports()) ReportOne(r);
+        if (status.ok()) {
+          absl::MutexLock lock(&mu_);
+          batches_answered_ = true;
+        } else {
+          // Refused reports are singled out; on any other failure those
+          // leases expire in the keypool and keep their estimates (accuracy
+          // lost, never a stuck key).
+          OnBatchAnswer(std::move(done->request), status, std::make_shared<std::atomic<int>>(0));
         }
-        // Any other failure: those leases expire in the keypool and keep
-        // their estimates (accuracy lost, never a stuck key).
         done.reset();
         bool now;
         {
@@ -177,6 +185,116 @@ void GrpcKeyLeaser::SendReports() {
         }
         if (now) SendReports();  // else the flusher gathers for its delay
         CallDone();  // last: the destructor may run from here on
+      });
+}
+
+int64_t GrpcKeyLeaser::refused_reports() {
+  absl::MutexLock lock(&mu_);
+  return refused_reports_;
+}
+
+void GrpcKeyLeaser::OnBatchAnswer(aigw::v1::ReportUsageBatchRequest batch,
+                                  const grpc::Status& status,
+                                  std::shared_ptr<std::atomic<int>> singled_out) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      Narrow(std::move(batch), status, std::move(singled_out));
+      return;
+    case grpc::StatusCode::UNIMPLEMENTED:
+      break;
+    default:
+      return;
+  }
+  bool has_batch_rpc;
+  {
+    absl::MutexLock lock(&mu_);
+    has_batch_rpc = batches_answered_;
+  }
+  if (has_batch_rpc) {
+    // The keypool could not decode this request.
+    Narrow(std::move(batch), status, std::move(singled_out));
+    return;
+  }
+  // gRPC's callback API answers UNIMPLEMENTED for a request it cannot
+  // decode, and so does a keypool without ReportUsageBatch: an empty batch
+  // tells them apart.
+  struct Probe {
+    grpc::ClientContext ctx;
+    aigw::v1::ReportUsageBatchRequest empty;
+    aigw::v1::ReportUsageBatchResponse response;
+    aigw::v1::ReportUsageBatchRequest held;
+    grpc::Status status;
+    std::shared_ptr<std::atomic<int>> singled_out;
+  };
+  auto* p = new Probe;
+  p->held = std::move(batch);
+  p->status = status;
+  p->singled_out = std::move(singled_out);
+  PrepareContext(&p->ctx, kReportTimeout);
+  CallStarted();
+  stub_->async()->ReportUsageBatch(
+      &p->ctx, &p->empty, &p->response, [this, p](grpc::Status answer) {
+        std::unique_ptr<Probe> probe(p);
+        if (answer.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+          // An older keypool: these and later reports go one by one.
+          {
+            absl::MutexLock lock(&mu_);
+            batches_supported_ = false;
+          }
+          spdlog::warn("msg=\"the keypool has no ReportUsageBatch; reports go one by one\"");
+          for (const auto& r : probe->held.reports()) ReportOne(r);
+        } else {
+          Narrow(std::move(probe->held), probe->status, probe->singled_out);
+        }
+        probe.reset();
+        CallDone();
+      });
+}
+
+void GrpcKeyLeaser::Narrow(aigw::v1::ReportUsageBatchRequest batch, const grpc::Status& status,
+                           std::shared_ptr<std::atomic<int>> singled_out) {
+  const int n = batch.reports_size();
+  if (n == 0) return;
+  if (n == 1 || singled_out->load() >= kMaxSingledOut) {
+    if (n == 1) singled_out->fetch_add(1);
+    spdlog::warn(
+        "msg=\"the keypool refused usage reports; dropped (their leases expire)\" "
+        "reports={} lease_id=\"{}\" code={} error=\"{}\"",
+        n, batch.reports(0).lease_id(), static_cast<int>(status.error_code()),
+        status.error_message());
+    absl::MutexLock lock(&mu_);
+    refused_reports_ += n;
+    return;
+  }
+  aigw::v1::ReportUsageBatchRequest first, second;
+  for (int i = 0; i < n; ++i) {
+    *(i < n / 2 ? first.add_reports() : second.add_reports()) =
+        std::move(*batch.mutable_reports(i));
+  }
+  SendPart(std::move(first), singled_out);
+  SendPart(std::move(second), std::move(singled_out));
+}
+
+void GrpcKeyLeaser::SendPart(aigw::v1::ReportUsageBatchRequest part,
+                             std::shared_ptr<std::atomic<int>> singled_out) {
+  struct Call {
+    grpc::ClientContext ctx;
+    aigw::v1::ReportUsageBatchRequest request;
+    aigw::v1::ReportUsageBatchResponse response;
+    std::shared_ptr<std::atomic<int>> singled_out;
+  };
+  auto* call = new Call;
+  call->request = std::move(part);
+  call->singled_out = std::move(singled_out);
+  PrepareContext(&call->ctx, kReportTimeout);
+  CallStarted();
+  stub_->async()->ReportUsageBatch(
+      &call->ctx, &call->request, &call->response, [this, call](grpc::Status status) {
+        std::unique_ptr<Call> done(call);
+        if (!status.ok()) OnBatchAnswer(std::move(done->request), status, done->singled_out);
+        done.reset();
+        CallDone();
       });
 }
 

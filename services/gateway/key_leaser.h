@@ -1,6 +1,7 @@
 #ifndef AIGW_SERVICES_GATEWAY_KEY_LEASER_H_
 #define AIGW_SERVICES_GATEWAY_KEY_LEASER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,8 +42,16 @@ class KeyLeaser {
 // thread sends them). A report is off every request's path, and the
 // keypool's view of a key trails by that delay at most; a busy gateway sends
 // a few calls a second instead of one per upstream attempt. Shutdown sends
-// what is left at once. A keypool without ReportUsageBatch gets them one by
-// one.
+// what is left at once.
+//
+// Every report is made sendable first (MakeSendable: its error text valid
+// UTF-8 and bounded). A batch the keypool refuses for what it holds
+// (INVALID_ARGUMENT, RESOURCE_EXHAUSTED, or UNIMPLEMENTED while the keypool
+// does serve ReportUsageBatch: what gRPC's callback API answers for a
+// request it cannot decode) is halved until the refused reports stand alone;
+// those are dropped (their leases expire in the keypool) and the rest is
+// applied. Only a keypool that answers UNIMPLEMENTED to an empty batch too
+// has no ReportUsageBatch: it gets the reports one by one.
 class GrpcKeyLeaser : public KeyLeaser {
  public:
   GrpcKeyLeaser(std::shared_ptr<grpc::Channel> channel, absl::Duration lease_timeout,
@@ -54,6 +63,8 @@ class GrpcKeyLeaser : public KeyLeaser {
   void Lease(const aigw::v1::LeaseKeyRequest& request,
              std::function<void(LeaseResult)> done) override;
   void Report(const aigw::v1::ReportUsageRequest& request) override;
+  // Reports the keypool refused one by one and that were dropped.
+  int64_t refused_reports();
 
  private:
   static constexpr size_t kMaxReportBatch = 1000;
@@ -71,6 +82,16 @@ class GrpcKeyLeaser : public KeyLeaser {
   // Sends what is pending if no batch is under way.
   void SendReports();
   void ReportOne(const aigw::v1::ReportUsageRequest& request);
+  // Sends one batch that narrows a refused one (no batch_in_flight_).
+  void SendPart(aigw::v1::ReportUsageBatchRequest part,
+                std::shared_ptr<std::atomic<int>> singled_out);
+  // What to do with a batch the keypool answered `status`: nothing, narrow
+  // it, or (no batch RPC at all) send its reports one by one. Takes a call.
+  void OnBatchAnswer(aigw::v1::ReportUsageBatchRequest batch, const grpc::Status& status,
+                     std::shared_ptr<std::atomic<int>> singled_out);
+  // Halves a refused batch, or drops its report once it stands alone.
+  void Narrow(aigw::v1::ReportUsageBatchRequest batch, const grpc::Status& status,
+              std::shared_ptr<std::atomic<int>> singled_out);
   void FlushLoop();
 
   std::unique_ptr<aigw::v1::KeyPool::Stub> stub_;
@@ -83,6 +104,9 @@ class GrpcKeyLeaser : public KeyLeaser {
   std::vector<aigw::v1::ReportUsageRequest> pending_reports_ ABSL_GUARDED_BY(mu_);
   bool batch_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool batches_supported_ ABSL_GUARDED_BY(mu_) = true;
+  // A batch was answered OK once: the keypool has the RPC.
+  bool batches_answered_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t refused_reports_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread flusher_;
 };
 

@@ -50,6 +50,9 @@ ABSL_FLAG(absl::Duration, max_retry_after, absl::Seconds(30),
 ABSL_FLAG(std::string, spool_dir, "var/spool",
           "Where undeliverable call events wait for the usage service [env AIGW_SPOOL_DIR]");
 ABSL_FLAG(int, event_batch_size, 1000, "Call events per RecordCalls batch (the usage service takes up to 5000)");
+ABSL_FLAG(int64_t, event_batch_max_bytes, int64_t{3} << 20,
+          "Serialized bytes per RecordCalls batch; keep it under the usage service's gRPC "
+          "receive limit (4 MiB) [env AIGW_EVENT_BATCH_MAX_BYTES]");
 ABSL_FLAG(absl::Duration, event_flush_interval, absl::Milliseconds(200),
           "Longest a call event waits in memory before it is sent");
 ABSL_FLAG(int, upstream_buffer_bytes, 2048,
@@ -210,16 +213,23 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
       absl::Seconds(10), authorization);
   BatchingEventSink::Options sink_options;
   sink_options.batch_size = static_cast<size_t>(absl::GetFlag(FLAGS_event_batch_size));
+  if (absl::GetFlag(FLAGS_event_batch_max_bytes) < 1024) {
+    return absl::InvalidArgumentError("--event_batch_max_bytes must be at least 1024");
+  }
+  sink_options.max_batch_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_event_batch_max_bytes));
   sink_options.flush_interval = absl::GetFlag(FLAGS_event_flush_interval);
   g->events = std::make_unique<BatchingEventSink>(sink_options, g->uploader.get(), g->spool.get());
   GatewayMetrics* metrics = g->metrics.get();
   g->events->set_observer([metrics](const EventSinkStats& s) {
     metrics->queue_depth().Set(static_cast<double>(s.queued));
     metrics->spool_events().Set(static_cast<double>(s.spooled));
+    metrics->spool_bytes().Set(static_cast<double>(s.spooled_bytes));
     // The sink counts; the counters follow it.
     for (const auto& [counter, count] :
          {std::pair<prometheus::Counter*, int64_t>{&metrics->events_delivered(), s.delivered},
-          {&metrics->events_rejected(), s.rejected}}) {
+          {&metrics->events_rejected(), s.rejected},
+          {&metrics->events_cleaned(), s.cleaned},
+          {&metrics->spool_unreadable_bytes(), s.unreadable_bytes}}) {
       if (const double d = static_cast<double>(count) - counter->Value(); d > 0) {
         counter->Increment(d);
       }
@@ -291,6 +301,7 @@ int main(int argc, char** argv) {
                     {"retry_initial_backoff", "AIGW_RETRY_INITIAL_BACKOFF"},
                     {"retry_max_backoff", "AIGW_RETRY_MAX_BACKOFF"},
                     {"spool_dir", "AIGW_SPOOL_DIR"},
+                    {"event_batch_max_bytes", "AIGW_EVENT_BATCH_MAX_BYTES"},
                     {"upstream_ca_file", "AIGW_UPSTREAM_CA_FILE"},
                     {"max_request_bytes", "AIGW_MAX_REQUEST_BYTES"},
                     {"max_upstream_body_bytes", "AIGW_MAX_UPSTREAM_BODY_BYTES"},

@@ -1,12 +1,19 @@
 // GrpcKeyLeaser against the real keypool binary: batched reports, gathered
-// for a delay, all applied, none lost at shutdown.
+// for a delay, all applied, none lost at shutdown. And against a keypool in
+// this process that counts the calls: refused batches narrowed to the bad
+// report, batches kept for every later report.
+
+#include "services/gateway/key_leaser.h"
 
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "aigw/v1/keypool.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
-#include "services/gateway/key_leaser.h"
 #include "tests/gateway/gateway_harness.h"
 
 namespace aigw::gateway::testing {
@@ -99,6 +106,147 @@ TEST_F(GrpcKeyLeaserTest, TheFlusherSendsGatheredReportsAfterTheDelay) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   EXPECT_EQ(today, std::make_pair(int64_t{1}, int64_t{11}));
+}
+
+// The keypool's report RPCs over real gRPC in this process: what arrives is
+// what gRPC could decode. A batch holding lease "refuse-me" is refused
+// (INVALID_ARGUMENT), one holding "undecodable" answered as gRPC's callback
+// API answers a request it cannot parse (UNIMPLEMENTED); an empty batch gets
+// the keypool's own answer (INVALID_ARGUMENT). Without `batch_rpc` it is a
+// keypool older than ReportUsageBatch.
+class CountingKeyPool final : public aigw::v1::KeyPool::CallbackService {
+ public:
+  explicit CountingKeyPool(bool batch_rpc = true) : batch_rpc_(batch_rpc) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~CountingKeyPool() override { server_->Shutdown(); }
+
+  grpc::ServerUnaryReactor* ReportUsage(grpc::CallbackServerContext* ctx,
+                                        const aigw::v1::ReportUsageRequest* request,
+                                        aigw::v1::ReportUsageResponse*) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++single_calls_;
+      applied_.push_back(request->lease_id());
+    }
+    return Answer(ctx, grpc::Status::OK);
+  }
+
+  grpc::ServerUnaryReactor* ReportUsageBatch(grpc::CallbackServerContext* ctx,
+                                             const aigw::v1::ReportUsageBatchRequest* request,
+                                             aigw::v1::ReportUsageBatchResponse*) override {
+    if (!batch_rpc_) return Answer(ctx, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, ""));
+    absl::MutexLock lock(&mu_);
+    ++batch_calls_;
+    if (request->reports_size() == 0) {
+      return Answer(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "reports is empty"));
+    }
+    for (const auto& r : request->reports()) {
+      if (r.lease_id() == "refuse-me") {
+        return Answer(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "a bad report"));
+      }
+      if (r.lease_id() == "undecodable") {
+        return Answer(ctx, grpc::Status(grpc::StatusCode::UNIMPLEMENTED, ""));
+      }
+    }
+    for (const auto& r : request->reports()) applied_.push_back(r.lease_id());
+    return Answer(ctx, grpc::Status::OK);
+  }
+
+  std::unique_ptr<GrpcKeyLeaser> NewLeaser() {
+    return std::make_unique<GrpcKeyLeaser>(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()),
+        absl::Seconds(5));
+  }
+  std::multiset<std::string> applied() {
+    absl::MutexLock lock(&mu_);
+    return {applied_.begin(), applied_.end()};
+  }
+  int single_calls() {
+    absl::MutexLock lock(&mu_);
+    return single_calls_;
+  }
+
+ private:
+  static grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, grpc::Status st) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(std::move(st));
+    return reactor;
+  }
+
+  const bool batch_rpc_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  absl::Mutex mu_;
+  std::vector<std::string> applied_;
+  int single_calls_ = 0;
+  int batch_calls_ = 0;
+};
+
+aigw::v1::ReportUsageRequest Report(const std::string& lease_id) {
+  aigw::v1::ReportUsageRequest r;
+  r.set_lease_id(lease_id);
+  r.set_outcome(aigw::v1::SUCCESS);
+  return r;
+}
+
+// Reports `leases` as one batch (no delay: the first goes alone, the rest
+// gather behind it) and waits for every call to end (the destructor).
+void ReportAll(std::unique_ptr<GrpcKeyLeaser> leaser,
+               const std::vector<aigw::v1::ReportUsageRequest>& reports) {
+  for (const auto& r : reports) leaser->Report(r);
+  leaser.reset();
+}
+
+TEST(GrpcKeyLeaserNarrowingTest, AProviderErrorInChineseDoesNotSwitchReportsToOneByOne) {
+  // The keypool could not decode a batch whose error text was cut inside a
+  // character; the gateway took that for "no batch RPC" for good.
+  CountingKeyPool keypool;
+  std::string chinese;
+  for (int i = 0; i < 600; ++i) chinese += "请";
+  std::vector<aigw::v1::ReportUsageRequest> reports;
+  for (int i = 0; i < 6; ++i) {
+    reports.push_back(Report(absl::StrCat("lease-", i)));
+    reports.back().set_outcome(aigw::v1::CLIENT_ERROR);
+    reports.back().set_http_status(400);
+    reports.back().set_error_message(chinese.substr(0, 1000));
+  }
+  ReportAll(keypool.NewLeaser(), reports);
+  ReportAll(keypool.NewLeaser(), {Report("later-0"), Report("later-1")});
+  EXPECT_EQ(keypool.applied(),
+            (std::multiset<std::string>{"lease-0", "lease-1", "lease-2", "lease-3", "lease-4",
+                                        "lease-5", "later-0", "later-1"}));
+  EXPECT_EQ(keypool.single_calls(), 0) << "every report went in a batch";
+}
+
+TEST(GrpcKeyLeaserNarrowingTest, OneRefusedReportDoesNotTakeTheRestOfItsBatchWithIt) {
+  for (const char* bad : {"refuse-me", "undecodable"}) {
+    CountingKeyPool keypool;
+    auto leaser = keypool.NewLeaser();
+    // The first report goes alone; the rest gather into one batch behind it.
+    std::vector<aigw::v1::ReportUsageRequest> reports = {Report("first")};
+    for (int i = 0; i < 9; ++i) reports.push_back(Report(i == 4 ? bad : absl::StrCat("r", i)));
+    for (const auto& r : reports) leaser->Report(r);
+    leaser->Report(Report("after"));
+    leaser.reset();  // waits for every call
+    const std::multiset<std::string> applied = keypool.applied();
+    EXPECT_EQ(applied.count(bad), 0u) << bad;
+    EXPECT_EQ(applied.size(), 10u) << bad << ": every other report is applied, once";
+    for (const char* lease : {"first", "r0", "r3", "r5", "r8", "after"}) {
+      EXPECT_EQ(applied.count(lease), 1u) << bad << " " << lease;
+    }
+    EXPECT_EQ(keypool.single_calls(), 0) << bad << ": batches all along";
+  }
+}
+
+TEST(GrpcKeyLeaserNarrowingTest, AKeypoolWithoutTheBatchRpcGetsReportsOneByOne) {
+  CountingKeyPool keypool(/*batch_rpc=*/false);
+  ReportAll(keypool.NewLeaser(), {Report("a"), Report("b"), Report("c")});
+  EXPECT_EQ(keypool.applied(), (std::multiset<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(keypool.single_calls(), 3);
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 // Usage down -> the gateway spools call events -> usage back -> every event
-// arrives exactly once. Over the real gateway, keypool and usage binaries,
-// with the fake upstream in-process.
+// arrives exactly once. And no call stops the call record: a provider error
+// in Chinese, caller fields of megabytes. Over the real gateway, keypool and
+// usage binaries, with the fake upstream in-process.
 
 #include <signal.h>
+
+#include <filesystem>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -141,6 +144,108 @@ TEST(SpoolReplayTest, EventsSpooledWhileUsageIsDownArriveOnceWhenItReturns) {
   EXPECT_EQ(*(*gateway)->Wait(absl::Seconds(30)), 0);
   EXPECT_EQ(Count((*db)->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), kCalls);
   upstream.Stop();
+}
+
+TEST(SpoolReplayTest, NoCallStopsTheCallRecord) {
+  auto db = testing::TestDatabase::Create(db::Backend::kSqlite);
+  ASSERT_TRUE(db.ok()) << db.status();
+  fake_upstream::FakeUpstreamServer upstream({});
+  ASSERT_TRUE(upstream.Start().ok());
+  const std::string openai_base = upstream.base_url() + "/v1";
+  ASSERT_TRUE(
+      (*db)
+          ->db()
+          .Run([&](soci::session& s) {
+            s << "UPDATE t_ai_providers SET base_url = :u WHERE provider_code = 'openai'",
+                soci::use(openai_base);
+            s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key) SELECT id, 'k', "
+                 "'sk-record-test-000000001' FROM t_ai_providers WHERE provider_code = 'openai'";
+            return absl::OkStatus();
+          })
+          .ok());
+  // The provider refuses the first call with a long error text in Chinese.
+  std::string chinese;
+  for (int i = 0; i < 600; ++i) chinese += "请求参数错误";
+  fake_upstream::Rule refuse;
+  refuse.times = 1;
+  refuse.status = 400;
+  refuse.message = chinese;
+  upstream.rules().Add(refuse);
+
+  const std::map<std::string, std::string> env = {{"AIGW_MASTER_KEY", kMasterKey},
+                                                  {"AIGW_JWT_SECRET", kJwtSecret}};
+  const int keypool_port = testing::PickFreePort();
+  const int usage_port = testing::PickFreePort();
+  const int gateway_port = testing::PickFreePort();
+  char spool_dir[] = "/tmp/aigw_record_XXXXXX";
+  ASSERT_NE(mkdtemp(spool_dir), nullptr);
+  const std::string db_url = "--db_url=" + (*db)->url();
+  auto keypool = Subprocess::Start(
+      {AIGW_KEYPOOL_BIN, db_url, absl::StrCat("--grpc_addr=127.0.0.1:", keypool_port),
+       "--metrics_addr=127.0.0.1:0"},
+      env);
+  auto usage =
+      Subprocess::Start({AIGW_USAGE_BIN, db_url, absl::StrCat("--grpc_addr=127.0.0.1:", usage_port),
+                         "--metrics_addr=127.0.0.1:0"},
+                        env);
+  auto gateway = Subprocess::Start(
+      {AIGW_GATEWAY_BIN, db_url, absl::StrCat("--grpc_addr=127.0.0.1:", gateway_port),
+       "--metrics_addr=127.0.0.1:0", absl::StrCat("--keypool_addr=127.0.0.1:", keypool_port),
+       absl::StrCat("--usage_addr=127.0.0.1:", usage_port), std::string("--spool_dir=") + spool_dir,
+       "--event_flush_interval=20ms"},
+      env);
+  ASSERT_TRUE(keypool.ok() && usage.ok() && gateway.ok());
+  for (int port : {keypool_port, usage_port, gateway_port}) {
+    ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", port), absl::Seconds(20)).ok())
+        << (*gateway)->Stderr();
+  }
+  auto stub = aigw::v1::ChatService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", gateway_port), grpc::InsecureChannelCredentials()));
+  auto call = [&](const std::string& request_id, const std::string& user_agent) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", Bearer("client"));
+    aigw::v1::ChatCompletionRequest req;
+    req.set_provider_code("openai");
+    req.set_request_id(request_id);
+    req.mutable_caller()->set_user_agent(user_agent);
+    auto* m = req.add_messages();
+    m->set_role("user");
+    m->set_content("write a chorus");
+    aigw::v1::ChatCompletion out;
+    return stub->CreateChatCompletion(&ctx, req, &out);
+  };
+
+  grpc::Status refused = call("zh-error", "client/1.0");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refused.error_message();
+  // Megabytes of caller fields are refused at the door, naming the field.
+  grpc::Status huge = call("huge-caller", std::string(2 << 20, 'a'));
+  EXPECT_EQ(huge.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(huge.error_message().find("caller.user_agent"), std::string::npos)
+      << huge.error_message();
+  grpc::Status later = call("after-zh-error", "client/1.0");
+  ASSERT_TRUE(later.ok()) << later.error_message();
+
+  // A stopped gateway has sent every event, or spooled it.
+  (*gateway)->Signal(SIGTERM);
+  ASSERT_EQ(*(*gateway)->Wait(absl::Seconds(30)), 0) << (*gateway)->Stderr();
+  EXPECT_EQ(Count((*db)->db(),
+                  "SELECT COUNT(*) FROM t_ai_api_logs WHERE request_id = 'zh-error' "
+                  "AND http_status = 400 AND error_message LIKE '%(HTTP 400): 请求参数错误%'"),
+            1);
+  EXPECT_EQ(Count((*db)->db(),
+                  "SELECT COUNT(*) FROM t_ai_api_logs WHERE request_id = "
+                  "'after-zh-error' AND status = 'success'"),
+            1);
+  EXPECT_EQ(Count((*db)->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), 2);
+  std::error_code ec;
+  EXPECT_EQ(std::filesystem::file_size(std::string(spool_dir) + "/call-events.spool", ec), 0u)
+      << "nothing waits in the spool";
+  EXPECT_FALSE(std::filesystem::exists(std::string(spool_dir) + "/call-events.spool.rejected") &&
+               std::filesystem::file_size(std::string(spool_dir) + "/call-events.spool.rejected") >
+                   0)
+      << "nothing was set aside";
+  upstream.Stop();
+  std::filesystem::remove_all(spool_dir);
 }
 
 }  // namespace
