@@ -57,40 +57,59 @@ long long Count(db::Database& db, const std::string& sql) {
   return n;
 }
 
-TEST(SpoolReplayTest, EventsSpooledWhileUsageIsDownArriveOnceWhenItReturns) {
+// A migrated SQLite database whose openai provider is the fake upstream,
+// with one key.
+std::unique_ptr<testing::TestDatabase> OpenAiAt(const fake_upstream::FakeUpstreamServer& upstream) {
   auto db = testing::TestDatabase::Create(db::Backend::kSqlite);
-  ASSERT_TRUE(db.ok()) << db.status();
-  fake_upstream::FakeUpstreamServer upstream({});
-  ASSERT_TRUE(upstream.Start().ok());
+  EXPECT_TRUE(db.ok()) << db.status();
+  if (!db.ok()) return nullptr;
   const std::string openai_base = upstream.base_url() + "/v1";
-  ASSERT_TRUE((*db)->db().Run([&](soci::session& s) {
+  absl::Status st = (*db)->db().Run([&](soci::session& s) {
     s << "UPDATE t_ai_providers SET base_url = :u WHERE provider_code = 'openai'",
         soci::use(openai_base);
     s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key) SELECT id, 'k', "
          "'sk-spool-test-0000000001' FROM t_ai_providers WHERE provider_code = 'openai'";
     return absl::OkStatus();
-  }).ok());
+  });
+  EXPECT_TRUE(st.ok()) << st;
+  return std::move(*db);
+}
 
-  const std::map<std::string, std::string> env = {{"AIGW_MASTER_KEY", kMasterKey},
-                                                  {"AIGW_JWT_SECRET", kJwtSecret}};
+// One of the binaries over `db`, serving gRPC on `port` and metrics on
+// `metrics_port` (0: any), with `flags`.
+absl::StatusOr<std::unique_ptr<Subprocess>> StartService(
+    const char* binary, testing::TestDatabase& db, int port, int metrics_port = 0,
+    const std::vector<std::string>& flags = {}) {
+  std::vector<std::string> argv = {binary, "--db_url=" + db.url(),
+                                   absl::StrCat("--grpc_addr=127.0.0.1:", port),
+                                   absl::StrCat("--metrics_addr=127.0.0.1:", metrics_port)};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return Subprocess::Start(argv,
+                           {{"AIGW_MASTER_KEY", kMasterKey}, {"AIGW_JWT_SECRET", kJwtSecret}});
+}
+
+// The gateway's flags for its peers and its spool.
+std::vector<std::string> GatewayFlags(int keypool_port, int usage_port,
+                                      const std::string& spool_dir) {
+  return {absl::StrCat("--keypool_addr=127.0.0.1:", keypool_port),
+          absl::StrCat("--usage_addr=127.0.0.1:", usage_port), "--spool_dir=" + spool_dir,
+          "--event_flush_interval=20ms"};
+}
+
+TEST(SpoolReplayTest, EventsSpooledWhileUsageIsDownArriveOnceWhenItReturns) {
+  fake_upstream::FakeUpstreamServer upstream({});
+  ASSERT_TRUE(upstream.Start().ok());
+  std::unique_ptr<testing::TestDatabase> db = OpenAiAt(upstream);
+  ASSERT_NE(db, nullptr);
   const int keypool_port = testing::PickFreePort();
   const int usage_port = testing::PickFreePort();
   const int gateway_port = testing::PickFreePort();
   const int gateway_metrics = testing::PickFreePort();
   char spool_dir[] = "/tmp/aigw_spool_XXXXXX";
   ASSERT_NE(mkdtemp(spool_dir), nullptr);
-  const std::string db_url = "--db_url=" + (*db)->url();
-  auto keypool = Subprocess::Start({AIGW_KEYPOOL_BIN, db_url,
-                                    absl::StrCat("--grpc_addr=127.0.0.1:", keypool_port),
-                                    "--metrics_addr=127.0.0.1:0"},
-                                   env);
-  auto gateway = Subprocess::Start(
-      {AIGW_GATEWAY_BIN, db_url, absl::StrCat("--grpc_addr=127.0.0.1:", gateway_port),
-       absl::StrCat("--metrics_addr=127.0.0.1:", gateway_metrics),
-       absl::StrCat("--keypool_addr=127.0.0.1:", keypool_port),
-       absl::StrCat("--usage_addr=127.0.0.1:", usage_port), std::string("--spool_dir=") + spool_dir,
-       "--event_flush_interval=20ms"},
-      env);
+  auto keypool = StartService(AIGW_KEYPOOL_BIN, *db, keypool_port);
+  auto gateway = StartService(AIGW_GATEWAY_BIN, *db, gateway_port, gateway_metrics,
+                              GatewayFlags(keypool_port, usage_port, spool_dir));
   ASSERT_TRUE(keypool.ok() && gateway.ok());
   ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", keypool_port), absl::Seconds(20)).ok());
   ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", gateway_port), absl::Seconds(20)).ok())
@@ -118,51 +137,36 @@ TEST(SpoolReplayTest, EventsSpooledWhileUsageIsDownArriveOnceWhenItReturns) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_EQ(spooled, kCalls);
-  EXPECT_EQ(Count((*db)->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), 0);
+  EXPECT_EQ(Count(db->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), 0);
 
   // Usage comes up: the spool drains into the database, once.
-  auto usage = Subprocess::Start({AIGW_USAGE_BIN, db_url,
-                                  absl::StrCat("--grpc_addr=127.0.0.1:", usage_port),
-                                  "--metrics_addr=127.0.0.1:0"},
-                                 env);
+  auto usage = StartService(AIGW_USAGE_BIN, *db, usage_port);
   ASSERT_TRUE(usage.ok());
   ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", usage_port), absl::Seconds(20)).ok());
   long long logged = 0;
   for (int i = 0; i < 300; ++i) {
-    logged = Count((*db)->db(), "SELECT COUNT(*) FROM t_ai_api_logs");
+    logged = Count(db->db(), "SELECT COUNT(*) FROM t_ai_api_logs");
     if (logged >= kCalls && Metric(gateway_metrics, "aigw_gateway_spool_events") == 0) break;
     absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_EQ(logged, kCalls);
-  EXPECT_EQ(Count((*db)->db(), "SELECT COUNT(DISTINCT request_id) FROM t_ai_api_logs"), kCalls);
+  EXPECT_EQ(Count(db->db(), "SELECT COUNT(DISTINCT request_id) FROM t_ai_api_logs"), kCalls);
   EXPECT_EQ(Metric(gateway_metrics, "aigw_gateway_spool_events"), 0);
-  EXPECT_EQ(Count((*db)->db(), "SELECT COALESCE(SUM(total_requests), 0) FROM t_ai_usage_stats"),
+  EXPECT_EQ(Count(db->db(), "SELECT COALESCE(SUM(total_requests), 0) FROM t_ai_usage_stats"),
             kCalls);
 
   // A later restart of the gateway finds nothing left to replay.
   (*gateway)->Signal(SIGTERM);
   EXPECT_EQ(*(*gateway)->Wait(absl::Seconds(30)), 0);
-  EXPECT_EQ(Count((*db)->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), kCalls);
+  EXPECT_EQ(Count(db->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), kCalls);
   upstream.Stop();
 }
 
 TEST(SpoolReplayTest, NoCallStopsTheCallRecord) {
-  auto db = testing::TestDatabase::Create(db::Backend::kSqlite);
-  ASSERT_TRUE(db.ok()) << db.status();
   fake_upstream::FakeUpstreamServer upstream({});
   ASSERT_TRUE(upstream.Start().ok());
-  const std::string openai_base = upstream.base_url() + "/v1";
-  ASSERT_TRUE(
-      (*db)
-          ->db()
-          .Run([&](soci::session& s) {
-            s << "UPDATE t_ai_providers SET base_url = :u WHERE provider_code = 'openai'",
-                soci::use(openai_base);
-            s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key) SELECT id, 'k', "
-                 "'sk-record-test-000000001' FROM t_ai_providers WHERE provider_code = 'openai'";
-            return absl::OkStatus();
-          })
-          .ok());
+  std::unique_ptr<testing::TestDatabase> db = OpenAiAt(upstream);
+  ASSERT_NE(db, nullptr);
   // The provider refuses the first call with a long error text in Chinese.
   std::string chinese;
   for (int i = 0; i < 600; ++i) chinese += "请求参数错误";
@@ -172,28 +176,15 @@ TEST(SpoolReplayTest, NoCallStopsTheCallRecord) {
   refuse.message = chinese;
   upstream.rules().Add(refuse);
 
-  const std::map<std::string, std::string> env = {{"AIGW_MASTER_KEY", kMasterKey},
-                                                  {"AIGW_JWT_SECRET", kJwtSecret}};
   const int keypool_port = testing::PickFreePort();
   const int usage_port = testing::PickFreePort();
   const int gateway_port = testing::PickFreePort();
   char spool_dir[] = "/tmp/aigw_record_XXXXXX";
   ASSERT_NE(mkdtemp(spool_dir), nullptr);
-  const std::string db_url = "--db_url=" + (*db)->url();
-  auto keypool = Subprocess::Start(
-      {AIGW_KEYPOOL_BIN, db_url, absl::StrCat("--grpc_addr=127.0.0.1:", keypool_port),
-       "--metrics_addr=127.0.0.1:0"},
-      env);
-  auto usage =
-      Subprocess::Start({AIGW_USAGE_BIN, db_url, absl::StrCat("--grpc_addr=127.0.0.1:", usage_port),
-                         "--metrics_addr=127.0.0.1:0"},
-                        env);
-  auto gateway = Subprocess::Start(
-      {AIGW_GATEWAY_BIN, db_url, absl::StrCat("--grpc_addr=127.0.0.1:", gateway_port),
-       "--metrics_addr=127.0.0.1:0", absl::StrCat("--keypool_addr=127.0.0.1:", keypool_port),
-       absl::StrCat("--usage_addr=127.0.0.1:", usage_port), std::string("--spool_dir=") + spool_dir,
-       "--event_flush_interval=20ms"},
-      env);
+  auto keypool = StartService(AIGW_KEYPOOL_BIN, *db, keypool_port);
+  auto usage = StartService(AIGW_USAGE_BIN, *db, usage_port);
+  auto gateway = StartService(AIGW_GATEWAY_BIN, *db, gateway_port, 0,
+                              GatewayFlags(keypool_port, usage_port, spool_dir));
   ASSERT_TRUE(keypool.ok() && usage.ok() && gateway.ok());
   for (int port : {keypool_port, usage_port, gateway_port}) {
     ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", port), absl::Seconds(20)).ok())
@@ -228,15 +219,15 @@ TEST(SpoolReplayTest, NoCallStopsTheCallRecord) {
   // A stopped gateway has sent every event, or spooled it.
   (*gateway)->Signal(SIGTERM);
   ASSERT_EQ(*(*gateway)->Wait(absl::Seconds(30)), 0) << (*gateway)->Stderr();
-  EXPECT_EQ(Count((*db)->db(),
+  EXPECT_EQ(Count(db->db(),
                   "SELECT COUNT(*) FROM t_ai_api_logs WHERE request_id = 'zh-error' "
                   "AND http_status = 400 AND error_message LIKE '%(HTTP 400): 请求参数错误%'"),
             1);
-  EXPECT_EQ(Count((*db)->db(),
+  EXPECT_EQ(Count(db->db(),
                   "SELECT COUNT(*) FROM t_ai_api_logs WHERE request_id = "
                   "'after-zh-error' AND status = 'success'"),
             1);
-  EXPECT_EQ(Count((*db)->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), 2);
+  EXPECT_EQ(Count(db->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), 2);
   std::error_code ec;
   EXPECT_EQ(std::filesystem::file_size(std::string(spool_dir) + "/call-events.spool", ec), 0u)
       << "nothing waits in the spool";
