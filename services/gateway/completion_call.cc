@@ -10,6 +10,7 @@
 #include "libs/common/byte_size.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/utf8.h"
+#include "libs/crypto/secret_scrub.h"
 #include "libs/providers/cost.h"
 #include "libs/tokenizer/token_counter.h"
 #include "services/gateway/event_sanitizer.h"
@@ -67,12 +68,11 @@ absl::Status AttemptStatus(Outcome outcome, int http_status, const absl::Status&
       return absl::ResourceExhaustedError(
           absl::StrCat(provider, " rate limit (HTTP 429): ", upstream_message));
     case aigw::v1::AUTH_FAILED:
-      if (http_status == 403) {
-        return absl::PermissionDeniedError(
-            absl::StrCat(provider, " refused the API key (HTTP 403): ", upstream_message));
-      }
-      return absl::UnauthenticatedError(
-          absl::StrCat(provider, " rejected the API key (HTTP 401): ", upstream_message));
+      return absl::UnauthenticatedError(absl::StrCat(provider, " rejected the API key (HTTP ",
+                                                     http_status, "): ", upstream_message));
+    case aigw::v1::PERMISSION_DENIED:
+      return absl::PermissionDeniedError(absl::StrCat(provider, " refused the request (HTTP ",
+                                                      http_status, "): ", upstream_message));
     case aigw::v1::SERVER_ERROR:
       return absl::UnavailableError(
           absl::StrCat(provider, " failed (HTTP ", http_status, "): ", upstream_message));
@@ -204,6 +204,10 @@ void CompletionCall::OnLease(LeaseResult result) {
     return;
   }
   if (!result.status.ok()) {
+    if (result.status.code() == absl::StatusCode::kResourceExhausted &&
+        WaitForRateLimitedKey(result.retry_after_ms)) {
+      return;
+    }
     absl::Status failure;
     std::string code;
     if (result.status.code() == absl::StatusCode::kResourceExhausted ||
@@ -379,8 +383,12 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
   const std::string& provider = target().provider->code;
   if (cancelled_) {
     CountAttempt("CANCELLED", now);
+    providers::TokenUsage usage;
+    int64_t cost = 0;
+    if (first_delta_sent_) ChargeDelivered(&usage, &cost);
     ReportAttempt(aigw::v1::CLIENT_ERROR, kClientClosedRequest, "CANCELLED",
-                  "the client cancelled the call", {}, 0, /*is_final=*/true, /*event=*/true);
+                  "the client cancelled the call", usage, cost, /*is_final=*/true,
+                  /*event=*/true);
     Fail(absl::CancelledError("the client cancelled the call"));
     return;
   }
@@ -393,6 +401,11 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
     return;
   }
   const providers::ProviderAdapter& adapter = providers::AdapterFor(lease_.api_format());
+  // Provider text may quote the key back: what it says reaches the caller,
+  // the call log and the keypool's last error scrubbed (our own words stay).
+  auto scrub = [this](absl::string_view text) {
+    return crypto::ScrubSecret(text, lease_.api_key());
+  };
   Outcome outcome = ClassifyAttempt(transport, status);
   NextStep step = NextStepFor(outcome, status);
   std::optional<int64_t> retry_after_ms;
@@ -403,20 +416,23 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
     if (writer_ != nullptr) {
       if (!stream_error_.ok() && transport.code() == absl::StatusCode::kCancelled) {
         outcome = aigw::v1::SERVER_ERROR;
+        step = NextStepFor(outcome, status);
         error_code = "BAD_RESPONSE";
         failure = absl::UnavailableError(
-            absl::StrCat(provider, " sent a malformed stream: ", stream_error_.message()));
+            absl::StrCat(provider, " sent a malformed stream: ", scrub(stream_error_.message())));
       } else if (stream_.error().has_value()) {
         const providers::UpstreamError& e = *stream_.error();
-        outcome = ClassifyAttempt(absl::OkStatus(), e.http_status);
-        if (outcome == aigw::v1::SUCCESS) outcome = aigw::v1::SERVER_ERROR;
+        const ErrorVerdict verdict = ClassifyUpstreamError(e);
+        outcome = verdict.outcome;
+        step = verdict.next;
         error_code = aigw::v1::Outcome_Name(outcome);
         failure = AttemptStatus(outcome, e.http_status, transport, provider,
-                                absl::StrCat(e.type, e.type.empty() ? "" : ": ", e.message));
+                                scrub(absl::StrCat(e.type, e.type.empty() ? "" : ": ", e.message)));
         status = e.http_status;
         retry_after_ms = e.retry_after_ms;
       } else if (!stream_.done() && stream_.completion().finish_reason.empty()) {
         outcome = aigw::v1::NETWORK_ERROR;
+        step = NextStepFor(outcome, status);
         error_code = "STREAM_INTERRUPTED";
         failure = absl::UnavailableError(absl::StrCat(provider, " ended the stream early"));
       } else {
@@ -437,9 +453,10 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
         error_code = kResponseTooLarge;
         failure = OverLimit(provider, parsed.status().message());
       } else {
+        step = NextStepFor(outcome, status);
         error_code = "BAD_RESPONSE";
-        failure = absl::UnavailableError(
-            absl::StrCat(provider, " sent an unreadable answer: ", parsed.status().message()));
+        failure = absl::UnavailableError(absl::StrCat(
+            provider, " sent an unreadable answer: ", scrub(parsed.status().message())));
       }
     }
   } else if (transport.code() == absl::StatusCode::kResourceExhausted) {
@@ -465,13 +482,16 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
         "): the gateway follows no redirects; correct the provider's base_url"));
   } else if (outcome == aigw::v1::NETWORK_ERROR) {
     error_code = ErrorCode(outcome, transport);
-    failure = AttemptStatus(outcome, 0, transport, provider, transport.message());
+    failure = AttemptStatus(outcome, 0, transport, provider, scrub(transport.message()));
   } else {
     providers::UpstreamError e =
         adapter.ParseError(status, body, retry_after_header_, ctx_->clock);
+    const ErrorVerdict verdict = ClassifyUpstreamError(e);
+    outcome = verdict.outcome;
+    step = verdict.next;
     retry_after_ms = e.retry_after_ms;
     error_code = ErrorCode(outcome, transport);
-    failure = AttemptStatus(outcome, status, transport, provider, e.message);
+    failure = AttemptStatus(outcome, status, transport, provider, scrub(e.message));
   }
   CountAttempt(aigw::v1::Outcome_Name(outcome), now);
   AfterFailure(outcome, step, status, std::move(failure), error_code, retry_after_ms);
@@ -496,25 +516,35 @@ void CompletionCall::AfterFailure(Outcome outcome, NextStep step, int http_statu
   RecordFailure(failure, /*upstream=*/true);
   bool retry = (step == NextStep::kRetrySameKey || step == NextStep::kRetryOtherKey) &&
                !first_delta_sent_ && target_attempts_ < ctx_->retry.max_attempts_per_target;
-  absl::Duration delay = absl::ZeroDuration();
-  if (retry) {
-    if (outcome == aigw::v1::AUTH_FAILED) {
-      delay = absl::ZeroDuration();  // another key, at once
-    } else {
-      const double r = ctx_->random ? ctx_->random() : 0.5;
-      delay = BackoffDelay(ctx_->retry, target_attempts_, retry_after_ms, r);
-      if (retry_after_ms.has_value() &&
-          absl::Milliseconds(*retry_after_ms) > ctx_->retry.max_retry_after) {
-        retry = false;  // the provider asks for longer than we wait: next target
-      }
+  absl::Duration delay = absl::ZeroDuration();  // another key, at once
+  if (retry && outcome == aigw::v1::RATE_LIMITED) {
+    // This key's Retry-After binds this key only: the retry leases another
+    // at once, and the wait is kept for when no other can serve (OnLease).
+    const double r = ctx_->random ? ctx_->random() : 0.5;
+    const absl::Duration wait = BackoffDelay(ctx_->retry, target_attempts_, retry_after_ms, r);
+    if (rate_limited_keys_.empty()) rate_limit_wait_.reset();  // none waiting: a new round
+    // Longer than the call waits: only another key (or target) may serve.
+    if (wait <= ctx_->retry.max_retry_after) {
+      rate_limit_wait_ = rate_limit_wait_.has_value() ? std::min(*rate_limit_wait_, wait) : wait;
     }
-    if (ctx_->clock->Now() + delay >= deadline_) retry = false;
+    if (has_lease_) rate_limited_keys_.push_back(lease_.key_id());
+  } else if (retry && step == NextStep::kRetrySameKey) {
+    const double r = ctx_->random ? ctx_->random() : 0.5;
+    delay = BackoffDelay(ctx_->retry, target_attempts_, retry_after_ms, r);
+    if (retry_after_ms.has_value() &&
+        absl::Milliseconds(*retry_after_ms) > ctx_->retry.max_retry_after) {
+      retry = false;  // the provider asks for longer than we wait: next target
+    }
   }
+  if (retry && ctx_->clock->Now() + delay >= deadline_) retry = false;
   if (step == NextStep::kRetryOtherKey && has_lease_) excluded_keys_.push_back(lease_.key_id());
   const bool ends_call = !retry && (step == NextStep::kGiveUp || first_delta_sent_ ||
                                     target_index_ + 1 >= targets_.size());
-  ReportAttempt(outcome, http_status, error_code, std::string(failure.message()), {}, 0, ends_call,
-                /*event=*/true, retry_after_ms.value_or(0));
+  providers::TokenUsage usage;
+  int64_t cost = 0;
+  if (first_delta_sent_) ChargeDelivered(&usage, &cost);
+  ReportAttempt(outcome, http_status, error_code, std::string(failure.message()), usage, cost,
+                ends_call, /*event=*/true, retry_after_ms.value_or(0));
   if (retry) {
     if (ctx_->metrics != nullptr) ctx_->metrics->Retry(target().provider->code, error_code);
     auto self = shared_from_this();
@@ -526,6 +556,34 @@ void CompletionCall::AfterFailure(Outcome outcome, NextStep step, int http_statu
     return;
   }
   NextTarget();
+}
+
+bool CompletionCall::WaitForRateLimitedKey(int64_t keypool_retry_after_ms) {
+  if (!rate_limit_wait_.has_value() ||
+      rate_limit_waits_ >= ctx_->retry.max_attempts_per_target) {
+    return false;
+  }
+  absl::Duration delay;
+  if (!rate_limited_keys_.empty()) {
+    delay = *rate_limit_wait_;  // the lease excluded them: wait as they asked
+  } else {
+    // Waited already, and the keypool still has them cooling (its cooldown
+    // began when the report arrived, a little after the 429): as it says.
+    if (keypool_retry_after_ms <= 0) return false;
+    delay = absl::Milliseconds(keypool_retry_after_ms);
+  }
+  if (delay > ctx_->retry.max_retry_after || ctx_->clock->Now() + delay >= deadline_) {
+    return false;
+  }
+  for (int64_t key : rate_limited_keys_) {
+    excluded_keys_.erase(std::remove(excluded_keys_.begin(), excluded_keys_.end(), key),
+                         excluded_keys_.end());
+  }
+  rate_limited_keys_.clear();
+  ++rate_limit_waits_;
+  auto self = shared_from_this();
+  ctx_->schedule(delay, [self] { self->LeaseNext(); });
+  return true;
 }
 
 void CompletionCall::NextTarget() {
@@ -548,33 +606,69 @@ void CompletionCall::NextTarget() {
   if (ctx_->metrics != nullptr) ctx_->metrics->Fallback(from, target().provider->code);
   target_attempts_ = 0;
   excluded_keys_.clear();
+  rate_limited_keys_.clear();
+  rate_limit_wait_.reset();
+  rate_limit_waits_ = 0;
   LeaseNext();
+}
+
+int64_t CompletionCall::CountPromptTokens() const {
+  std::vector<tokenizer::ChatMessage> messages;
+  messages.reserve(request_.messages_size());
+  int64_t bytes = 0;
+  for (const auto& m : request_.messages()) {
+    messages.push_back(tokenizer::ChatMessage{m.role(), m.content(), m.name()});
+    bytes += static_cast<int64_t>(m.content().size());
+  }
+  absl::StatusOr<tokenizer::TokenCount> prompt =
+      tokenizer::CountChatTokens(target().model->code, messages, target().provider->code);
+  return prompt.ok() ? prompt->tokens : (bytes + 3) / 4;
+}
+
+int64_t CompletionCall::CountCompletionTokens(const providers::Completion& c) const {
+  absl::StatusOr<tokenizer::TokenCount> completion =
+      tokenizer::CountTextTokens(target().model->code, absl::StrCat(c.reasoning_content, c.content),
+                                 target().provider->code);
+  return completion.ok()
+             ? completion->tokens
+             : static_cast<int64_t>(c.content.size() + c.reasoning_content.size() + 3) / 4;
 }
 
 providers::TokenUsage CompletionCall::UsageOf(const providers::Completion& c) const {
   providers::TokenUsage u = c.usage;
   if (!c.has_usage) {
     // Never log a call with zero tokens: count what the provider did not.
-    const std::string& model = target().model->code;
-    const std::string& provider = target().provider->code;
-    std::vector<tokenizer::ChatMessage> messages;
-    messages.reserve(request_.messages_size());
-    for (const auto& m : request_.messages()) {
-      messages.push_back(tokenizer::ChatMessage{m.role(), m.content(), m.name()});
-    }
-    absl::StatusOr<tokenizer::TokenCount> prompt =
-        tokenizer::CountChatTokens(model, messages, provider);
-    absl::StatusOr<tokenizer::TokenCount> completion = tokenizer::CountTextTokens(
-        model, absl::StrCat(c.reasoning_content, c.content), provider);
-    int64_t prompt_bytes = 0;
-    for (const auto& m : request_.messages()) prompt_bytes += m.content().size();
-    u.prompt = prompt.ok() ? prompt->tokens : (prompt_bytes + 3) / 4;
-    u.completion = completion.ok()
-                       ? completion->tokens
-                       : static_cast<int64_t>(c.content.size() + c.reasoning_content.size() + 3) / 4;
+    u.prompt = CountPromptTokens();
+    u.completion = CountCompletionTokens(c);
   }
   if (u.total == 0) u.total = u.prompt + u.completion;
   return u;
+}
+
+void CompletionCall::ChargeDelivered(providers::TokenUsage* usage, int64_t* cost) const {
+  const providers::Completion& c = stream_.completion();
+  providers::TokenUsage u = c.usage;
+  // The provider's figures so far, if any, are partial (Anthropic sends the
+  // prompt's at the start, the completion's at the end; OpenAI all at the
+  // end): the tokenizer fills in what they do not cover yet.
+  if (u.prompt == 0) u.prompt = CountPromptTokens();
+  u.completion = std::max(u.completion, CountCompletionTokens(c));
+  u.total = std::max(u.total, u.prompt + u.completion);
+  *cost = providers::CostNanos(u, target().model->prices);
+  *usage = u;
+  RecordSpend(u, *cost);
+}
+
+void CompletionCall::RecordSpend(const providers::TokenUsage& usage, int64_t cost_nanos) const {
+  if (ctx_->metrics == nullptr) return;
+  GatewayMetrics::PerModel& pm =
+      ctx_->metrics->ForModel(target().provider->code, target().model->code);
+  pm.prompt_tokens->Increment(static_cast<double>(usage.prompt));
+  pm.completion_tokens->Increment(static_cast<double>(usage.completion));
+  pm.cached_prompt_tokens->Increment(static_cast<double>(usage.cached_prompt));
+  pm.cache_creation_tokens->Increment(static_cast<double>(usage.cache_creation));
+  pm.reasoning_tokens->Increment(static_cast<double>(usage.reasoning));
+  pm.cost_usd->Increment(NanosToUsd(cost_nanos));
 }
 
 void CompletionCall::ReportAttempt(Outcome outcome, int http_status, const std::string& error_code,
@@ -623,15 +717,7 @@ void CompletionCall::Succeed(providers::Completion completion) {
   const int64_t cost = providers::CostNanos(usage, target().model->prices);
   const std::string& provider = target().provider->code;
   const std::string& model = target().model->code;
-  if (ctx_->metrics != nullptr) {
-    GatewayMetrics::PerModel& pm = ctx_->metrics->ForModel(provider, model);
-    pm.prompt_tokens->Increment(static_cast<double>(usage.prompt));
-    pm.completion_tokens->Increment(static_cast<double>(usage.completion));
-    pm.cached_prompt_tokens->Increment(static_cast<double>(usage.cached_prompt));
-    pm.cache_creation_tokens->Increment(static_cast<double>(usage.cache_creation));
-    pm.reasoning_tokens->Increment(static_cast<double>(usage.reasoning));
-    pm.cost_usd->Increment(NanosToUsd(cost));
-  }
+  RecordSpend(usage, cost);
   aigw::v1::ChatCompletion out;
   if (writer_ != nullptr) {
     aigw::v1::ChatCompletionChunk last;

@@ -70,11 +70,16 @@ class ChunkWriter {
 
 // One client request through the pipeline: for each target (the first, then
 // the fallbacks) lease a key, call the provider, report to the keypool, emit
-// a CallEvent; retry with backoff on 429, 5xx and network errors (switching
-// key on 429 and 401/403); move to the next target when one is exhausted.
-// A stream retries only until its first delta has been sent. What an
-// upstream may send is bounded (body, headers, one event, JSON depth,
-// content and duration of a stream): an attempt over a bound is not retried.
+// a CallEvent; retry with backoff on 5xx and network errors; switch key at
+// once on 429, a rejected key (401) and a 403 for the key, and wait for a
+// 429's Retry-After only when no other key of the target can serve; move to
+// the next target when one is exhausted or refuses every key (403 region).
+// A stream retries only until its first delta has been sent; one that ends
+// after it (client cancel, upstream cut, idle timeout, a bound) is charged
+// for the tokens delivered. What an upstream may send is bounded (body,
+// headers, one event, JSON depth, content and duration of a stream): an
+// attempt over a bound is not retried. Provider error text leaves scrubbed
+// of the key.
 //
 // Every step after Start runs on the HTTP engine's loop thread, so the state
 // needs no lock. The object keeps itself alive until it has finished.
@@ -129,6 +134,11 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   void AfterFailure(aigw::v1::Outcome outcome, NextStep step, int http_status,
                     absl::Status failure, const std::string& error_code,
                     std::optional<int64_t> retry_after_ms);
+  // A lease came back RESOURCE_EXHAUSTED after a 429 on this target: every
+  // other key is taken too, so wait as the 429 asked (or, once waited, as the
+  // keypool's `keypool_retry_after_ms` says) and lease again. False when
+  // there is nothing to wait for or it would take too long.
+  bool WaitForRateLimitedKey(int64_t keypool_retry_after_ms);
   void RecordFailure(const absl::Status& failure, bool upstream);
   // The upstream-attempt metric for the attempt that just ended.
   void CountAttempt(const std::string& outcome, absl::Time now);
@@ -145,6 +155,13 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
                      int64_t cost_nanos, bool is_final, bool event, int64_t retry_after_ms = 0);
   // Usage from the provider, or counted by the tokenizer when it sent none.
   providers::TokenUsage UsageOf(const providers::Completion& c) const;
+  int64_t CountPromptTokens() const;
+  int64_t CountCompletionTokens(const providers::Completion& c) const;
+  // What a stream that ended after content reached the client costs: the
+  // prompt and the completion delivered so far, never zero.
+  void ChargeDelivered(providers::TokenUsage* usage, int64_t* cost) const;
+  // The token and cost metrics of a billed attempt.
+  void RecordSpend(const providers::TokenUsage& usage, int64_t cost_nanos) const;
   providers::ChatParams BuildParams() const;
   int64_t EstimatedTokens() const;
 
@@ -164,6 +181,12 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   int attempt_ = 0;         // across targets: the CallEvent's attempt number
   int target_attempts_ = 0;  // on the current target
   std::vector<int64_t> excluded_keys_;
+  // The keys of excluded_keys_ that answered 429 and were not waited for yet,
+  // the shortest wait they asked for (none when each asked for longer than
+  // RetryOptions::max_retry_after), and the waits so far on this target.
+  std::vector<int64_t> rate_limited_keys_;
+  std::optional<absl::Duration> rate_limit_wait_;
+  int rate_limit_waits_ = 0;
   aigw::v1::LeaseKeyResponse lease_;
   bool has_lease_ = false;
   http::HttpEngine::TransferId transfer_ = 0;

@@ -135,9 +135,11 @@ void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
     stock->usual_tokens = stock->usual_tokens < 0
                               ? static_cast<double>(estimate)
                               : 0.9 * stock->usual_tokens + 0.1 * static_cast<double>(estimate);
-    TakeExpired(*stock, clock_->Now(), &expired);
+    const absl::Time now = clock_->Now();
+    TakeExpired(*stock, now, &expired);
     for (auto it = stock->ready.begin(); it != stock->ready.end() && !big; ++it) {
       if (absl::c_linear_search(request.exclude_key_ids(), it->lease.key_id())) continue;
+      if (Shunned(it->lease.key_id(), now)) continue;
       hit.emplace();
       hit->lease = std::move(it->lease);
       stock->ready.erase(it);
@@ -187,17 +189,36 @@ void PrefetchingKeyLeaser::Absorb(Stock& stock, aigw::v1::LeaseKeyResponse answe
     extra.set_api_format(answer.api_format());
     extra.set_provider_id(answer.provider_id());
   }
-  stock.ready.push_back(ReadyLease{std::move(answer), now});
-  for (aigw::v1::LeaseKeyResponse& extra : extras) {
-    stock.ready.push_back(ReadyLease{std::move(extra), now});
-  }
-  while (!stock.waiters.empty() && !stock.ready.empty()) {
+  // Leases of a key this gateway has just seen rate-limited or refused go
+  // last: a waiting call takes one only when nothing else came (the keypool
+  // granted it on demand, so it is the keypool's word), and none is kept.
+  std::vector<aigw::v1::LeaseKeyResponse> shunned;
+  auto add = [&](aigw::v1::LeaseKeyResponse lease) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (Shunned(lease.key_id(), now)) {
+      shunned.push_back(std::move(lease));
+    } else {
+      stock.ready.push_back(ReadyLease{std::move(lease), now});
+    }
+  };
+  add(std::move(answer));
+  for (aigw::v1::LeaseKeyResponse& extra : extras) add(std::move(extra));
+  auto serve = [&](aigw::v1::LeaseKeyResponse lease) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     LeaseResult r;
-    r.lease = std::move(stock.ready.front().lease);
-    stock.ready.pop_front();
+    r.lease = std::move(lease);
     Track(stock, r.lease);
     handoffs->emplace_back(std::move(stock.waiters.front().done), std::move(r));
     stock.waiters.pop_front();
+  };
+  while (!stock.waiters.empty() && !stock.ready.empty()) {
+    serve(std::move(stock.ready.front().lease));
+    stock.ready.pop_front();
+  }
+  for (aigw::v1::LeaseKeyResponse& lease : shunned) {
+    if (stock.waiters.empty()) {
+      unwanted->push_back(lease.lease_id());
+    } else {
+      serve(std::move(lease));
+    }
   }
   if (stopping_) {
     for (const ReadyLease& r : stock.ready) unwanted->push_back(r.lease.lease_id());
@@ -261,9 +282,14 @@ void PrefetchingKeyLeaser::Report(const aigw::v1::ReportUsageRequest& request) {
       --stock.in_use;
       in_use_.erase(it);
       // The key is cooling down or refused now: its ready leases would fail
-      // the same way, so they go back at once.
+      // the same way, so they go back at once, and so do those a refill
+      // under way brings (granted before the keypool heard of it).
       if (request.outcome() == aigw::v1::RATE_LIMITED ||
           request.outcome() == aigw::v1::AUTH_FAILED) {
+        const absl::Time now = clock_->Now();
+        absl::Time& until = shunned_[key_id];
+        until = std::max({until, now + options_.ttl,
+                          now + absl::Milliseconds(request.retry_after_ms())});
         for (auto r = stock.ready.begin(); r != stock.ready.end();) {
           if (r->lease.key_id() == key_id) {
             stale.push_back(r->lease.lease_id());
@@ -279,12 +305,18 @@ void PrefetchingKeyLeaser::Report(const aigw::v1::ReportUsageRequest& request) {
   Release(std::move(stale));
 }
 
+bool PrefetchingKeyLeaser::Shunned(int64_t key_id, absl::Time now) const {
+  auto it = shunned_.find(key_id);
+  return it != shunned_.end() && now < it->second;
+}
+
 void PrefetchingKeyLeaser::ReleaseExpired() {
   std::vector<std::string> expired;
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
     for (auto& [code, stock] : stocks_) TakeExpired(stock, now, &expired);
+    absl::erase_if(shunned_, [now](const auto& entry) { return entry.second <= now; });
   }
   Release(std::move(expired));
 }

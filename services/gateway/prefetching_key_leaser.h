@@ -30,7 +30,9 @@ namespace aigw::gateway {
 // asked for on need, exactly as without prefetching. A ready lease unused
 // for `ttl` goes back with outcome RELEASED, which takes its counts off the
 // key; so does every ready lease of a key that this gateway has just seen
-// rate-limited or refused (its next call would fail the same way).
+// rate-limited or refused (its next call would fail the same way), and every
+// lease of it a refill brings while its Retry-After (at least `ttl`) runs:
+// such a refill was granted before the keypool heard of the 429.
 //
 // How many are kept follows the demand: about twice the provider's calls in
 // flight, at least `min_stock`, at most `max_stock`; refills are asked for
@@ -150,6 +152,9 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
               std::vector<std::string>* unwanted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Release(std::vector<std::string> lease_ids);
   void SweepLoop();
+  // Whether the key was seen rate-limited or refused and is not to be kept
+  // ready before `shunned_` says.
+  bool Shunned(int64_t key_id, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   KeyLeaser* const inner_;
   Clock* const clock_;
@@ -158,6 +163,9 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
   absl::Mutex mu_;
   absl::node_hash_map<std::string, Stock> stocks_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, InUse> in_use_ ABSL_GUARDED_BY(mu_);
+  // Keys reported RATE_LIMITED or AUTH_FAILED, until when none of their
+  // leases is kept ready (swept by ReleaseExpired).
+  absl::flat_hash_map<int64_t, absl::Time> shunned_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // LeaseKey calls still running (the destructor waits for them).
   int rpcs_running_ ABSL_GUARDED_BY(mu_) = 0;

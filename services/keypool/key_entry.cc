@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/utf8.h"
+#include "libs/crypto/secret_scrub.h"
 
 namespace aigw::keypool {
 namespace {
@@ -44,7 +45,8 @@ void KeyEntry::ApplyRow(const KeyRow& row, absl::CivilDay today, bool fresh) {
     cooldown_until_ =
         status_ == KeyStatus::kRateLimited ? row.cooldown_until : absl::InfinitePast();
     last_used_at_ = row.last_used_at;
-    last_error_ = row.last_error;
+    // An error stored by an older version may still quote the key.
+    last_error_ = crypto::ScrubSecret(row.last_error, row.secret);
     day_ = today;
     if (row.has_counts_date && row.counts_date == today) {
       requests_today_ = std::max<int64_t>(0, row.requests_count_today);
@@ -166,7 +168,9 @@ void KeyEntry::Release(uint64_t window_handle, absl::CivilDay lease_day, int64_t
 }
 
 void KeyEntry::SetError(const UsageReport& report, absl::Time now) {
-  std::string text = report.error_message;
+  // The gateway scrubs what it reports; a reporter that did not must still
+  // not put the key into ListKeyStates or the database.
+  std::string text = crypto::ScrubSecret(report.error_message, identity_->secret);
   if (text.empty()) {
     text = report.http_status > 0
                ? absl::StrCat(aigw::v1::Outcome_Name(report.outcome), " (HTTP ",
@@ -208,6 +212,12 @@ void KeyEntry::ApplyOutcome(const UsageReport& report, absl::Time leased_at, abs
         status_ = KeyStatus::kInvalid;
         status_dirty_ = true;
       }
+      SetError(report, now);
+      return;
+    case aigw::v1::PERMISSION_DENIED:
+      // A 403 refuses one request (a model the key may not use, a region),
+      // not the key: it keeps serving everything else. Only the reason is
+      // kept, for ListKeyStates and the database.
       SetError(report, now);
       return;
     case aigw::v1::SERVER_ERROR:

@@ -120,8 +120,9 @@ class KeyEntry {
   // the window and (when counted today) the day.
   void Release(uint64_t window_handle, absl::CivilDay lease_day, int64_t tokens);
 
-  // Key health from an outcome: 429 -> cooldown, 401/403 -> invalid,
-  // repeated 5xx/network errors -> circuit breaker.
+  // Key health from an outcome: RATE_LIMITED -> cooldown, AUTH_FAILED ->
+  // invalid, PERMISSION_DENIED -> only the last error, repeated 5xx/network
+  // errors -> circuit breaker.
   void ApplyOutcome(const UsageReport& report, absl::Time leased_at, absl::Time now,
                     const KeyPoolOptions& options);
 

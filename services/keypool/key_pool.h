@@ -103,7 +103,7 @@ class KeyPool {
   // the estimate in the window and the day. A report without counts keeps
   // the estimate when the call may have been billed (SUCCESS, NETWORK_ERROR)
   // and releases it when the provider refused it (RATE_LIMITED, AUTH_FAILED,
-  // SERVER_ERROR, CLIENT_ERROR). RELEASED gives the lease's request and
+  // PERMISSION_DENIED, SERVER_ERROR, CLIENT_ERROR). RELEASED gives the lease's request and
   // estimate back and leaves the key's health alone.
   absl::Status Report(const UsageReport& report);
 
@@ -138,7 +138,7 @@ class KeyPool {
     prometheus::Counter* leases_over_limit = nullptr;
     prometheus::Counter* leases_exhausted = nullptr;
     // aigw_keypool_reports_total by Outcome value.
-    std::array<prometheus::Counter*, 9> reports{};
+    std::array<prometheus::Counter*, aigw::v1::Outcome_ARRAYSIZE> reports{};
 
     absl::Mutex mu;
     std::vector<std::unique_ptr<KeyEntry>> keys ABSL_GUARDED_BY(mu);

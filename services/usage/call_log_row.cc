@@ -178,7 +178,8 @@ v1::Outcome DeriveOutcome(bool success, absl::string_view error_code, int http_s
     return named;
   }
   if (http_status == 429) return v1::RATE_LIMITED;
-  if (http_status == 401 || http_status == 403) return v1::AUTH_FAILED;
+  if (http_status == 401) return v1::AUTH_FAILED;
+  if (http_status == 403) return v1::PERMISSION_DENIED;
   if (http_status >= 500) return v1::SERVER_ERROR;
   if (http_status >= 400) return v1::CLIENT_ERROR;
   if (key_id == 0) return v1::NOT_SENT;

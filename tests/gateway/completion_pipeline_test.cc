@@ -2,6 +2,8 @@
 // binary: each provider format unary and streamed, usage and exact cost,
 // retries, key switching, fallbacks, cancellation, batches.
 
+#include <functional>
+#include <map>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -10,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "aigw/v1/keypool.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/crypto/secret_scrub.h"
 #include "libs/tokenizer/token_counter.h"
 #include "services/gateway/chat_service.h"
 #include "services/usage/call_log_row.h"
@@ -22,15 +25,56 @@ namespace {
 constexpr char kKeyA[] = "sk-test-key-a-000000000001";
 constexpr char kKeyB[] = "sk-test-key-b-000000000002";
 
+constexpr char kDeepSeekKey[] = "sk-deepseek-000000000001";
+
+// Forwards to the pipeline's leaser and keeps every report: what the keypool
+// is told.
+class RecordingLeaser : public KeyLeaser {
+ public:
+  explicit RecordingLeaser(KeyLeaser* inner) : inner_(inner) {}
+  void Lease(const aigw::v1::LeaseKeyRequest& request,
+             std::function<void(LeaseResult)> done) override {
+    inner_->Lease(request, std::move(done));
+  }
+  void Report(const aigw::v1::ReportUsageRequest& request) override {
+    {
+      absl::MutexLock lock(&mu_);
+      reports_.push_back(request);
+    }
+    inner_->Report(request);
+  }
+  std::vector<aigw::v1::ReportUsageRequest> reports() {
+    absl::MutexLock lock(&mu_);
+    return reports_;
+  }
+  KeyLeaser* inner() const { return inner_; }
+
+ private:
+  KeyLeaser* const inner_;
+  absl::Mutex mu_;
+  std::vector<aigw::v1::ReportUsageRequest> reports_;
+};
+
+// No run of crypto::kMinSecretPiece bytes of `secret` is in `text`.
+void ExpectNoPieceOf(absl::string_view secret, const std::string& text, absl::string_view where) {
+  for (size_t i = 0; i + crypto::kMinSecretPiece <= secret.size(); ++i) {
+    const absl::string_view piece = secret.substr(i, crypto::kMinSecretPiece);
+    EXPECT_FALSE(absl::StrContains(text, piece))
+        << where << " holds '" << piece << "' of the key: " << text;
+  }
+}
+
 class CompletionPipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::Status st = h_.Start({{"openai", kKeyA, 100},
                                 {"openai", kKeyB, 50},
-                                {"deepseek", "sk-deepseek-000000000001", 100},
-                                {"anthropic", "sk-ant-000000000000001", 100}});
+                                {"deepseek", kDeepSeekKey, 100},
+                                {"anthropic", "sk-ant-000000000000001", 100}},
+                               {}, KeypoolFlags());
     ASSERT_TRUE(st.ok()) << st;
   }
+  virtual std::vector<std::string> KeypoolFlags() const { return {}; }
 
   // Whatever a test did, usage must be able to store every event the
   // pipeline emitted: one it refuses holds back the batch it travels in.
@@ -46,6 +90,35 @@ class CompletionPipelineTest : public ::testing::Test {
     std::vector<std::string> keys;
     for (const auto& r : h_.upstream().requests().Requests()) keys.push_back(r.api_key);
     return keys;
+  }
+
+  // The keypool's live state of each key of `provider`, by key name (the
+  // harness names a key by its secret).
+  std::map<std::string, aigw::v1::KeyState> KeyStates(const std::string& provider) {
+    auto stub = aigw::v1::KeyPool::NewStub(
+        grpc::CreateChannel(h_.keypool_target(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", BearerFor("admin"));
+    aigw::v1::ListKeyStatesRequest req;
+    req.set_provider_code(provider);
+    aigw::v1::ListKeyStatesResponse resp;
+    grpc::Status st = stub->ListKeyStates(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    std::map<std::string, aigw::v1::KeyState> out;
+    for (const auto& k : resp.keys()) out[k.key_name()] = k;
+    return out;
+  }
+  // Reports travel to the keypool off the call's path: waits until `done`
+  // holds for its key states (10 s at most).
+  std::map<std::string, aigw::v1::KeyState> KeyStatesOnceReported(
+      const std::string& provider,
+      const std::function<bool(const std::map<std::string, aigw::v1::KeyState>&)>& done) {
+    std::map<std::string, aigw::v1::KeyState> states = KeyStates(provider);
+    for (int i = 0; i < 500 && !done(states); ++i) {
+      absl::SleepFor(absl::Milliseconds(20));
+      states = KeyStates(provider);
+    }
+    return states;
   }
 
   static std::string StreamedText(const CallResult& r) {
@@ -197,14 +270,26 @@ TEST_F(CompletionPipelineTest, ServerErrorsAreRetriedWithExponentialBackoff) {
   EXPECT_TRUE(events[2].is_final());
 }
 
-TEST_F(CompletionPipelineTest, RateLimitHonoursRetryAfterAndSwitchesKey) {
-  h_.AddRule(absl::StrCat(R"({"api_key":")", kKeyA, R"(","status":429,"retry_after":3,"times":1})"));
+TEST_F(CompletionPipelineTest, RateLimitMovesToAnotherKeyAtOnce) {
+  // Key A's Retry-After binds key A: the call goes on with key B without
+  // waiting (it used to wait the whole Retry-After first).
+  h_.AddRule(absl::StrCat(R"({"api_key":")", kKeyA, R"(","status":429,"retry_after":20})"));
   CallResult r = h_.Run(UserRequest("openai", "gpt-4o-mini", "hi"));
   ASSERT_TRUE(r.status.ok()) << r.status;
   EXPECT_EQ(KeysSeenUpstream(), (std::vector<std::string>{kKeyA, kKeyB}));
-  EXPECT_EQ(h_.delays(), std::vector<absl::Duration>{absl::Seconds(3)});
+  EXPECT_EQ(h_.delays(), std::vector<absl::Duration>{absl::ZeroDuration()});
+  EXPECT_EQ(r.completion.attempts(), 2);
   EXPECT_EQ(h_.events().events()[0].outcome(), aigw::v1::RATE_LIMITED);
   EXPECT_EQ(h_.events().events()[0].error_code(), "RATE_LIMITED");
+  // A cools down: the next calls go straight to B, none from a lease of A
+  // kept ready before the 429.
+  for (int i = 0; i < 3; ++i) {
+    CallResult again = h_.Run(UserRequest("openai", "gpt-4o-mini", "hi"));
+    ASSERT_TRUE(again.status.ok()) << again.status;
+    EXPECT_EQ(again.completion.attempts(), 1);
+  }
+  EXPECT_EQ(KeysSeenUpstream(), (std::vector<std::string>{kKeyA, kKeyB, kKeyB, kKeyB, kKeyB}));
+  EXPECT_EQ(KeyStates("openai")[kKeyA].status(), "rate_limited");
 }
 
 TEST_F(CompletionPipelineTest, AuthFailureSwitchesKeyAtOnceAndTheKeypoolStopsLeasingIt) {
@@ -218,6 +303,92 @@ TEST_F(CompletionPipelineTest, AuthFailureSwitchesKeyAtOnceAndTheKeypoolStopsLea
   ASSERT_TRUE(again.status.ok()) << again.status;
   EXPECT_EQ(KeysSeenUpstream(), (std::vector<std::string>{kKeyA, kKeyB, kKeyB}));
   EXPECT_EQ(again.completion.attempts(), 1);
+}
+
+TEST_F(CompletionPipelineTest, A403ForTheKeyTriesAnotherKeyAndLeavesItUsable) {
+  // OpenAI's answer for a project without access to the model.
+  h_.AddRule(absl::StrCat(R"({"api_key":")", kKeyA, R"(","status":403,)",
+                          R"("error_type":"invalid_request_error","error_code":"model_not_found",)",
+                          R"("message":"Project does not have access to model gpt-4o-mini"})"));
+  CallResult r = h_.Run(UserRequest("openai", "gpt-4o-mini", "hi"));
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(KeysSeenUpstream(), (std::vector<std::string>{kKeyA, kKeyB}));
+  EXPECT_EQ(h_.delays(), std::vector<absl::Duration>{absl::ZeroDuration()});
+  const aigw::v1::CallEvent refused = h_.events().events()[0];
+  EXPECT_EQ(refused.outcome(), aigw::v1::PERMISSION_DENIED);
+  EXPECT_EQ(refused.http_status(), 403);
+  // The key is not invalid: it only may not serve this model.
+  auto states = KeyStatesOnceReported("openai", [](const auto& s) {
+    return !s.at(kKeyA).last_error().empty();
+  });
+  EXPECT_EQ(states[kKeyA].status(), "normal");
+  EXPECT_TRUE(absl::StrContains(states[kKeyA].last_error(), "does not have access"))
+      << states[kKeyA].last_error();
+  EXPECT_EQ(states[kKeyB].status(), "normal");
+}
+
+TEST_F(CompletionPipelineTest, ARegionRefusalGoesToTheNextTargetAndHurtsNoKey) {
+  // OpenAI's 403 unsupported_country_region_territory (the fake's default
+  // 403 body): no key of OpenAI would be served from here.
+  h_.AddRule(R"({"path":"/v1/chat/completions","status":403,)"
+             R"("message":"Country, region, or territory not supported"})");
+  auto req = UserRequest("openai", "gpt-4o-mini", "hi");
+  auto* f = req.add_fallbacks();
+  f->set_provider_code("deepseek");
+  f->set_model("deepseek-chat");
+  CallResult r = h_.Run(req);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.completion.provider_code(), "deepseek");
+  EXPECT_EQ(KeysSeenUpstream(), (std::vector<std::string>{kKeyA, kDeepSeekKey}));
+  EXPECT_TRUE(h_.delays().empty());
+
+  // Without a fallback the caller hears PERMISSION_DENIED with the reason.
+  CallResult alone = h_.Run(UserRequest("openai", "gpt-4o-mini", "hi"));
+  EXPECT_EQ(alone.status.code(), absl::StatusCode::kPermissionDenied) << alone.status;
+  EXPECT_TRUE(absl::StrContains(alone.status.message(), "territory not supported"))
+      << alone.status;
+  EXPECT_EQ(h_.upstream().requests().Requests().size(), 3u);  // one key tried
+  auto states = KeyStatesOnceReported("openai", [](const auto& s) {
+    int reported = 0;
+    for (const auto& [name, k] : s) reported += !k.last_error().empty();
+    return reported >= 2 || !s.at(kKeyA).last_error().empty();
+  });
+  for (const auto& [name, k] : states) EXPECT_EQ(k.status(), "normal") << name;
+}
+
+TEST_F(CompletionPipelineTest, AKeyQuotedBackInErrorTextLeavesNowhere) {
+  // Each key is refused with its own secret quoted back, whole for A and
+  // partly starred for B (OpenAI's style).
+  const std::string partly_b = absl::StrCat(std::string(kKeyB).substr(0, 16), "********",
+                                            std::string(kKeyB).substr(22));
+  h_.AddRule(absl::StrCat(R"({"api_key":")", kKeyA, R"(","status":401,"message":)",
+                          R"("Incorrect API key provided: )", kKeyA, R"(. Find yours online."})"));
+  h_.AddRule(absl::StrCat(R"({"api_key":")", kKeyB, R"(","status":401,"message":)",
+                          R"("Incorrect API key provided: )", partly_b, R"(."})"));
+  CallResult r = h_.Run(UserRequest("openai", "gpt-4o-mini", "hi"));
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kUnauthenticated) << r.status;
+  EXPECT_TRUE(absl::StrContains(r.status.message(), "Incorrect API key provided: sk-t...0002"))
+      << r.status;
+  for (const char* key : {kKeyA, kKeyB}) {
+    ExpectNoPieceOf(key, std::string(r.status.message()), "the caller's status");
+    for (const auto& ev : h_.events().events()) {
+      ExpectNoPieceOf(key, ev.error_message(), "a call event");
+    }
+  }
+  // A's refusal, B's, and the lease that found no key left.
+  ASSERT_EQ(h_.events().events().size(), 3u);
+  EXPECT_TRUE(absl::StrContains(h_.events().events()[0].error_message(), "sk-t...0001"))
+      << h_.events().events()[0].error_message();
+  auto states = KeyStatesOnceReported("openai", [](const auto& s) {
+    return !s.at(kKeyA).last_error().empty() && !s.at(kKeyB).last_error().empty();
+  });
+  for (const char* key : {kKeyA, kKeyB}) {
+    EXPECT_TRUE(absl::StrContains(states[key].last_error(), "Incorrect API key provided"))
+        << states[key].last_error();
+    for (const char* other : {kKeyA, kKeyB}) {
+      ExpectNoPieceOf(other, states[key].last_error(), "the keypool's last error");
+    }
+  }
 }
 
 TEST_F(CompletionPipelineTest, ExhaustedTargetFallsBackToTheNext) {
@@ -369,11 +540,31 @@ TEST_F(CompletionPipelineTest, AnUnreachableKeypoolIsUnavailableForEveryWaitingC
 TEST_F(CompletionPipelineTest, AStreamIsNotRetriedOnceADeltaWasSent) {
   // The role chunk, then "echo:" and " one" reach the client before the cut.
   h_.AddRule(R"({"drop_after_chunks":3})");
-  CallResult r = h_.Run(UserRequest("openai", "gpt-4o-mini", "one two three four five"), true);
+  RecordingLeaser leaser(h_.pipeline().leaser);
+  h_.pipeline().leaser = &leaser;
+  const auto request = UserRequest("openai", "gpt-4o-mini", "one two three four five");
+  CallResult r = h_.Run(request, true);
   EXPECT_EQ(r.status.code(), absl::StatusCode::kUnavailable) << r.status;
   EXPECT_FALSE(r.chunks.empty());
   EXPECT_TRUE(h_.delays().empty());
   EXPECT_EQ(h_.upstream().requests().Requests().size(), 1u);
+
+  // What was delivered is charged: the prompt and "echo: one", counted by
+  // the tokenizer (the provider's usage comes only at the end).
+  std::vector<tokenizer::ChatMessage> messages = {{"user", request.messages(0).content(), ""}};
+  auto prompt = tokenizer::CountChatTokens("gpt-4o-mini", messages);
+  auto completion = tokenizer::CountTextTokens("gpt-4o-mini", StreamedText(r));
+  ASSERT_TRUE(prompt.ok() && completion.ok());
+  EXPECT_EQ(StreamedText(r), "echo: one");
+  ASSERT_EQ(h_.events().events().size(), 1u);
+  const aigw::v1::CallEvent ev = h_.events().events()[0];
+  EXPECT_EQ(ev.usage().prompt_tokens(), prompt->tokens);
+  EXPECT_EQ(ev.usage().completion_tokens(), completion->tokens);
+  EXPECT_EQ(ev.usage().total_tokens(), prompt->tokens + completion->tokens);
+  EXPECT_GT(ev.cost_nanos(), 0);
+  ASSERT_EQ(leaser.reports().size(), 1u);
+  EXPECT_EQ(leaser.reports()[0].total_tokens(), ev.usage().total_tokens());
+  h_.pipeline().leaser = leaser.inner();
 }
 
 TEST_F(CompletionPipelineTest, ClientCancelStopsTheUpstreamTransfer) {
@@ -394,6 +585,70 @@ TEST_F(CompletionPipelineTest, ClientCancelStopsTheUpstreamTransfer) {
   EXPECT_EQ(h_.upstream().requests().client_disconnects(), 1);
   EXPECT_LT(writer.chunks().size(), 13u);
   EXPECT_EQ(h_.events().events().back().error_code(), "CANCELLED");
+}
+
+TEST_F(CompletionPipelineTest, ACancelledStreamIsChargedForWhatWasDelivered) {
+  h_.AddRule(R"({"chunk_delay_ms":300})");
+  RecordingLeaser leaser(h_.pipeline().leaser);
+  h_.pipeline().leaser = &leaser;
+  RecordingChunkWriter writer;
+  std::promise<CallResult> done;
+  absl::Notification first;
+  writer.OnFirstChunk([&] { first.Notify(); });
+  const auto request = UserRequest("openai", "gpt-4o-mini", "a b c d e f g h i j k l");
+  std::shared_ptr<CompletionCall> call = h_.Begin(request, &writer, &done);
+  ASSERT_TRUE(first.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  call->Cancel();
+  CallResult r = done.get_future().get();
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kCancelled) << r.status;
+  std::promise<void> settled;
+  h_.engine().Post([&settled] { settled.set_value(); });
+  settled.get_future().wait();
+
+  std::string delivered;
+  for (const auto& c : writer.chunks()) delivered += c.delta_content();
+  ASSERT_FALSE(delivered.empty());
+  std::vector<tokenizer::ChatMessage> messages = {{"user", request.messages(0).content(), ""}};
+  auto prompt = tokenizer::CountChatTokens("gpt-4o-mini", messages);
+  auto completion = tokenizer::CountTextTokens("gpt-4o-mini", delivered);
+  ASSERT_TRUE(prompt.ok() && completion.ok());
+  const aigw::v1::CallEvent ev = h_.events().events().back();
+  EXPECT_EQ(ev.error_code(), "CANCELLED");
+  EXPECT_EQ(ev.usage().prompt_tokens(), prompt->tokens);
+  EXPECT_EQ(ev.usage().completion_tokens(), completion->tokens);
+  EXPECT_GT(ev.usage().completion_tokens(), 0);
+  EXPECT_GT(ev.cost_nanos(), 0);
+  // The key's TPM window counts them too.
+  ASSERT_EQ(leaser.reports().size(), 1u);
+  EXPECT_EQ(leaser.reports()[0].total_tokens(), ev.usage().total_tokens());
+  h_.pipeline().leaser = leaser.inner();
+}
+
+// A keypool whose cooldowns end at once, so that a call that waited out a
+// Retry-After (the harness skips the waiting) finds the key free again.
+class CompletionPipelineShortCooldownTest : public CompletionPipelineTest {
+ protected:
+  std::vector<std::string> KeypoolFlags() const override { return {"--max_cooldown=1ms"}; }
+};
+
+TEST_F(CompletionPipelineShortCooldownTest, RateLimitWaitsOnlyWhenNoOtherKeyCanServe) {
+  // DeepSeek has one key: after its 429 the call asks for another at once,
+  // hears there is none, and only then waits the Retry-After.
+  h_.AddRule(R"({"path":"/chat/completions","status":429,"retry_after":2,"times":1})");
+  CallResult r = h_.Run(UserRequest("deepseek", "deepseek-chat", "hi"));
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.completion.attempts(), 2);
+  EXPECT_EQ(KeysSeenUpstream(), (std::vector<std::string>{kDeepSeekKey, kDeepSeekKey}));
+  const std::vector<absl::Duration> delays = h_.delays();
+  ASSERT_GE(delays.size(), 2u);
+  EXPECT_EQ(delays[0], absl::ZeroDuration());
+  EXPECT_EQ(delays[1], absl::Seconds(2));
+  // Then at most the keypool's own last millisecond of cooldown.
+  for (size_t i = 2; i < delays.size(); ++i) EXPECT_LE(delays[i], absl::Milliseconds(1));
+  // The refused lease was no attempt: two events, the 429 and the answer.
+  ASSERT_EQ(h_.events().events().size(), 2u);
+  EXPECT_EQ(h_.events().events()[0].outcome(), aigw::v1::RATE_LIMITED);
+  EXPECT_EQ(h_.events().events()[1].outcome(), aigw::v1::SUCCESS);
 }
 
 TEST_F(CompletionPipelineTest, BatchKeepsOrderWithMixedFailures) {

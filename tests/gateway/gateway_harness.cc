@@ -28,7 +28,8 @@ aigw::v1::ChatCompletionRequest UserRequest(const std::string& provider, const s
 }
 
 absl::Status GatewayHarness::Start(const std::vector<Key>& keys,
-                                   const std::map<std::string, std::string>& base_urls) {
+                                   const std::map<std::string, std::string>& base_urls,
+                                   const std::vector<std::string>& keypool_flags) {
   absl::StatusOr<std::unique_ptr<aigw::testing::TestDatabase>> db =
       aigw::testing::TestDatabase::Create(db::Backend::kSqlite);
   if (!db.ok()) return db.status();
@@ -58,11 +59,13 @@ absl::Status GatewayHarness::Start(const std::vector<Key>& keys,
 
   const int port = aigw::testing::PickFreePort();
   keypool_target_ = absl::StrCat("127.0.0.1:", port);
+  std::vector<std::string> argv = {AIGW_KEYPOOL_BIN, "--db_url=" + database_->url(),
+                                   "--grpc_addr=" + keypool_target_,
+                                   "--metrics_addr=127.0.0.1:0", "--log_level=warn"};
+  argv.insert(argv.end(), keypool_flags.begin(), keypool_flags.end());
   absl::StatusOr<std::unique_ptr<aigw::testing::Subprocess>> keypool =
       aigw::testing::Subprocess::Start(
-          {AIGW_KEYPOOL_BIN, "--db_url=" + database_->url(), "--grpc_addr=" + keypool_target_,
-           "--metrics_addr=127.0.0.1:0", "--log_level=warn"},
-          {{"AIGW_MASTER_KEY", kMasterKey}, {"AIGW_JWT_SECRET", kJwtSecret}});
+          argv, {{"AIGW_MASTER_KEY", kMasterKey}, {"AIGW_JWT_SECRET", kJwtSecret}});
   if (!keypool.ok()) return keypool.status();
   keypool_ = std::move(*keypool);
   if (absl::Status serving = aigw::testing::WaitForServing(keypool_target_, absl::Seconds(20));

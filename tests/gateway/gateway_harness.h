@@ -94,9 +94,11 @@ class GatewayHarness {
     int priority = 100;
   };
   // `base_urls`: providers pointed elsewhere than the fake upstream (code ->
-  // base_url), e.g. at a raw-socket server that misbehaves.
+  // base_url), e.g. at a raw-socket server that misbehaves. `keypool_flags`
+  // go to the aigw-keypool binary after the harness's own.
   absl::Status Start(const std::vector<Key>& keys,
-                     const std::map<std::string, std::string>& base_urls = {});
+                     const std::map<std::string, std::string>& base_urls = {},
+                     const std::vector<std::string>& keypool_flags = {});
   ~GatewayHarness();
 
   fake_upstream::FakeUpstreamServer& upstream() { return *upstream_; }

@@ -232,14 +232,66 @@ TEST_F(PrefetchingKeyLeaserTest, ARateLimitedKeysReadyLeasesGoBackAtOnce) {
   Report(*leaser, first.lease.lease_id(), aigw::v1::RATE_LIMITED);
   EXPECT_THAT(keypool_.released(), ElementsAre("lease-3"));
   EXPECT_EQ(leaser->ready("openai"), 3);
-  LeaseResult next = LeaseNow(*leaser);
+  LeaseResult next = LeaseNow(*leaser);  // key 2; its refill brings lease-6 on key 1
   ASSERT_TRUE(next.status.ok());
+  EXPECT_THAT(keypool_.released(), ElementsAre("lease-3", "lease-6"));
   Report(*leaser, next.lease.lease_id(), aigw::v1::AUTH_FAILED);  // key 2
-  EXPECT_THAT(keypool_.released(), ElementsAre("lease-3", "lease-4"));
+  EXPECT_THAT(keypool_.released(), ElementsAre("lease-3", "lease-6", "lease-4"));
   // A success leaves the stock alone.
   LeaseResult ok = LeaseNow(*leaser);
+  const size_t released = keypool_.released().size();
   Report(*leaser, ok.lease.lease_id(), aigw::v1::SUCCESS);
-  EXPECT_EQ(keypool_.released().size(), 2u);
+  EXPECT_EQ(keypool_.released().size(), released);
+}
+
+TEST_F(PrefetchingKeyLeaserTest, ARefillUnderWayBringsNoReadyLeaseOfARateLimitedKey) {
+  auto leaser = Make();
+  LeaseResult first = LeaseNow(*leaser);  // key 1; ready: 2, 3, 1 (lease-3), 2
+  ASSERT_TRUE(first.status.ok());
+  keypool_.set_hold(true);
+  ASSERT_TRUE(LeaseNow(*leaser).status.ok());  // lease-1 (key 2); a refill goes out
+  ASSERT_TRUE(keypool_.requests().back().refill());
+  // Key 1 answers 429 while the refill (granted before the keypool heard of
+  // it: leases 5, 6 and 7 on keys 3, 1, 2) is under way.
+  aigw::v1::ReportUsageRequest limited;
+  limited.set_lease_id(first.lease.lease_id());
+  limited.set_outcome(aigw::v1::RATE_LIMITED);
+  limited.set_retry_after_ms(5000);
+  leaser->Report(limited);
+  EXPECT_THAT(keypool_.released(), ElementsAre("lease-3"));
+  keypool_.AnswerHeld();
+  EXPECT_THAT(keypool_.released(), ElementsAre("lease-3", "lease-6"));
+  EXPECT_EQ(leaser->ready("openai"), 4);
+  for (int i = 0; i < 4; ++i) {
+    LeaseResult r = LeaseNow(*leaser);
+    ASSERT_TRUE(r.status.ok());
+    EXPECT_NE(r.lease.key_id(), 1) << r.lease.lease_id();
+  }
+  // After its Retry-After, key 1's leases are kept ready again.
+  clock_.Advance(absl::Seconds(5));
+  leaser->ReleaseExpired();
+  keypool_.set_hold(false);
+  keypool_.AnswerHeld();
+  bool key1 = false;
+  for (int i = 0; i < 8 && !key1; ++i) key1 = LeaseNow(*leaser).lease.key_id() == 1;
+  EXPECT_TRUE(key1);
+}
+
+TEST_F(PrefetchingKeyLeaserTest, AWaitingCallTakesAShunnedKeyWhenTheKeypoolGrantsNothingElse) {
+  FakeKeypool single({1});
+  PrefetchingKeyLeaser::Options o;
+  o.min_stock = 4;
+  o.sweep_interval = absl::ZeroDuration();
+  PrefetchingKeyLeaser leaser(&single, &clock_, o);
+  LeaseResult first = LeaseNow(leaser);
+  ASSERT_TRUE(first.status.ok());
+  Report(leaser, first.lease.lease_id(), aigw::v1::RATE_LIMITED);
+  EXPECT_EQ(single.released().size(), 4u);
+  // The keypool is the authority: a lease it grants on demand serves.
+  LeaseResult again = LeaseNow(leaser);
+  ASSERT_TRUE(again.status.ok());
+  EXPECT_EQ(again.lease.key_id(), 1);
+  EXPECT_EQ(leaser.ready("openai"), 0);
 }
 
 TEST_F(PrefetchingKeyLeaserTest, ShutdownGivesEveryReadyLeaseBack) {

@@ -446,6 +446,71 @@ TEST_F(KeyPoolTest, FailuresOfCallsLeasedBeforeTheBreakerOpenedDoNotReopenIt) {
   EXPECT_EQ(LeaseId(), 1);
 }
 
+TEST_F(KeyPoolTest, OnlyARejectedKeyIsInvalidA403LeavesItServingA429CoolsIt) {
+  Load({Key(1, 1, 30), Key(2, 1, 20), Key(3, 1, 10)});
+  auto report = [&](int64_t key, aigw::v1::Outcome outcome, int http_status, const char* text,
+                    int64_t retry_after_ms = 0) {
+    std::vector<int64_t> others;
+    for (int64_t k : {1, 2, 3}) {
+      if (k != key) others.push_back(k);
+    }
+    ASSERT_EQ(LeaseId("openai", 0, others), key);
+    UsageReport r;
+    r.lease_id = last_lease_.lease_id;
+    r.outcome = outcome;
+    r.http_status = http_status;
+    r.retry_after_ms = retry_after_ms;
+    r.error_message = text;
+    ASSERT_TRUE(pool_->Report(r).ok());
+  };
+  report(1, aigw::v1::AUTH_FAILED, 401, "openai rejected the API key (HTTP 401): Incorrect key");
+  report(2, aigw::v1::PERMISSION_DENIED, 403,
+         "anthropic refused the request (HTTP 403): permission_error");
+  report(3, aigw::v1::RATE_LIMITED, 429, "openai rate limit (HTTP 429)", 2000);
+
+  EXPECT_EQ(State(1).status, "invalid");
+  EXPECT_EQ(State(2).status, "normal");
+  EXPECT_THAT(State(2).last_error, HasSubstr("permission_error"));
+  EXPECT_EQ(State(3).status, "rate_limited");
+  EXPECT_EQ(State(3).cooldown_until, kT0 + absl::Seconds(2));
+  // The 403'd key keeps serving, today and after the 429's cooldown.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(LeaseId(), 2);
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_EQ(LeaseId(), 2);
+  EXPECT_EQ(LeaseId("openai", 0, {2}), 3);
+  EXPECT_EQ(LeaseId("openai", 0, {2, 3}), -1);  // key 1 stays invalid
+  // Only the 401 is written back as a status; the 403 writes its last error.
+  for (const KeyWrite& w : pool_->CollectWrites()) {
+    if (w.key_id == 1) {
+      EXPECT_EQ(w.status, "invalid");
+    }
+    if (w.key_id == 2) {
+      EXPECT_EQ(w.status, "normal");
+      EXPECT_TRUE(w.write_error);
+    }
+  }
+}
+
+TEST_F(KeyPoolTest, ALastErrorQuotingTheKeyIsScrubbed) {
+  KeyRow row = Key(1, 1, 1);
+  row.secret = "sk-proj-Q7fZk2LmN9xWv4TbR8sYc1HdE5gJa3Up";
+  row.masked = "sk-p...a3Up";
+  // An older version stored the key in the last error.
+  row.last_error = "Incorrect API key provided: sk-proj-Q7fZk2LmN9xWv4TbR8sYc1HdE5gJa3Up";
+  Load({row});
+  EXPECT_EQ(State(1).last_error, "Incorrect API key provided: sk-p...a3Up");
+  ASSERT_EQ(LeaseId(), 1);
+  UsageReport r;
+  r.lease_id = last_lease_.lease_id;
+  r.outcome = aigw::v1::RATE_LIMITED;
+  r.error_message = "Rate limit reached for key sk-proj-Q7fZk2LmN9xW in org-x";
+  ASSERT_TRUE(pool_->Report(r).ok());
+  EXPECT_EQ(State(1).last_error, "Rate limit reached for key sk-p...a3Up in org-x");
+  for (const KeyWrite& w : pool_->CollectWrites()) {
+    EXPECT_EQ(w.last_error.find("Q7fZk2Lm"), std::string::npos) << w.last_error;
+  }
+}
+
 TEST_F(KeyPoolTest, ClientErrorsDoNotHurtTheKey) {
   Load({Key(1, 1, 1)});
   for (int i = 0; i < 20; ++i) {

@@ -53,7 +53,12 @@ TEST(DeriveOutcomeTest, ReadsTheOutcomeBackFromCodeOrHttpStatus) {
   EXPECT_EQ(DeriveOutcome(true, "", 200, 7), v1::SUCCESS);
   EXPECT_EQ(DeriveOutcome(false, "AUTH_FAILED", 0, 7), v1::AUTH_FAILED);
   EXPECT_EQ(DeriveOutcome(false, "HTTP_429", 429, 7), v1::RATE_LIMITED);
-  EXPECT_EQ(DeriveOutcome(false, "HTTP_403", 403, 7), v1::AUTH_FAILED);
+  EXPECT_EQ(DeriveOutcome(false, "HTTP_401", 401, 7), v1::AUTH_FAILED);
+  // A 403 refuses the request, not the key.
+  EXPECT_EQ(DeriveOutcome(false, "HTTP_403", 403, 7), v1::PERMISSION_DENIED);
+  EXPECT_EQ(DeriveOutcome(false, "PERMISSION_DENIED", 403, 7), v1::PERMISSION_DENIED);
+  // Rows logged before 403 had its own outcome keep theirs.
+  EXPECT_EQ(DeriveOutcome(false, "AUTH_FAILED", 403, 7), v1::AUTH_FAILED);
   EXPECT_EQ(DeriveOutcome(false, "HTTP_502", 502, 7), v1::SERVER_ERROR);
   EXPECT_EQ(DeriveOutcome(false, "HTTP_404", 404, 7), v1::CLIENT_ERROR);
   EXPECT_EQ(DeriveOutcome(false, "TIMEOUT", 0, 7), v1::NETWORK_ERROR);
