@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "libs/common/logging.h"
 #include "libs/server/grpc_status.h"
 
@@ -226,23 +227,51 @@ grpc::Status AdminServiceImpl::SyncModels(grpc::ServerContext* ctx,
   }
   absl::StatusOr<v1::Provider> provider = providers_.Get(request->provider_id());
   if (!provider.ok()) return ToGrpcStatus(provider.status());
-  absl::StatusOr<KeyForCall> key = keys_.PickForProvider(provider->id());
-  if (!key.ok()) return ToGrpcStatus(key.status());
-  absl::StatusOr<ModelListAnswer> answer =
-      lister_.List(provider->base_url(), provider->api_format(), key->secret);
-  if (!answer.ok()) return ToGrpcStatus(answer.status());
-  if (!answer->ok()) {
-    const std::string why =
-        absl::StrCat("provider ", provider->provider_code(), " answered HTTP ",
-                     answer->http_status, " to the model list with key ", key->key_id, " (",
-                     key->masked, "): ", answer->error_message);
-    grpc::StatusCode code = grpc::StatusCode::UNAVAILABLE;
-    if (answer->key_rejected()) code = grpc::StatusCode::FAILED_PRECONDITION;
-    if (answer->http_status == 429) code = grpc::StatusCode::RESOURCE_EXHAUSTED;
-    return grpc::Status(code, why);
+  absl::StatusOr<std::vector<KeyForCall>> keys = keys_.HealthyForProvider(provider->id());
+  if (!keys.ok()) {
+    return ToGrpcStatus(absl::Status(
+        keys.status().code(),
+        absl::StrCat("cannot sync provider ", provider->provider_code(), ": ",
+                     keys.status().message())));
+  }
+  // Healthy keys in order; one the provider refuses (rate-limited, rejected,
+  // forbidden) is passed for the next. Any other failure would be the same
+  // with every key, and ends the sync.
+  std::vector<std::string> refusals;
+  grpc::StatusCode code = grpc::StatusCode::UNAVAILABLE;
+  std::optional<ModelListAnswer> listed;
+  for (const KeyForCall& key : *keys) {
+    absl::StatusOr<ModelListAnswer> answer =
+        lister_.List(provider->base_url(), provider->api_format(), key.secret);
+    if (!answer.ok()) return ToGrpcStatus(answer.status());
+    if (answer->ok()) {
+      listed = *std::move(answer);
+      break;
+    }
+    const providers::ErrorClass what = answer->error_class();
+    code = what == providers::ErrorClass::kRateLimited   ? grpc::StatusCode::RESOURCE_EXHAUSTED
+           : what == providers::ErrorClass::kKeyRejected ? grpc::StatusCode::FAILED_PRECONDITION
+           : what == providers::ErrorClass::kKeyForbidden ||
+                   what == providers::ErrorClass::kProviderForbidden
+               ? grpc::StatusCode::PERMISSION_DENIED
+               : grpc::StatusCode::UNAVAILABLE;
+    refusals.push_back(absl::StrCat("HTTP ", answer->http_status, " with key ", key.key_id,
+                                    " (", key.masked, "): ", answer->error_message));
+    const bool next_key = what == providers::ErrorClass::kRateLimited ||
+                          what == providers::ErrorClass::kKeyRejected ||
+                          what == providers::ErrorClass::kKeyForbidden;
+    if (!next_key) break;
+    spdlog::warn("msg=\"model list refused, trying the next key\" provider=\"{}\" key_id={} "
+                 "key=\"{}\" http_status={}",
+                 provider->provider_code(), key.key_id, key.masked, answer->http_status);
+  }
+  if (!listed.has_value()) {
+    return grpc::Status(code, absl::StrCat("provider ", provider->provider_code(),
+                                           " refused the model list: ",
+                                           absl::StrJoin(refusals, "; ")));
   }
   absl::StatusOr<v1::SyncModelsResponse> result =
-      models_.ApplySync(provider->id(), answer->models);
+      models_.ApplySync(provider->id(), listed->models);
   if (!result.ok()) return ToGrpcStatus(result.status());
   spdlog::info("msg=\"models synced\" provider=\"{}\" listed={} added={} deactivated={} "
                "reactivated={} by=\"{}\"",

@@ -1,10 +1,12 @@
 #include "services/admin/api_key_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
+#include "libs/crypto/secret_scrub.h"
 #include "services/admin/admin_db.h"
 #include "services/admin/input_checks.h"
 #include "services/admin/provider_store.h"
@@ -16,10 +18,10 @@ struct KeyRow {
   long long id = 0, provider_id = 0, rpm = 0, tpm = 0, rpd = 0, requests = 0, tokens = 0;
   int priority = 0, is_active = 1;
   std::string provider_code, base_url, api_format, key_name, stored, hint, status, counts_date,
-      last_used, last_error, created, updated;
+      last_used, last_error, created, updated, cooldown;
   soci::indicator format_ind = soci::i_ok, hint_ind = soci::i_ok, status_ind = soci::i_ok,
                   date_ind = soci::i_ok, used_ind = soci::i_ok, error_ind = soci::i_ok,
-                  created_ind = soci::i_ok, updated_ind = soci::i_ok;
+                  created_ind = soci::i_ok, updated_ind = soci::i_ok, cooldown_ind = soci::i_ok;
 
   void Bind(soci::statement& st) {
     st.exchange(soci::into(id));
@@ -43,6 +45,7 @@ struct KeyRow {
     st.exchange(soci::into(last_error, error_ind));
     st.exchange(soci::into(created, created_ind));
     st.exchange(soci::into(updated, updated_ind));
+    st.exchange(soci::into(cooldown, cooldown_ind));
   }
 
   std::string Status() const {
@@ -56,7 +59,8 @@ constexpr char kSelect[] =
     "SELECT k.id, k.provider_id, p.provider_code, p.base_url, p.api_format, k.key_name, "
     "k.api_key, k.api_key_hint, k.priority, k.rate_limit_rpm, k.rate_limit_tpm, "
     "k.rate_limit_rpd, k.is_active, k.status, k.requests_count_today, k.tokens_count_today, "
-    "k.counts_date, k.last_used_at, k.last_error, k.created_at, k.updated_at "
+    "k.counts_date, k.last_used_at, k.last_error, k.created_at, k.updated_at, "
+    "k.cooldown_until "
     "FROM t_ai_api_keys k JOIN t_ai_providers p ON p.id = k.provider_id ";
 
 std::vector<KeyRow> Query(soci::session& s, const std::string& where, long long value,
@@ -78,14 +82,20 @@ absl::Status KeyNotFound(int64_t id) {
   return absl::NotFoundError(absl::StrCat("API key ", id, " does not exist"));
 }
 
+// The row's secret in plaintext; empty when it does not decrypt.
+std::string Plain(const KeyRow& row, const crypto::SecretBox& box) {
+  if (!crypto::SecretBox::IsEncrypted(row.stored)) {
+    return std::string(absl::StripAsciiWhitespace(row.stored));
+  }
+  absl::StatusOr<std::string> plain = box.Open(row.stored);
+  return plain.ok() ? *std::move(plain) : std::string();
+}
+
 // What an operator sees instead of the secret, whatever the row holds.
 std::string Masked(const KeyRow& row, const crypto::SecretBox& box) {
   if (row.hint_ind == soci::i_ok && !row.hint.empty()) return row.hint;
-  if (!crypto::SecretBox::IsEncrypted(row.stored)) {
-    return crypto::MaskApiKey(absl::StripAsciiWhitespace(row.stored));
-  }
-  absl::StatusOr<std::string> plain = box.Open(row.stored);
-  return plain.ok() ? crypto::MaskApiKey(*plain) : std::string("****");
+  const std::string plain = Plain(row, box);
+  return plain.empty() ? std::string("****") : crypto::MaskApiKey(plain);
 }
 
 }  // namespace
@@ -134,7 +144,10 @@ v1::ApiKey ToProto(const KeyRow& row, const crypto::SecretBox& box, absl::string
   k.set_requests_count_today(counts_today ? row.requests : 0);
   k.set_tokens_count_today(counts_today ? row.tokens : 0);
   if (row.used_ind == soci::i_ok) SetTimestamp(row.last_used, k.mutable_last_used_at());
-  if (row.error_ind == soci::i_ok) k.set_last_error(row.last_error);
+  if (row.error_ind == soci::i_ok && !row.last_error.empty()) {
+    // Written by an older version, it may still quote the key.
+    k.set_last_error(crypto::ScrubSecret(row.last_error, Plain(row, box)));
+  }
   if (row.created_ind == soci::i_ok) SetTimestamp(row.created, k.mutable_created_at());
   if (row.updated_ind == soci::i_ok) SetTimestamp(row.updated, k.mutable_updated_at());
   return k;
@@ -316,7 +329,7 @@ absl::StatusOr<KeyForCall> ApiKeyStore::LoadForCall(int64_t id) {
   return Open(rows.front());
 }
 
-absl::StatusOr<KeyForCall> ApiKeyStore::PickForProvider(int64_t provider_id) {
+absl::StatusOr<std::vector<KeyForCall>> ApiKeyStore::HealthyForProvider(int64_t provider_id) {
   std::vector<KeyRow> rows;
   absl::Status st = db_->Run([&](soci::session& s) {
     rows = Query(s,
@@ -326,9 +339,27 @@ absl::StatusOr<KeyForCall> ApiKeyStore::PickForProvider(int64_t provider_id) {
     return absl::OkStatus();
   });
   if (!st.ok()) return st;
+  const absl::Time now = clock_->Now();
+  std::vector<KeyForCall> healthy;
+  absl::Time first_back = absl::InfiniteFuture();
+  int cooling = 0;
   for (const KeyRow& row : rows) {
+    absl::Time until;
+    if (row.Status() == "rate_limited" && row.cooldown_ind == soci::i_ok &&
+        ParseDbTime(row.cooldown, &until) && until > now) {
+      ++cooling;
+      first_back = std::min(first_back, until);
+      continue;
+    }
     absl::StatusOr<KeyForCall> k = Open(row);
-    if (k.ok()) return k;
+    if (k.ok()) healthy.push_back(*std::move(k));
+  }
+  if (!healthy.empty()) return healthy;
+  if (cooling > 0) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "every usable API key of provider ", provider_id, " is cooling down after a rate limit (",
+        cooling, " keys); the first is back at ", absl::FormatTime(first_back, absl::UTCTimeZone()),
+        ": try again then"));
   }
   return absl::FailedPreconditionError(
       absl::StrCat("provider ", provider_id,

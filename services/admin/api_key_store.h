@@ -55,9 +55,13 @@ class ApiKeyStore {
   // The key with its provider, decrypted. FAILED_PRECONDITION when the
   // stored value does not open under this master key.
   absl::StatusOr<KeyForCall> LoadForCall(int64_t id);
-  // The provider's best key for a call: active, neither invalid nor
-  // disabled, highest priority first; FAILED_PRECONDITION when none.
-  absl::StatusOr<KeyForCall> PickForProvider(int64_t provider_id);
+  // The provider's keys an admin call may use, best first: active, neither
+  // invalid nor disabled, not cooling down after a 429 (status rate_limited
+  // with cooldown_until ahead, as the keypool writes it back every
+  // --flush_interval), decryptable; highest priority first, then id.
+  // RESOURCE_EXHAUSTED (saying when the first is back) when every such key
+  // is cooling down; FAILED_PRECONDITION when the provider has none at all.
+  absl::StatusOr<std::vector<KeyForCall>> HealthyForProvider(int64_t provider_id);
 
   // After a validation call. `valid`: an `invalid` status goes back to
   // normal (and its last error is cleared). `rejected` (the provider said

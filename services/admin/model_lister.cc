@@ -6,8 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
-#include "libs/crypto/secret_box.h"
+#include "libs/crypto/secret_scrub.h"
 
 namespace aigw::admin {
 namespace {
@@ -20,11 +19,6 @@ struct Outcome {
 };
 
 }  // namespace
-
-std::string ScrubSecret(absl::string_view text, absl::string_view secret) {
-  if (secret.empty()) return std::string(text);
-  return absl::StrReplaceAll(text, {{secret, crypto::MaskApiKey(secret)}});
-}
 
 absl::StatusOr<ModelListAnswer> ModelLister::List(absl::string_view base_url,
                                                   absl::string_view api_format,
@@ -60,22 +54,24 @@ absl::StatusOr<ModelListAnswer> ModelLister::List(absl::string_view base_url,
   if (!o.transport.ok()) {
     return absl::Status(o.transport.code(),
                         absl::StrCat("cannot reach the provider at ", built.url, ": ",
-                                     ScrubSecret(o.transport.message(), api_key)));
+                                     crypto::ScrubSecret(o.transport.message(), api_key)));
   }
   ModelListAnswer answer;
   answer.http_status = o.status;
   if (answer.ok()) {
     absl::StatusOr<std::vector<providers::ModelInfo>> models = adapter.ParseModelList(o.body);
     if (!models.ok()) {
-      return absl::InternalError(absl::StrCat("the provider's model list at ", built.url,
-                                              " did not parse: ", models.status().message()));
+      return absl::InternalError(
+          absl::StrCat("the provider's model list at ", built.url, " did not parse: ",
+                       crypto::ScrubSecret(models.status().message(), api_key)));
     }
     answer.models = *std::move(models);
     return answer;
   }
   providers::UpstreamError error = adapter.ParseError(o.status, o.body, o.retry_after);
-  answer.error_message = ScrubSecret(error.message, api_key);
+  answer.error_message = crypto::ScrubSecret(error.message, api_key);
   answer.error_type = error.type;
+  answer.error_code = error.code;
   return answer;
 }
 

@@ -10,6 +10,7 @@
 #include "libs/http/host_allowlist.h"
 #include "libs/http/http_engine.h"
 #include "libs/providers/adapter.h"
+#include "libs/providers/error_class.h"
 
 namespace aigw::admin {
 
@@ -18,14 +19,22 @@ struct ModelListAnswer {
   int http_status = 0;
   // Set on a 2xx answer that parsed.
   std::vector<providers::ModelInfo> models;
-  // The provider's reason on a non-2xx answer, with the key masked wherever
-  // the provider echoed it.
+  // The provider's reason on a non-2xx answer, scrubbed of the key
+  // (crypto::ScrubSecret) wherever the provider echoed it.
   std::string error_message;
   std::string error_type;
+  std::string error_code;
 
   bool ok() const { return http_status >= 200 && http_status < 300; }
-  // The provider refused the key itself.
-  bool key_rejected() const { return http_status == 401 || http_status == 403; }
+  // What a non-2xx answer meant (providers::ClassifyError).
+  providers::ErrorClass error_class() const {
+    return providers::ClassifyError(http_status, error_type, error_code, error_message);
+  }
+  // The provider refused the key itself (401, authentication_error,
+  // invalid_api_key); a 403 refuses a request, not the key.
+  bool key_rejected() const {
+    return !ok() && error_class() == providers::ErrorClass::kKeyRejected;
+  }
 };
 
 // The provider's model list with one key (OpenAI-format GET {base}/models
@@ -52,9 +61,6 @@ class ModelLister {
   const absl::Duration timeout_;
   const http::HostAllowlist* const allowed_hosts_;
 };
-
-// `text` with every occurrence of `secret` replaced by its mask.
-std::string ScrubSecret(absl::string_view text, absl::string_view secret);
 
 }  // namespace aigw::admin
 

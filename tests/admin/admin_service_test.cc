@@ -794,6 +794,83 @@ TEST_P(AdminUpstreamTest, SyncFailuresChangeNothing) {
   EXPECT_EQ(env_->Call(&Stub::SyncModels, unknown, &r).error_code(), StatusCode::NOT_FOUND);
 }
 
+TEST_P(AdminUpstreamTest, SyncSkipsACoolingKeyAndMovesPastARefusedOne) {
+  const v1::Provider p = NewProvider("fake-openai", fake_->base_url() + "/v1");
+  const std::string cooling_secret = "sk-proj-cooling-000000000000001";
+  const std::string refused_secret = "sk-proj-refused-000000000000002";
+  const std::string healthy_secret = "sk-proj-healthy-000000000000003";
+  const v1::ApiKey cooling = NewKey(p.id(), cooling_secret, 30);
+  const v1::ApiKey refused = NewKey(p.id(), refused_secret, 20);
+  NewKey(p.id(), healthy_secret, 10);
+  // The keypool wrote back a 429's cooldown for the best key; the provider
+  // would still refuse it.
+  Exec(absl::StrCat("UPDATE t_ai_api_keys SET status = 'rate_limited', cooldown_until = '",
+                    FormatDbTime(env_->clock().Now() + absl::Minutes(1)), "' WHERE id = ",
+                    cooling.id()));
+  for (const std::string& secret : {cooling_secret, refused_secret}) {
+    fake_upstream::Rule limited;
+    limited.api_key = secret;
+    limited.status = 429;
+    limited.retry_after_seconds = 30;
+    fake_->rules().Add(limited);
+  }
+  v1::SyncModelsResponse r;
+  grpc::Status st = Sync(p.id(), &r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(r.count(), 3);
+  // The cooling key was not called; the one refused with a 429 was passed.
+  std::vector<std::string> keys;
+  for (const auto& req : fake_->requests().Requests()) keys.push_back(req.api_key);
+  EXPECT_EQ(keys, (std::vector<std::string>{refused_secret, healthy_secret}));
+  // Passing a key changes nothing about it.
+  EXPECT_EQ(Status(refused.id()), "normal");
+}
+
+TEST_P(AdminUpstreamTest, SyncWithEveryKeyCoolingSaysWhenToComeBackWithoutACall) {
+  const v1::Provider p = NewProvider("fake-openai", fake_->base_url() + "/v1");
+  const v1::ApiKey a = NewKey(p.id(), "sk-proj-cooling-000000000000001", 2);
+  const v1::ApiKey b = NewKey(p.id(), "sk-proj-cooling-000000000000002", 1);
+  for (const auto& [key, minutes] : {std::pair{a.id(), 5}, std::pair{b.id(), 2}}) {
+    Exec(absl::StrCat("UPDATE t_ai_api_keys SET status = 'rate_limited', cooldown_until = '",
+                      FormatDbTime(env_->clock().Now() + absl::Minutes(minutes)),
+                      "' WHERE id = ", key));
+  }
+  v1::SyncModelsResponse r;
+  grpc::Status st = Sync(p.id(), &r);
+  EXPECT_EQ(st.error_code(), StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "cooling down")) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(
+      st.error_message(),
+      absl::FormatTime(env_->clock().Now() + absl::Minutes(2), absl::UTCTimeZone())))
+      << st.error_message();
+  EXPECT_TRUE(fake_->requests().Requests().empty());
+  // A cooldown that has ended is no obstacle (the keypool sets the status
+  // back on its next write).
+  env_->clock().Advance(absl::Minutes(3));
+  ASSERT_TRUE(Sync(p.id(), &r).ok());
+}
+
+TEST_P(AdminUpstreamTest, A403IsNoVerdictOnTheKeyAndNoEchoOfItLeaves) {
+  const v1::Provider p = NewProvider("fake-openai", fake_->base_url() + "/v1");
+  const v1::ApiKey key = NewKey(p.id(), kSecret);
+  fake_upstream::Rule region;
+  region.status = 403;  // unsupported_country_region_territory
+  // A partly starred echo: no more than the mask may be left.
+  region.message = "Country, region, or territory not supported for sk-proj-AbCdEfGh****1234";
+  fake_->rules().Add(region);
+  v1::ValidateKeyResponse r;
+  ASSERT_TRUE(Validate(key.id(), &r).ok());
+  EXPECT_FALSE(r.is_valid());
+  EXPECT_EQ(r.http_status(), 403);
+  EXPECT_EQ(r.message(), "Country, region, or territory not supported for sk-p...1234");
+  EXPECT_EQ(Status(key.id()), "normal");
+  v1::SyncModelsResponse synced;
+  grpc::Status st = Sync(p.id(), &synced);
+  EXPECT_EQ(st.error_code(), StatusCode::PERMISSION_DENIED) << st.error_message();
+  EXPECT_FALSE(absl::StrContains(st.error_message(), "AbCdEfGh")) << st.error_message();
+  EXPECT_FALSE(absl::StrContains(env_->Logs(), "AbCdEfGh"));
+}
+
 // ---- models ----
 
 TEST_P(AdminServiceTest, ModelRoundTripWithExactPricesAndOneDefault) {
