@@ -27,34 +27,6 @@ constexpr char kKeyB[] = "sk-test-key-b-000000000002";
 
 constexpr char kDeepSeekKey[] = "sk-deepseek-000000000001";
 
-// Forwards to the pipeline's leaser and keeps every report: what the keypool
-// is told.
-class RecordingLeaser : public KeyLeaser {
- public:
-  explicit RecordingLeaser(KeyLeaser* inner) : inner_(inner) {}
-  void Lease(const aigw::v1::LeaseKeyRequest& request,
-             std::function<void(LeaseResult)> done) override {
-    inner_->Lease(request, std::move(done));
-  }
-  void Report(const aigw::v1::ReportUsageRequest& request) override {
-    {
-      absl::MutexLock lock(&mu_);
-      reports_.push_back(request);
-    }
-    inner_->Report(request);
-  }
-  std::vector<aigw::v1::ReportUsageRequest> reports() {
-    absl::MutexLock lock(&mu_);
-    return reports_;
-  }
-  KeyLeaser* inner() const { return inner_; }
-
- private:
-  KeyLeaser* const inner_;
-  absl::Mutex mu_;
-  std::vector<aigw::v1::ReportUsageRequest> reports_;
-};
-
 // No run of crypto::kMinSecretPiece bytes of `secret` is in `text`.
 void ExpectNoPieceOf(absl::string_view secret, const std::string& text, absl::string_view where) {
   for (size_t i = 0; i + crypto::kMinSecretPiece <= secret.size(); ++i) {

@@ -74,6 +74,34 @@ class RecordingChunkWriter : public ChunkWriter {
   std::function<void()> on_first_;
 };
 
+// Forwards to another leaser (the pipeline's) and keeps every report: what
+// the keypool is told.
+class RecordingLeaser : public KeyLeaser {
+ public:
+  explicit RecordingLeaser(KeyLeaser* inner) : inner_(inner) {}
+  void Lease(const aigw::v1::LeaseKeyRequest& request,
+             std::function<void(LeaseResult)> done) override {
+    inner_->Lease(request, std::move(done));
+  }
+  void Report(const aigw::v1::ReportUsageRequest& request) override {
+    {
+      absl::MutexLock lock(&mu_);
+      reports_.push_back(request);
+    }
+    inner_->Report(request);
+  }
+  std::vector<aigw::v1::ReportUsageRequest> reports() {
+    absl::MutexLock lock(&mu_);
+    return reports_;
+  }
+  KeyLeaser* inner() const { return inner_; }
+
+ private:
+  KeyLeaser* const inner_;
+  absl::Mutex mu_;
+  std::vector<aigw::v1::ReportUsageRequest> reports_;
+};
+
 struct CallResult {
   absl::Status status;
   aigw::v1::ChatCompletion completion;

@@ -187,12 +187,23 @@ TEST_F(UpstreamBoundsTest, AStreamThatTricklesForeverEndsAtTheDurationLimit) {
     while (c.Write(": keep-alive\n\n")) absl::SleepFor(absl::Milliseconds(20));
   });
   h_.pipeline().max_stream_duration = absl::Milliseconds(500);
+  RecordingLeaser leaser(h_.pipeline().leaser);
+  h_.pipeline().leaser = &leaser;
   CallResult r = h_.Run(UserRequest("openai", "gpt-4o-mini", "hi"), /*stream=*/true);
   ExpectOneAttempt(r, absl::StatusCode::kDeadlineExceeded, "STREAM_TOO_LONG",
                    "openai's stream ran for 500ms, the gateway's limit per call");
   ASSERT_EQ(r.chunks.size(), 1u);
   EXPECT_EQ(r.chunks[0].delta_content(), "hello");
   EXPECT_TRUE(Eventually([&] { return raw_->finished() == 1; }));
+  // What was delivered is charged (the tokenizer's count: no usage came),
+  // in the call log and against the key.
+  const aigw::v1::CallEvent ev = h_.events().events()[0];
+  EXPECT_EQ(ev.usage().completion_tokens(), 1);  // "hello"
+  EXPECT_GT(ev.usage().prompt_tokens(), 0);
+  EXPECT_GT(ev.cost_nanos(), 0);
+  ASSERT_EQ(leaser.reports().size(), 1u);
+  EXPECT_EQ(leaser.reports()[0].total_tokens(), ev.usage().total_tokens());
+  h_.pipeline().leaser = leaser.inner();
 }
 
 // A redirect is the provider's (or a man in the middle's) answer, not a
