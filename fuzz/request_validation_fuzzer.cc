@@ -1,0 +1,98 @@
+// ValidateChatRequest on a ChatCompletionRequest decoded from arbitrary bytes
+// (protobuf binary, as gRPC decodes a caller's message), against a fixed
+// catalogue, streaming and not, under the default limits and small ones.
+//
+// An accepted request must resolve to what it asked for: one target per
+// provider / fallback, each an active model of an active provider, the model
+// named (or the provider's default), and within the limits checked.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+#include "aigw/v1/chat.pb.h"
+#include "google/protobuf/stubs/logging.h"
+#include "services/gateway/catalogue.h"
+#include "services/gateway/request_validation.h"
+
+namespace {
+
+using aigw::gateway::Catalogue;
+using aigw::gateway::ModelEntry;
+using aigw::gateway::ProviderEntry;
+using aigw::gateway::ResolvedTarget;
+using aigw::gateway::ValidationLimits;
+
+std::shared_ptr<const Catalogue> FixedCatalogue() {
+  ProviderEntry openai{.id = 1, .code = "openai", .api_format = "openai"};
+  openai.models = {ModelEntry{.id = 1, .code = "gpt-4o", .max_output_tokens = 16384, .is_default = true},
+                   ModelEntry{.id = 2, .code = "gpt-4o-mini", .max_output_tokens = 16384},
+                   ModelEntry{.id = 3, .code = "old", .is_active = false}};
+  ProviderEntry anthropic{.id = 2, .code = "anthropic", .api_format = "anthropic"};
+  anthropic.models = {ModelEntry{.id = 4, .code = "claude-sonnet-4-5", .max_output_tokens = 64000}};
+  ProviderEntry off{.id = 3, .code = "legacy", .is_active = false};
+  off.models = {ModelEntry{.id = 5, .code = "m"}};
+  ProviderEntry batch_only{.id = 4, .code = "batchonly"};
+  batch_only.models = {ModelEntry{.id = 6, .code = "b", .supports_streaming = false}};
+  ProviderEntry empty{.id = 5, .code = "empty"};
+  return Catalogue::FromProviders({openai, anthropic, off, batch_only, empty});
+}
+
+void CheckAccepted(const aigw::v1::ChatCompletionRequest& r, const Catalogue& catalogue,
+                   const ValidationLimits& limits, bool streaming,
+                   const std::vector<ResolvedTarget>& targets) {
+  if (r.messages_size() == 0 || r.messages_size() > limits.max_messages) abort();
+  if (r.stop_size() > limits.max_stop_sequences || r.fallbacks_size() > limits.max_fallbacks) {
+    abort();
+  }
+  if (static_cast<int>(r.request_id().size()) > limits.max_request_id_length) abort();
+  if (targets.size() != static_cast<size_t>(1 + r.fallbacks_size())) abort();
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const std::string& code = i == 0 ? r.provider_code() : r.fallbacks(i - 1).provider_code();
+    const std::string& model = i == 0 ? r.model() : r.fallbacks(i - 1).model();
+    const ResolvedTarget& t = targets[i];
+    if (t.provider == nullptr || t.model == nullptr) abort();
+    if (t.provider != catalogue.FindProvider(code) || !t.provider->is_active) abort();
+    if (t.model < t.provider->models.data() ||
+        t.model >= t.provider->models.data() + t.provider->models.size() || !t.model->is_active) {
+      abort();
+    }
+    if (!model.empty() && t.model->code != model) abort();
+  }
+  if (streaming && !targets[0].model->supports_streaming) abort();
+  if (r.has_max_tokens() && (r.max_tokens() <= 0 || (targets[0].model->max_output_tokens > 0 &&
+                                                     r.max_tokens() > targets[0].model->max_output_tokens))) {
+    abort();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const std::shared_ptr<const Catalogue> catalogue = [] {
+    google::protobuf::SetLogHandler(nullptr);  // every refused input would be logged
+    return FixedCatalogue();
+  }();
+  aigw::v1::ChatCompletionRequest request;
+  if (!request.ParseFromArray(data, static_cast<int>(size))) return -1;  // gRPC refuses it
+  ValidationLimits small;
+  small.max_request_bytes = 64;
+  small.max_messages = 3;
+  small.max_stop_sequences = 1;
+  small.max_fallbacks = 1;
+  small.max_request_id_length = 8;
+  for (const ValidationLimits& limits : {ValidationLimits{}, small}) {
+    for (bool streaming : {false, true}) {
+      absl::StatusOr<std::vector<ResolvedTarget>> targets =
+          aigw::gateway::ValidateChatRequest(request, *catalogue, limits, streaming);
+      if (targets.ok()) {
+        CheckAccepted(request, *catalogue, limits, streaming, *targets);
+      } else if (targets.status().code() != absl::StatusCode::kInvalidArgument &&
+                 targets.status().code() != absl::StatusCode::kNotFound) {
+        abort();
+      }
+    }
+  }
+  return 0;
+}
