@@ -1,7 +1,9 @@
 #include "libs/db/database_url.h"
 
+#include <algorithm>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -47,20 +49,72 @@ std::string SociQuote(absl::string_view v) {
   return out;
 }
 
+// soci's key=value form ("host=... db=... password=..."): the text before the
+// first '=' is a key. A URL's password may hold '=' too ("mysql://u:a=b@h/db").
+bool IsSociForm(absl::string_view rest) {
+  rest = absl::StripLeadingAsciiWhitespace(rest);
+  const size_t eq = rest.find('=');
+  if (eq == absl::string_view::npos || eq == 0) return false;
+  for (char c : rest.substr(0, eq)) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+// soci's key=value connect string for messages, each password shown as ***.
+// Read as soci's MySQL backend reads it: name=value pairs apart by spaces, a
+// value a word or '...' with backslash escapes. From a part that is no pair
+// on, nothing is shown ("..."): soci will refuse it anyway.
+std::string SociDisplay(absl::string_view rest) {
+  std::string out;
+  size_t i = 0;
+  while (true) {
+    while (i < rest.size() && rest[i] == ' ') ++i;
+    if (i == rest.size()) break;
+    const absl::string_view sep = out.empty() ? "" : " ";
+    const size_t eq = rest.find('=', i);
+    const absl::string_view name =
+        rest.substr(i, eq == absl::string_view::npos ? absl::string_view::npos : eq - i);
+    if (eq == absl::string_view::npos || absl::StrContains(name, ' ')) {
+      absl::StrAppend(&out, sep, "...");
+      break;
+    }
+    const size_t value_start = eq + 1;
+    i = value_start;
+    if (i < rest.size() && rest[i] == '\'') {
+      for (++i; i < rest.size() && rest[i] != '\''; ++i) {
+        if (rest[i] == '\\') ++i;  // the escaped character
+      }
+      i = std::min(i + 1, rest.size());
+    } else {
+      while (i < rest.size() && rest[i] != ' ') ++i;
+    }
+    const bool secret = name == "password" || name == "pass";
+    absl::StrAppend(&out, sep, name, "=",
+                    secret ? "***" : rest.substr(value_start, i - value_start));
+  }
+  return out;
+}
+
+// `url` for an error message: the password of "scheme://user:password@..."
+// replaced with ***.
+std::string RedactUrl(absl::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t at = url.rfind('@');
+  if (scheme == absl::string_view::npos || at == absl::string_view::npos || at < scheme) {
+    return std::string(url);
+  }
+  const size_t colon = url.substr(0, at).find(':', scheme + 3);
+  if (colon == absl::string_view::npos) return std::string(url);
+  return absl::StrCat(url.substr(0, colon + 1), "***", url.substr(at));
+}
+
 absl::StatusOr<DatabaseUrl> ParseMySql(absl::string_view rest, absl::string_view url) {
   DatabaseUrl out;
   out.backend = Backend::kMySql;
-  if (absl::StrContains(rest, '=')) {
-    // Already soci's key=value form.
+  if (IsSociForm(rest)) {
     out.connect_string = std::string(rest);
-    std::string display;
-    for (absl::string_view part : absl::StrSplit(rest, ' ', absl::SkipEmpty())) {
-      if (absl::StartsWith(part, "password=") || absl::StartsWith(part, "pass=")) {
-        part = "password=***";
-      }
-      absl::StrAppend(&display, display.empty() ? "" : " ", part);
-    }
-    out.display = absl::StrCat("mysql://", display);
+    out.display = absl::StrCat("mysql://", SociDisplay(rest));
     if (!absl::StrContains(rest, "db=") && !absl::StrContains(rest, "dbname=")) {
       return absl::InvalidArgumentError(absl::StrCat(
           "database URL ", out.display, " names no database (add db=NAME)"));
@@ -76,7 +130,7 @@ absl::StatusOr<DatabaseUrl> ParseMySql(absl::string_view rest, absl::string_view
   size_t slash = hostpart.find('/');
   if (slash == absl::string_view::npos || slash + 1 >= hostpart.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "database URL '", url, "' names no database: expected mysql://user:password@host:port/dbname"));
+        "database URL '", RedactUrl(url), "' names no database: expected mysql://user:password@host:port/dbname"));
   }
   absl::string_view hostport = hostpart.substr(0, slash);
   absl::string_view dbname = hostpart.substr(slash + 1);
@@ -89,7 +143,7 @@ absl::StatusOr<DatabaseUrl> ParseMySql(absl::string_view rest, absl::string_view
   int port_num = 0;
   if (host.empty() || !absl::SimpleAtoi(port, &port_num) || port_num <= 0 || port_num > 65535) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "database URL '", url, "': bad host or port (expected mysql://user:password@host:port/dbname)"));
+        "database URL '", RedactUrl(url), "': bad host or port (expected mysql://user:password@host:port/dbname)"));
   }
   std::string user, pass;
   if (!auth.empty()) {
@@ -131,7 +185,7 @@ absl::StatusOr<DatabaseUrl> DatabaseUrl::Parse(absl::string_view url) {
   if (absl::StartsWith(url, kMySql)) return ParseMySql(url.substr(kMySql.size()), url);
   if (absl::StartsWith(url, kMariaDb)) return ParseMySql(url.substr(kMariaDb.size()), url);
   return absl::InvalidArgumentError(absl::StrCat(
-      "database URL '", url,
+      "database URL '", RedactUrl(url),
       "' is not understood: use sqlite3://PATH or mysql://user:password@host:port/dbname"));
 }
 

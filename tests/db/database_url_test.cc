@@ -37,6 +37,44 @@ TEST(DatabaseUrlTest, MySqlDefaultsPortAndAcceptsSociForm) {
   EXPECT_EQ(soci->display.find("pw"), std::string::npos);
 }
 
+// Found by fuzz/database_url_fuzzer: a quoted password with a space showed
+// its tail ("password=*** w\'x'"), as FromLegacyEnv writes one.
+TEST(DatabaseUrlTest, SociFormHidesAQuotedPasswordWhole) {
+  absl::StatusOr<DatabaseUrl> u =
+      DatabaseUrl::Parse("mysql://host=h db=aigw password='se cret\\'x' user=a");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->connect_string, "host=h db=aigw password='se cret\\'x' user=a");
+  EXPECT_EQ(u->display, "mysql://host=h db=aigw password=*** user=a");
+}
+
+// Found by fuzz/database_url_fuzzer: a URL holding '=' (in a base64
+// password, or a "?charset=" query) was taken for soci's key=value form:
+// shown whole, password included, and refused or unusable.
+TEST(DatabaseUrlTest, UrlFormMayHoldEqualsSigns) {
+  absl::StatusOr<DatabaseUrl> u = DatabaseUrl::Parse("mysql://aigw:c2VjcmV0=@db.local/music");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->connect_string,
+            "host=db.local port=3306 db=music user=aigw password=c2VjcmV0= charset=utf8mb4");
+  EXPECT_EQ(u->display, "mysql://aigw:***@db.local:3306/music");
+  u = DatabaseUrl::Parse("mariadb://aigw:secret@127.0.0.1:3306/aigw?charset=utf8mb4");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->connect_string,
+            "host=127.0.0.1 port=3306 db=aigw user=aigw password=secret charset=utf8mb4");
+  EXPECT_EQ(u->display, "mysql://aigw:***@127.0.0.1:3306/aigw");
+}
+
+// Found by fuzz/database_url_fuzzer: errors quoted the URL, password and all,
+// into the log.
+TEST(DatabaseUrlTest, ErrorsNeverShowThePassword) {
+  for (const char* bad : {"mysql://aigw:hunter22@db.local/", "mysql://aigw:hunter22@db.local:0/x",
+                          "mariadb://aigw:hunter22@:3306/x", "postgres://aigw:hunter22@db/x"}) {
+    absl::StatusOr<DatabaseUrl> u = DatabaseUrl::Parse(bad);
+    ASSERT_FALSE(u.ok()) << bad;
+    EXPECT_EQ(u.status().message().find("hunter22"), absl::string_view::npos) << u.status();
+    EXPECT_NE(u.status().message().find("aigw:***@"), absl::string_view::npos) << u.status();
+  }
+}
+
 TEST(DatabaseUrlTest, RejectsWhatItCannotUseWithAClearMessage) {
   for (const char* bad : {"postgres://x/y", "var/aigw.db", "sqlite3://", "mysql://host:3306",
                           "mysql://h:99999/db", "mysql://host=1.2.3.4 user=x"}) {
@@ -61,6 +99,7 @@ TEST(DatabaseUrlTest, LegacyEnvironmentOfTheOriginalSystem) {
   EXPECT_EQ(u->connect_string,
             "host=mysql.internal port=3310 db=music_platform user=music password='p w\\'d' "
             "charset=utf8mb4");
+  EXPECT_EQ(u->display.find("w\\'d"), std::string::npos) << u->display;
   for (const char* v : {"DB_HOST", "DB_PORT", "DB_USERNAME", "DB_PASSWORD", "DB_DATABASE"}) {
     unsetenv(v);
   }
