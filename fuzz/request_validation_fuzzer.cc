@@ -2,17 +2,22 @@
 // (protobuf binary, as gRPC decodes a caller's message), against a fixed
 // catalogue, streaming and not, under the default limits and small ones.
 //
-// An accepted request must resolve to what it asked for: one target per
+// An accepted request must resolve to what it asked for (one target per
 // provider / fallback, each an active model of an active provider, the model
-// named (or the provider's default), and within the limits checked.
+// named or the provider's default), be within the limits checked, and carry
+// only what the call log can store as sent.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "aigw/v1/chat.pb.h"
 #include "google/protobuf/stubs/logging.h"
+#include "libs/common/utf8.h"
+#include "libs/db/api_log_columns.h"
 #include "services/gateway/catalogue.h"
 #include "services/gateway/request_validation.h"
 
@@ -46,7 +51,26 @@ void CheckAccepted(const aigw::v1::ChatCompletionRequest& r, const Catalogue& ca
   if (r.stop_size() > limits.max_stop_sequences || r.fallbacks_size() > limits.max_fallbacks) {
     abort();
   }
+  // What is accepted is what the call log stores as sent: a request_id of
+  // letters, digits and kRequestIdPunctuation; caller fields that fit their
+  // columns and hold no control character.
   if (static_cast<int>(r.request_id().size()) > limits.max_request_id_length) abort();
+  for (char c : r.request_id()) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) &&
+        !absl::StrContains(aigw::gateway::kRequestIdPunctuation, c)) {
+      abort();
+    }
+  }
+  namespace columns = aigw::db::api_log;
+  for (const auto& [value, max_chars] :
+       {std::pair{&r.caller().user_id(), columns::kMaxUserIdChars},
+        std::pair{&r.caller().ip_address(), columns::kMaxIpChars},
+        std::pair{&r.caller().user_agent(), columns::kMaxUserAgentChars}}) {
+    if (!aigw::IsCleanUtf8(*value, max_chars)) abort();
+    for (char c : *value) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) abort();
+    }
+  }
   if (targets.size() != static_cast<size_t>(1 + r.fallbacks_size())) abort();
   for (size_t i = 0; i < targets.size(); ++i) {
     const std::string& code = i == 0 ? r.provider_code() : r.fallbacks(i - 1).provider_code();
