@@ -57,6 +57,7 @@
 #include "libs/db/database.h"
 #include "libs/db/migrations.h"
 #include "services/usage/call_log_row.h"
+#include "services/usage/log_columns.h"
 #include "services/usage/log_retention.h"
 #include "services/usage/sql_literal.h"
 #include "services/usage/stats_accumulator.h"
@@ -384,7 +385,7 @@ class BulkLoader {
       std::vector<std::string> stmts;
       for (int k = 0; k < statements_per_tx && done < rows; ++k) {
         std::string sql = absl::StrCat(db_->dialect().InsertIgnore(), " INTO t_ai_api_logs (",
-                                       kLogInsertColumns, ") VALUES ");
+                                       LogInsertColumns(), ") VALUES ");
         for (int i = 0; i < per_statement && done < rows; ++i, ++done) {
           LogRow r = Row(rng, from + step * static_cast<double>(done));
           acc.Add(r);

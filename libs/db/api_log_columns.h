@@ -16,6 +16,7 @@ inline constexpr size_t kMaxUserIdChars = 128;
 inline constexpr size_t kMaxIpChars = 64;
 inline constexpr size_t kMaxUserAgentChars = 512;
 inline constexpr size_t kMaxErrorCodeChars = 64;
+inline constexpr size_t kMaxStatusChars = 16;
 // TEXT holds 65535 bytes; 4 bytes per character at worst.
 inline constexpr size_t kMaxErrorMessageChars = 16000;
 

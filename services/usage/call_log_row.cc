@@ -1,5 +1,6 @@
 #include "services/usage/call_log_row.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,29 @@ namespace aigw::usage {
 namespace {
 
 constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
+constexpr int64_t kAny = std::numeric_limits<int64_t>::max();
+
+// The token counts of an event's usage and the row fields that keep them.
+struct TokenField {
+  const char* name;  // as an error names it
+  int64_t LogRow::*row;
+  int64_t (v1::Usage::*get)() const;
+  void (v1::Usage::*set)(int64_t);
+};
+constexpr TokenField kTokenFields[] = {
+    {"usage.prompt_tokens", &LogRow::prompt_tokens, &v1::Usage::prompt_tokens,
+     &v1::Usage::set_prompt_tokens},
+    {"usage.completion_tokens", &LogRow::completion_tokens, &v1::Usage::completion_tokens,
+     &v1::Usage::set_completion_tokens},
+    {"usage.total_tokens", &LogRow::total_tokens, &v1::Usage::total_tokens,
+     &v1::Usage::set_total_tokens},
+    {"usage.cached_prompt_tokens", &LogRow::cached_prompt_tokens, &v1::Usage::cached_prompt_tokens,
+     &v1::Usage::set_cached_prompt_tokens},
+    {"usage.cache_creation_tokens", &LogRow::cache_creation_tokens,
+     &v1::Usage::cache_creation_tokens, &v1::Usage::set_cache_creation_tokens},
+    {"usage.reasoning_tokens", &LogRow::reasoning_tokens, &v1::Usage::reasoning_tokens,
+     &v1::Usage::set_reasoning_tokens},
+};
 
 absl::Status Invalid(absl::string_view what) { return absl::InvalidArgumentError(what); }
 
@@ -30,35 +54,23 @@ absl::Status CheckIdentifier(absl::string_view field, const std::string& value, 
   return absl::OkStatus();
 }
 
-absl::Status CheckNotNegative(absl::string_view field, int64_t value) {
-  if (value < 0) return Invalid(absl::StrCat(field, " must not be negative, got ", value));
-  return absl::OkStatus();
-}
-
-void AppendInt(int64_t v, std::string* out) {
-  absl::StrAppend(out, v);
-  out->push_back(',');
-}
-
-}  // namespace
-
-const char kLogInsertColumns[] =
-    "request_id, attempt, provider_id, provider_code, key_id, model, user_id, ip_address, "
-    "user_agent, status, error_code, error_message, http_status, prompt_tokens, "
-    "completion_tokens, total_tokens, cached_prompt_tokens, cache_creation_tokens, "
-    "reasoning_tokens, cost, latency_ms, ttft_ms, is_stream, is_final, created_at";
-
-absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zone, absl::Time now) {
+// What the row is keyed and grouped by: request_id, provider_code and model
+// fit their columns as they are, attempt is 1-based.
+absl::Status CheckIdentity(const v1::CallEvent& e) {
   absl::Status st =
       CheckIdentifier("request_id", e.request_id(), db::api_log::kMaxRequestIdChars, true);
-  if (st.ok())
+  if (st.ok()) {
     st = CheckIdentifier("provider_code", e.provider_code(), db::api_log::kMaxProviderCodeChars,
                          true);
-  if (st.ok()) st = CheckIdentifier("model", e.model(), db::api_log::kMaxModelChars, false);
-  if (!st.ok()) return st;
-  if (e.attempt() < 1) {
-    return Invalid(absl::StrCat("attempt must be 1 or more (it is 1-based), got ", e.attempt()));
   }
+  if (st.ok()) st = CheckIdentifier("model", e.model(), db::api_log::kMaxModelChars, false);
+  if (st.ok() && e.attempt() < 1) {
+    st = Invalid(absl::StrCat("attempt must be 1 or more (it is 1-based), got ", e.attempt()));
+  }
+  return st;
+}
+
+absl::Status CheckOutcome(const v1::CallEvent& e) {
   if (e.outcome() == v1::OUTCOME_UNSPECIFIED) return Invalid("outcome is required");
   if (!v1::Outcome_IsValid(e.outcome())) {
     return Invalid(
@@ -67,35 +79,50 @@ absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zon
   if (e.outcome() == v1::RELEASED) {
     return Invalid("outcome RELEASED is for giving back an unused lease, not for a call event");
   }
-  const v1::Usage& u = e.usage();
-  constexpr int64_t kAny = std::numeric_limits<int64_t>::max();
+  return absl::OkStatus();
+}
+
+absl::Status CheckFigure(absl::string_view name, int64_t value, int64_t max) {
+  if (value < 0) return Invalid(absl::StrCat(name, " must not be negative, got ", value));
+  if (value > max) {
+    return Invalid(absl::StrCat(name, " is ", value, ", more than any one call reaches (at most ",
+                                max, "): refused so that the daily sums cannot overflow"));
+  }
+  return absl::OkStatus();
+}
+
+// Counts, cost, times and ids: none negative, none beyond any real call.
+absl::Status CheckFigures(const v1::CallEvent& e) {
+  for (const TokenField& t : kTokenFields) {
+    absl::Status st = CheckFigure(t.name, (e.usage().*t.get)(), kMaxTokensPerEvent);
+    if (!st.ok()) return st;
+  }
   struct Figure {
     const char* name;
     int64_t value;
     int64_t max;
   };
   for (const Figure& f :
-       {Figure{"usage.prompt_tokens", u.prompt_tokens(), kMaxTokensPerEvent},
-        Figure{"usage.completion_tokens", u.completion_tokens(), kMaxTokensPerEvent},
-        Figure{"usage.total_tokens", u.total_tokens(), kMaxTokensPerEvent},
-        Figure{"usage.cached_prompt_tokens", u.cached_prompt_tokens(), kMaxTokensPerEvent},
-        Figure{"usage.cache_creation_tokens", u.cache_creation_tokens(), kMaxTokensPerEvent},
-        Figure{"usage.reasoning_tokens", u.reasoning_tokens(), kMaxTokensPerEvent},
-        Figure{"cost_nanos", e.cost_nanos(), kMaxCostNanosPerEvent},
+       {Figure{"cost_nanos", e.cost_nanos(), kMaxCostNanosPerEvent},
         Figure{"latency_ms", e.latency_ms(), kAny}, Figure{"ttft_ms", e.ttft_ms(), kAny},
         Figure{"key_id", e.key_id(), kAny}, Figure{"provider_id", e.provider_id(), kAny}}) {
-    if (absl::Status neg = CheckNotNegative(f.name, f.value); !neg.ok()) return neg;
-    if (f.value > f.max) {
-      return Invalid(absl::StrCat(f.name, " is ", f.value,
-                                  ", more than any one call reaches (at most ", f.max,
-                                  "): refused so that the daily sums cannot overflow"));
-    }
+    absl::Status st = CheckFigure(f.name, f.value, f.max);
+    if (!st.ok()) return st;
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCreatedAt(const v1::CallEvent& e) {
   if (e.has_created_at() && !TimestampInRange(e.created_at())) {
     return Invalid(absl::StrCat("created_at (", e.created_at().seconds(),
                                 " s) is outside the years 1970..9999"));
   }
+  return absl::OkStatus();
+}
 
+// The row of a checked event: descriptive text cleaned and cut to its
+// column, latencies clamped to theirs, the texts the writer needs made here.
+LogRow BuildRow(const v1::CallEvent& e, absl::TimeZone stats_zone, absl::Time now) {
   LogRow r;
   r.request_id = e.request_id();
   r.attempt = e.attempt();
@@ -113,15 +140,10 @@ absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zon
     r.error_message = CleanUtf8(e.error_message(), db::api_log::kMaxErrorMessageChars);
   }
   r.http_status = e.http_status();
-  r.prompt_tokens = u.prompt_tokens();
-  r.completion_tokens = u.completion_tokens();
-  r.total_tokens = u.total_tokens();
-  r.cached_prompt_tokens = u.cached_prompt_tokens();
-  r.cache_creation_tokens = u.cache_creation_tokens();
-  r.reasoning_tokens = u.reasoning_tokens();
+  for (const TokenField& t : kTokenFields) r.*t.row = (e.usage().*t.get)();
   r.cost_nanos = e.cost_nanos();
-  r.latency_ms = std::min(e.latency_ms(), kIntMax);
-  r.ttft_ms = std::min(e.ttft_ms(), kIntMax);
+  r.latency_ms = static_cast<int32_t>(std::min(e.latency_ms(), kIntMax));
+  r.ttft_ms = static_cast<int32_t>(std::min(e.ttft_ms(), kIntMax));
   r.is_stream = e.is_stream();
   r.is_final = e.is_final();
   r.created_at = TruncateToMillis(e.has_created_at() ? FromProtoTimestamp(e.created_at()) : now);
@@ -131,43 +153,15 @@ absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zon
   return r;
 }
 
-void AppendLogValues(const LogRow& r, const SqlQuoter& q, std::string* out) {
-  out->push_back('(');
-  q.Append(r.request_id, out);
-  out->push_back(',');
-  AppendInt(r.attempt, out);
-  AppendInt(r.provider_id, out);
-  q.Append(r.provider_code, out);
-  out->push_back(',');
-  AppendInt(r.key_id, out);
-  q.Append(r.model, out);
-  out->push_back(',');
-  q.AppendOrNull(r.user_id, out);
-  out->push_back(',');
-  q.AppendOrNull(r.ip_address, out);
-  out->push_back(',');
-  q.AppendOrNull(r.user_agent, out);
-  out->append(r.success ? ",'success'," : ",'error',");
-  q.AppendOrNull(r.error_code, out);
-  out->push_back(',');
-  q.AppendOrNull(r.error_message, out);
-  out->push_back(',');
-  AppendInt(r.http_status, out);
-  AppendInt(r.prompt_tokens, out);
-  AppendInt(r.completion_tokens, out);
-  AppendInt(r.total_tokens, out);
-  AppendInt(r.cached_prompt_tokens, out);
-  AppendInt(r.cache_creation_tokens, out);
-  AppendInt(r.reasoning_tokens, out);
-  out->append(r.cost_text.empty() ? db::NanosToDecimal(r.cost_nanos) : r.cost_text);
-  out->push_back(',');
-  AppendInt(r.latency_ms, out);
-  AppendInt(r.ttft_ms, out);
-  AppendInt(r.is_stream ? 1 : 0, out);
-  AppendInt(r.is_final ? 1 : 0, out);
-  out->push_back('\'');
-  out->append(r.created_at_text.empty() ? FormatDbTime(r.created_at) : r.created_at_text);
-  out->append("')");
+}  // namespace
+
+absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zone, absl::Time now) {
+  absl::Status st = CheckIdentity(e);
+  if (st.ok()) st = CheckOutcome(e);
+  if (st.ok()) st = CheckFigures(e);
+  if (st.ok()) st = CheckCreatedAt(e);
+  if (!st.ok()) return st;
+  return BuildRow(e, stats_zone, now);
 }
 
 v1::Outcome DeriveOutcome(bool success, absl::string_view error_code, int http_status,
@@ -200,13 +194,7 @@ void ToCallEvent(const LogRow& r, v1::CallEvent* e) {
   e->set_error_code(r.error_code);
   e->set_error_message(r.error_message);
   e->set_http_status(r.http_status);
-  v1::Usage* u = e->mutable_usage();
-  u->set_prompt_tokens(r.prompt_tokens);
-  u->set_completion_tokens(r.completion_tokens);
-  u->set_total_tokens(r.total_tokens);
-  u->set_cached_prompt_tokens(r.cached_prompt_tokens);
-  u->set_cache_creation_tokens(r.cache_creation_tokens);
-  u->set_reasoning_tokens(r.reasoning_tokens);
+  for (const TokenField& t : kTokenFields) (e->mutable_usage()->*t.set)(r.*t.row);
   e->set_cost_nanos(r.cost_nanos);
   e->set_latency_ms(r.latency_ms);
   e->set_ttft_ms(r.ttft_ms);

@@ -8,7 +8,6 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "aigw/v1/usage.pb.h"
-#include "services/usage/sql_literal.h"
 
 namespace aigw::usage {
 
@@ -19,8 +18,9 @@ namespace aigw::usage {
 inline constexpr int64_t kMaxTokensPerEvent = 10'000'000'000;
 inline constexpr int64_t kMaxCostNanosPerEvent = 100'000'000'000'000'000;
 
-// One call event as it is stored in t_ai_api_logs and counted in the stats:
-// validated, with descriptive text cleaned and cut to its column.
+// One call event as it is stored in t_ai_api_logs (log_columns.h says which
+// field is which column) and counted in the stats: validated, with
+// descriptive text cleaned and cut to its column.
 struct LogRow {
   std::string request_id;
   int32_t attempt = 1;
@@ -46,8 +46,8 @@ struct LogRow {
   int64_t cost_nanos = 0;
   // The log columns are INT: values past INT_MAX are stored (and counted) as
   // INT_MAX.
-  int64_t latency_ms = 0;
-  int64_t ttft_ms = 0;
+  int32_t latency_ms = 0;
+  int32_t ttft_ms = 0;
   bool is_stream = false;
   bool is_final = false;
   // Whole milliseconds, as stored.
@@ -70,11 +70,6 @@ struct LogRow {
 // A missing created_at becomes `now`.
 absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& event, absl::TimeZone stats_zone,
                                 absl::Time now);
-
-// The columns AppendLogValues writes, in order.
-extern const char kLogInsertColumns[];
-// "(v1, v2, ...)" for one row of a multi-row INSERT into t_ai_api_logs.
-void AppendLogValues(const LogRow& row, const SqlQuoter& quoter, std::string* out);
 
 // The log keeps status and error_code, not the outcome: it is read back as
 // the outcome named by error_code when it names one (the default code of a

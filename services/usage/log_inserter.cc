@@ -1,5 +1,6 @@
 #include "services/usage/log_inserter.h"
 
+#include <array>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -7,10 +8,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "libs/db/dialect.h"
+#include "services/usage/log_columns.h"
 #include "services/usage/sql_literal.h"
-#include "services/usage/usage_time.h"
 #include "soci/mysql/soci-mysql.h"
 #include "soci/soci.h"
 #include "soci/sqlite3/soci-sqlite3.h"
@@ -18,70 +17,59 @@
 namespace aigw::usage {
 namespace {
 
-constexpr int kColumns = 25;
-
-std::string Placeholders(int rows) {
-  std::string one = "(";
-  for (int c = 0; c < kColumns; ++c) absl::StrAppend(&one, c == 0 ? "?" : ",?");
-  one.push_back(')');
-  std::string out;
-  out.reserve(rows * (one.size() + 1));
-  for (int r = 0; r < rows; ++r) {
-    if (r > 0) out.push_back(',');
-    out.append(one);
-  }
-  return out;
-}
-
-// Values of one row that are not stored in LogRow as the driver wants them.
-struct Derived {
-  std::string cost;        // exact decimal text
-  std::string created_at;  // 'YYYY-MM-DD HH:MM:SS.mmm' (SQLite)
-  MYSQL_TIME created{};    // (MySQL)
-  signed char is_stream = 0;
-  signed char is_final = 0;
-  int64_t latency_ms = 0;
-  int64_t ttft_ms = 0;
-};
-
-void Derive(const LogRow& r, bool mysql, Derived* d) {
-  if (r.cost_text.empty()) {
-    d->cost = db::NanosToDecimal(r.cost_nanos);
-  } else {
-    d->cost.clear();  // cost_text is used
-  }
-  d->is_stream = r.is_stream ? 1 : 0;
-  d->is_final = r.is_final ? 1 : 0;
-  d->latency_ms = r.latency_ms;
-  d->ttft_ms = r.ttft_ms;
-  if (mysql) {
-    const absl::CivilSecond cs = absl::ToCivilSecond(r.created_at, absl::UTCTimeZone());
-    std::memset(&d->created, 0, sizeof(d->created));
-    d->created.year = static_cast<unsigned>(cs.year());
-    d->created.month = static_cast<unsigned>(cs.month());
-    d->created.day = static_cast<unsigned>(cs.day());
-    d->created.hour = static_cast<unsigned>(cs.hour());
-    d->created.minute = static_cast<unsigned>(cs.minute());
-    d->created.second = static_cast<unsigned>(cs.second());
-    d->created.second_part = static_cast<unsigned long>(
-        absl::ToInt64Microseconds(r.created_at - absl::FromCivil(cs, absl::UTCTimeZone())));
-    d->created.time_type = MYSQL_TIMESTAMP_DATETIME;
-  } else if (r.created_at_text.empty()) {
-    d->created_at = FormatDbTime(r.created_at);
-  } else {
-    d->created_at.clear();  // created_at_text is used
-  }
-}
-
-// The texts of `r`: made by ToLogRow, else by Derive.
-const std::string& CostText(const LogRow& r, const Derived& d) {
-  return r.cost_text.empty() ? d.cost : r.cost_text;
-}
-const std::string& CreatedAtText(const LogRow& r, const Derived& d) {
-  return r.created_at_text.empty() ? d.created_at : r.created_at_text;
+// "<verb> INTO t_ai_api_logs (request_id, ...) VALUES (?,?,...)": one row,
+// one parameter per described column.
+std::string SingleRowInsert(absl::string_view verb) {
+  std::string sql = absl::StrCat(verb, " INTO t_ai_api_logs (", LogInsertColumns(), ") VALUES (");
+  for (size_t c = 0; c < kLogColumnCount; ++c) sql.append(c == 0 ? "?" : ",?");
+  sql.push_back(')');
+  return sql;
 }
 
 // ---------------------------------------------------------------- SQLite
+
+using sqlite_api::sqlite3;
+using sqlite_api::sqlite3_stmt;
+
+// Binds the described columns of `r` to parameters 1..n of `st`. `made`
+// (one per column) keeps the texts made here until the statement is stepped.
+void BindRow(sqlite3_stmt* st, const LogRow& r, std::array<std::string, kLogColumnCount>& made) {
+  using namespace sqlite_api;  // NOLINT(build/namespaces): soci wraps sqlite3.h in it
+  for (size_t i = 0; i < kLogColumnCount; ++i) {
+    const LogColumn& c = kLogColumns[i];
+    const int k = static_cast<int>(i) + 1;
+    switch (c.type) {
+      case db::ColumnType::kVarchar:
+      case db::ColumnType::kText: {
+        const std::string& v = r.*c.text;
+        if (c.nullable() && v.empty()) {
+          sqlite3_bind_null(st, k);
+        } else {
+          sqlite3_bind_text(st, k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        }
+        break;
+      }
+      case db::ColumnType::kWord:
+        sqlite3_bind_text(st, k, r.*c.flag ? c.word_true : c.word_false, -1, SQLITE_STATIC);
+        break;
+      case db::ColumnType::kInt:
+        sqlite3_bind_int64(st, k, r.*c.int32);
+        break;
+      case db::ColumnType::kBigInt:
+        sqlite3_bind_int64(st, k, r.*c.int64);
+        break;
+      case db::ColumnType::kBool:
+        sqlite3_bind_int64(st, k, r.*c.flag ? 1 : 0);
+        break;
+      case db::ColumnType::kMoney:  // the decimal as text: stored exactly as a literal would be
+      case db::ColumnType::kTime: {
+        const std::string& v = db::SqlText(c, r, &made[i]);
+        sqlite3_bind_text(st, k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        break;
+      }
+    }
+  }
+}
 
 class SqliteLogInserter : public LogInserter {
  public:
@@ -89,56 +77,16 @@ class SqliteLogInserter : public LogInserter {
                                            absl::Span<const LogRow* const> rows) override {
     using namespace sqlite_api;  // NOLINT(build/namespaces): soci wraps sqlite3.h in it
     sqlite3* conn = static_cast<soci::sqlite3_session_backend*>(s.get_backend())->conn_;
-    const std::string sql = absl::StrCat("INSERT OR IGNORE INTO t_ai_api_logs (", kLogInsertColumns,
-                                         ") VALUES ", Placeholders(1));
+    const std::string sql = SingleRowInsert("INSERT OR IGNORE");
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(conn, sql.c_str(), static_cast<int>(sql.size()), &st, nullptr) !=
         SQLITE_OK) {
       return Error(conn, st);
     }
     std::vector<bool> inserted(rows.size(), false);
-    Derived d;
+    std::array<std::string, kLogColumnCount> made;
     for (size_t i = 0; i < rows.size(); ++i) {
-      const LogRow& r = *rows[i];
-      Derive(r, false, &d);
-      int k = 0;
-      auto text = [&](const std::string& v) {
-        sqlite3_bind_text(st, ++k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-      };
-      auto text_or_null = [&](const std::string& v) {
-        if (v.empty()) {
-          sqlite3_bind_null(st, ++k);
-        } else {
-          text(v);
-        }
-      };
-      auto integer = [&](int64_t v) { sqlite3_bind_int64(st, ++k, v); };
-      text(r.request_id);
-      integer(r.attempt);
-      integer(r.provider_id);
-      text(r.provider_code);
-      integer(r.key_id);
-      text(r.model);
-      text_or_null(r.user_id);
-      text_or_null(r.ip_address);
-      text_or_null(r.user_agent);
-      sqlite3_bind_text(st, ++k, r.success ? "success" : "error", -1, SQLITE_STATIC);
-      text_or_null(r.error_code);
-      text_or_null(r.error_message);
-      integer(r.http_status);
-      integer(r.prompt_tokens);
-      integer(r.completion_tokens);
-      integer(r.total_tokens);
-      integer(r.cached_prompt_tokens);
-      integer(r.cache_creation_tokens);
-      integer(r.reasoning_tokens);
-      // The decimal as text: stored exactly as the literal would be.
-      text(CostText(r, d));
-      integer(d.latency_ms);
-      integer(d.ttft_ms);
-      integer(d.is_stream);
-      integer(d.is_final);
-      text(CreatedAtText(r, d));
+      BindRow(st, *rows[i], made);
       if (sqlite3_step(st) != SQLITE_DONE) return Error(conn, st);
       inserted[i] = sqlite3_changes(conn) > 0;
       sqlite3_reset(st);
@@ -148,7 +96,7 @@ class SqliteLogInserter : public LogInserter {
   }
 
  private:
-  static absl::Status Error(sqlite_api::sqlite3* conn, sqlite_api::sqlite3_stmt* st) {
+  static absl::Status Error(sqlite3* conn, sqlite3_stmt* st) {
     absl::Status e = absl::InternalError(
         absl::StrCat("database: inserting call log rows: ", sqlite_api::sqlite3_errmsg(conn)));
     if (st != nullptr) sqlite_api::sqlite3_finalize(st);
@@ -157,6 +105,121 @@ class SqliteLogInserter : public LogInserter {
 };
 
 // ----------------------------------------------------------------- MySQL
+
+MYSQL_TIME ToMysqlTime(absl::Time t) {
+  const absl::CivilSecond cs = absl::ToCivilSecond(t, absl::UTCTimeZone());
+  MYSQL_TIME out;
+  std::memset(&out, 0, sizeof(out));
+  out.year = static_cast<unsigned>(cs.year());
+  out.month = static_cast<unsigned>(cs.month());
+  out.day = static_cast<unsigned>(cs.day());
+  out.hour = static_cast<unsigned>(cs.hour());
+  out.minute = static_cast<unsigned>(cs.minute());
+  out.second = static_cast<unsigned>(cs.second());
+  out.second_part = static_cast<unsigned long>(
+      absl::ToInt64Microseconds(t - absl::FromCivil(cs, absl::UTCTimeZone())));
+  out.time_type = MYSQL_TIMESTAMP_DATETIME;
+  return out;
+}
+
+// One described column's values for all rows of a bulk execution, as
+// MariaDB's array binding takes them: texts as pointers + lengths + NULL
+// indicators, numbers as arrays of values, DATETIMEs (which, like strings,
+// have no fixed packed size) as an array of pointers. Kept between
+// executions so that its arrays are allocated once.
+struct BulkColumn {
+  std::vector<const char*> ptr;
+  std::vector<unsigned long> len;
+  std::vector<char> ind;
+  std::vector<std::string> made;  // money texts the rows did not carry
+  std::vector<int32_t> int32;
+  std::vector<int64_t> int64;
+  std::vector<signed char> tiny;
+  std::vector<MYSQL_TIME> time;
+  std::vector<MYSQL_TIME*> time_ptr;
+};
+
+// Points `b` at the text arrays of `col`, after `text(row, i)` filled them.
+template <typename TextOf>
+void FillText(absl::Span<const LogRow* const> rows, bool nullable, TextOf text, BulkColumn& col,
+              MYSQL_BIND& b) {
+  const size_t n = rows.size();
+  col.ptr.resize(n);
+  col.len.resize(n);
+  col.ind.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const absl::string_view v = text(*rows[i], i);
+    col.ptr[i] = v.data();
+    col.len[i] = v.size();
+    col.ind[i] = nullable && v.empty() ? STMT_INDICATOR_NULL : STMT_INDICATOR_NONE;
+  }
+  b.buffer_type = MYSQL_TYPE_STRING;
+  b.buffer = col.ptr.data();
+  b.length = col.len.data();
+  b.u.indicator = col.ind.data();
+}
+
+template <typename T, typename ValueOf>
+void FillNumber(absl::Span<const LogRow* const> rows, enum_field_types type, ValueOf value,
+                std::vector<T>& values, MYSQL_BIND& b) {
+  values.resize(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) values[i] = value(*rows[i]);
+  b.buffer_type = type;
+  b.buffer = values.data();
+}
+
+// Fills `col` with column `c` of every row and points `b` at it.
+void FillBulkColumn(const LogColumn& c, absl::Span<const LogRow* const> rows, BulkColumn& col,
+                    MYSQL_BIND& b) {
+  std::memset(&b, 0, sizeof(b));
+  switch (c.type) {
+    case db::ColumnType::kVarchar:
+    case db::ColumnType::kText:
+      FillText(
+          rows, c.nullable(),
+          [&](const LogRow& r, size_t) -> absl::string_view { return r.*c.text; }, col, b);
+      break;
+    case db::ColumnType::kWord:
+      FillText(
+          rows, false,
+          [&](const LogRow& r, size_t) -> absl::string_view {
+            return r.*c.flag ? c.word_true : c.word_false;
+          },
+          col, b);
+      break;
+    case db::ColumnType::kMoney:
+      col.made.resize(rows.size());
+      FillText(
+          rows, false,
+          [&](const LogRow& r, size_t i) -> absl::string_view {
+            return db::SqlText(c, r, &col.made[i]);
+          },
+          col, b);
+      break;
+    case db::ColumnType::kInt:
+      FillNumber(
+          rows, MYSQL_TYPE_LONG, [&](const LogRow& r) { return r.*c.int32; }, col.int32, b);
+      break;
+    case db::ColumnType::kBigInt:
+      FillNumber(
+          rows, MYSQL_TYPE_LONGLONG, [&](const LogRow& r) { return r.*c.int64; }, col.int64, b);
+      break;
+    case db::ColumnType::kBool:
+      FillNumber(
+          rows, MYSQL_TYPE_TINY,
+          [&](const LogRow& r) { return static_cast<signed char>(r.*c.flag ? 1 : 0); }, col.tiny,
+          b);
+      break;
+    case db::ColumnType::kTime:
+      FillNumber(
+          rows, MYSQL_TYPE_DATETIME, [&](const LogRow& r) { return ToMysqlTime(r.*c.time); },
+          col.time, b);
+      col.time_ptr.resize(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) col.time_ptr[i] = &col.time[i];
+      b.buffer = col.time_ptr.data();
+      break;
+  }
+}
 
 class MySqlLogInserter : public LogInserter {
  public:
@@ -179,29 +242,10 @@ class MySqlLogInserter : public LogInserter {
       if (!n.ok()) return n.status();
       affected += *n;
     }
-    std::vector<bool> inserted(rows.size(), affected == static_cast<long long>(rows.size()));
-    if (affected == static_cast<long long>(rows.size()) || affected == 0) return inserted;
-
-    absl::flat_hash_set<std::pair<std::string, int32_t>> ours;
-    std::string request_id;
-    int attempt = 0;
-    soci::statement q =
-        (s.prepare << absl::StrCat("SELECT request_id, attempt FROM t_ai_api_logs WHERE id > ",
-                                   max_id_before),
-         soci::into(request_id), soci::into(attempt));
-    q.execute();
-    while (q.fetch()) ours.insert({request_id, attempt});
-    long long found = 0;
-    for (size_t i = 0; i < rows.size(); ++i) {
-      inserted[i] = ours.contains(std::make_pair(rows[i]->request_id, rows[i]->attempt));
-      found += inserted[i] ? 1 : 0;
+    if (affected == static_cast<long long>(rows.size()) || affected == 0) {
+      return std::vector<bool>(rows.size(), affected != 0);
     }
-    if (found != affected) {
-      // Cannot tell which rows are this transaction's: let the caller retry.
-      return absl::AbortedError(absl::StrCat("inserted ", affected, " log rows but found ", found,
-                                             " of them after the insert"));
-    }
-    return inserted;
+    return WhichInserted(s, rows, max_id_before, affected);
   }
 
  private:
@@ -209,9 +253,11 @@ class MySqlLogInserter : public LogInserter {
   // max_allowed_packet.
   static constexpr size_t kBulkRows = 2000;
 
+  // The prepared bulk INSERT of one connection and its parameter arrays.
   struct Prepared {
     MYSQL_STMT* stmt = nullptr;
-    std::vector<MYSQL_BIND> binds;
+    std::array<MYSQL_BIND, kLogColumnCount> binds;
+    std::array<BulkColumn, kLogColumnCount> columns;
 
     Prepared() = default;
     Prepared(const Prepared&) = delete;
@@ -239,141 +285,74 @@ class MySqlLogInserter : public LogInserter {
     return !(caps & CLIENT_MYSQL) && (extended & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32));
   }
 
-  // MariaDB's bulk execution: one prepared single-row INSERT, all rows'
-  // values sent as column arrays in one round trip and run by the server
-  // without parsing anything per row.
-  absl::StatusOr<long long> Bulk(MYSQL* conn, absl::Span<const LogRow* const> rows) {
-    std::vector<Derived> derived(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) Derive(*rows[i], true, &derived[i]);
-    const Derived* ds = derived.data();
+  // Some rows were already in the log: the ones above max_id_before are this
+  // transaction's (InnoDB's consistent read shows its own rows there, not
+  // other writers').
+  static absl::StatusOr<std::vector<bool>> WhichInserted(soci::session& s,
+                                                         absl::Span<const LogRow* const> rows,
+                                                         long long max_id_before,
+                                                         long long affected) {
+    absl::flat_hash_set<std::pair<std::string, int32_t>> ours;
+    std::string request_id;
+    int attempt = 0;
+    soci::statement q =
+        (s.prepare << absl::StrCat("SELECT request_id, attempt FROM t_ai_api_logs WHERE id > ",
+                                   max_id_before),
+         soci::into(request_id), soci::into(attempt));
+    q.execute();
+    while (q.fetch()) ours.insert({request_id, attempt});
+    std::vector<bool> inserted(rows.size(), false);
+    long long found = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      inserted[i] = ours.contains(std::make_pair(rows[i]->request_id, rows[i]->attempt));
+      found += inserted[i] ? 1 : 0;
+    }
+    if (found != affected) {
+      // Cannot tell which rows are this transaction's: let the caller retry.
+      return absl::AbortedError(absl::StrCat("inserted ", affected, " log rows but found ", found,
+                                             " of them after the insert"));
+    }
+    return inserted;
+  }
+
+  // This connection's prepared single-row INSERT IGNORE, prepared on first use.
+  absl::StatusOr<Prepared*> PreparedFor(MYSQL* conn) {
     std::unique_ptr<Prepared>& slot = bulk_[conn];
-    if (slot == nullptr || slot->stmt->mysql != conn) {
-      slot = std::make_unique<Prepared>();
-      slot->stmt = mysql_stmt_init(conn);
-      if (slot->stmt == nullptr) {
-        slot.reset();
-        return absl::InternalError("database: out of memory preparing the call log insert");
-      }
-      const std::string sql = absl::StrCat("INSERT IGNORE INTO t_ai_api_logs (", kLogInsertColumns,
-                                           ") VALUES ", Placeholders(1));
-      if (mysql_stmt_prepare(slot->stmt, sql.data(), sql.size()) != 0) {
-        absl::Status st = Error(slot->stmt);
-        slot.reset();
-        return st;
-      }
-      slot->binds.assign(kColumns, MYSQL_BIND{});
+    if (slot != nullptr && slot->stmt->mysql == conn) return slot.get();
+    slot = std::make_unique<Prepared>();
+    slot->stmt = mysql_stmt_init(conn);
+    if (slot->stmt == nullptr) {
+      slot.reset();
+      return absl::InternalError("database: out of memory preparing the call log insert");
     }
-    const size_t n = rows.size();
-    // Column arrays: strings as pointers + lengths (+ NULL indicators),
-    // numbers as values.
-    struct TextColumn {
-      std::vector<const char*> ptr;
-      std::vector<unsigned long> len;
-      std::vector<char> ind;
-    };
-    TextColumn text[10];
-    std::vector<int64_t> nums[12];
-    std::vector<int32_t> ints[2];
-    std::vector<signed char> tinies[2];
-    std::vector<MYSQL_TIME> times(n);
-    // Types without a fixed packed size (DATETIME, like strings) take an
-    // array of pointers.
-    std::vector<MYSQL_TIME*> time_ptrs(n);
-    for (auto& t : text) {
-      t.ptr.resize(n);
-      t.len.resize(n);
-      t.ind.resize(n);
-    }
-    for (auto& v : nums) v.resize(n);
-    for (auto& v : ints) v.resize(n);
-    for (auto& v : tinies) v.resize(n);
-    static const std::string kSuccess = "success", kError = "error";
-    for (size_t i = 0; i < n; ++i) {
-      const LogRow& r = *rows[i];
-      const Derived& d = ds[i];
-      const std::string* strs[10] = {&r.request_id,
-                                     &r.provider_code,
-                                     &r.model,
-                                     &r.user_id,
-                                     &r.ip_address,
-                                     &r.user_agent,
-                                     r.success ? &kSuccess : &kError,
-                                     &r.error_code,
-                                     &r.error_message,
-                                     &CostText(r, d)};
-      const bool nullable[10] = {false, false, false, true, true, true, false, true, true, false};
-      for (int c = 0; c < 10; ++c) {
-        text[c].ptr[i] = strs[c]->data();
-        text[c].len[i] = strs[c]->size();
-        text[c].ind[i] =
-            nullable[c] && strs[c]->empty() ? STMT_INDICATOR_NULL : STMT_INDICATOR_NONE;
-      }
-      const int64_t vals[12] = {r.provider_id,
-                                r.key_id,
-                                r.prompt_tokens,
-                                r.completion_tokens,
-                                r.total_tokens,
-                                r.cached_prompt_tokens,
-                                r.cache_creation_tokens,
-                                r.reasoning_tokens,
-                                d.latency_ms,
-                                d.ttft_ms,
-                                0,
-                                0};
-      for (int c = 0; c < 10; ++c) nums[c][i] = vals[c];
-      ints[0][i] = r.attempt;
-      ints[1][i] = r.http_status;
-      tinies[0][i] = d.is_stream;
-      tinies[1][i] = d.is_final;
-      times[i] = d.created;
-      time_ptrs[i] = &times[i];
-    }
-    MYSQL_BIND* b = slot->binds.data();
-    std::memset(b, 0, kColumns * sizeof(MYSQL_BIND));
-    auto bind_text = [&](int col, TextColumn& t) {
-      b[col].buffer_type = MYSQL_TYPE_STRING;
-      b[col].buffer = t.ptr.data();
-      b[col].length = t.len.data();
-      b[col].u.indicator = t.ind.data();
-    };
-    auto bind_num = [&](int col, std::vector<int64_t>& v) {
-      b[col].buffer_type = MYSQL_TYPE_LONGLONG;
-      b[col].buffer = v.data();
-    };
-    // kLogInsertColumns order.
-    bind_text(0, text[0]);
-    b[1].buffer_type = MYSQL_TYPE_LONG;
-    b[1].buffer = ints[0].data();
-    bind_num(2, nums[0]);
-    bind_text(3, text[1]);
-    bind_num(4, nums[1]);
-    bind_text(5, text[2]);
-    bind_text(6, text[3]);
-    bind_text(7, text[4]);
-    bind_text(8, text[5]);
-    bind_text(9, text[6]);
-    bind_text(10, text[7]);
-    bind_text(11, text[8]);
-    b[12].buffer_type = MYSQL_TYPE_LONG;
-    b[12].buffer = ints[1].data();
-    for (int c = 0; c < 6; ++c) bind_num(13 + c, nums[2 + c]);
-    bind_text(19, text[9]);
-    bind_num(20, nums[8]);
-    bind_num(21, nums[9]);
-    b[22].buffer_type = MYSQL_TYPE_TINY;
-    b[22].buffer = tinies[0].data();
-    b[23].buffer_type = MYSQL_TYPE_TINY;
-    b[23].buffer = tinies[1].data();
-    b[24].buffer_type = MYSQL_TYPE_DATETIME;
-    b[24].buffer = time_ptrs.data();
-    unsigned int array_size = static_cast<unsigned int>(n);
-    if (mysql_stmt_attr_set(slot->stmt, STMT_ATTR_ARRAY_SIZE, &array_size) != 0 ||
-        mysql_stmt_bind_param(slot->stmt, b) != 0 || mysql_stmt_execute(slot->stmt) != 0) {
+    const std::string sql = SingleRowInsert("INSERT IGNORE");
+    if (mysql_stmt_prepare(slot->stmt, sql.data(), sql.size()) != 0) {
       absl::Status st = Error(slot->stmt);
       slot.reset();
       return st;
     }
-    return static_cast<long long>(mysql_stmt_affected_rows(slot->stmt));
+    return slot.get();
+  }
+
+  // MariaDB's bulk execution: one prepared single-row INSERT, all rows'
+  // values sent as column arrays in one round trip and run by the server
+  // without parsing anything per row.
+  absl::StatusOr<long long> Bulk(MYSQL* conn, absl::Span<const LogRow* const> rows) {
+    absl::StatusOr<Prepared*> p = PreparedFor(conn);
+    if (!p.ok()) return p.status();
+    Prepared& prepared = **p;
+    for (size_t c = 0; c < kLogColumnCount; ++c) {
+      FillBulkColumn(kLogColumns[c], rows, prepared.columns[c], prepared.binds[c]);
+    }
+    unsigned int array_size = static_cast<unsigned int>(rows.size());
+    if (mysql_stmt_attr_set(prepared.stmt, STMT_ATTR_ARRAY_SIZE, &array_size) != 0 ||
+        mysql_stmt_bind_param(prepared.stmt, prepared.binds.data()) != 0 ||
+        mysql_stmt_execute(prepared.stmt) != 0) {
+      absl::Status st = Error(prepared.stmt);
+      bulk_.erase(conn);
+      return st;
+    }
+    return static_cast<long long>(mysql_stmt_affected_rows(prepared.stmt));
   }
 
   // MySQL servers: multi-row INSERT IGNOREs with literal values.
@@ -381,7 +360,7 @@ class MySqlLogInserter : public LogInserter {
     long long affected = 0;
     std::string sql;
     for (size_t b = 0; b < rows.size(); b += per_) {
-      sql = absl::StrCat("INSERT IGNORE INTO t_ai_api_logs (", kLogInsertColumns, ") VALUES ");
+      sql = absl::StrCat("INSERT IGNORE INTO t_ai_api_logs (", LogInsertColumns(), ") VALUES ");
       for (size_t k = b; k < std::min(rows.size(), b + per_); ++k) {
         if (k > b) sql.push_back(',');
         AppendLogValues(*rows[k], quoter_, &sql);

@@ -4,7 +4,10 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "libs/db/column.h"
 #include "libs/db/database.h"
 
 namespace aigw::usage {
@@ -34,6 +37,60 @@ class SqlQuoter {
  private:
   bool backslash_escapes_;
 };
+
+// The value of a described column of `row` as an SQL literal: text quoted
+// (NULL for empty text where the column takes NULL), numbers and money as
+// they are, bools as 1 / 0, times quoted.
+template <typename Row>
+void AppendLiteral(const db::Column<Row>& c, const Row& row, const SqlQuoter& quoter,
+                   std::string* out) {
+  switch (c.type) {
+    case db::ColumnType::kVarchar:
+    case db::ColumnType::kText:
+      if (c.nullable()) {
+        quoter.AppendOrNull(row.*c.text, out);
+      } else {
+        quoter.Append(row.*c.text, out);
+      }
+      break;
+    case db::ColumnType::kWord:
+      quoter.Append(row.*c.flag ? c.word_true : c.word_false, out);
+      break;
+    case db::ColumnType::kInt:
+      absl::StrAppend(out, row.*c.int32);
+      break;
+    case db::ColumnType::kBigInt:
+      absl::StrAppend(out, row.*c.int64);
+      break;
+    case db::ColumnType::kBool:
+      out->push_back(row.*c.flag ? '1' : '0');
+      break;
+    case db::ColumnType::kMoney: {
+      std::string scratch;
+      out->append(db::SqlText(c, row, &scratch));
+      break;
+    }
+    case db::ColumnType::kTime: {
+      // The time text holds no quote to escape.
+      std::string scratch;
+      absl::StrAppend(out, "'", db::SqlText(c, row, &scratch), "'");
+      break;
+    }
+  }
+}
+
+// "(v1,v2,...)": the described columns of `row` as one row of a multi-row
+// INSERT.
+template <typename Row>
+void AppendRowLiteral(absl::Span<const db::Column<Row>> columns, const Row& row,
+                      const SqlQuoter& quoter, std::string* out) {
+  out->push_back('(');
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendLiteral(columns[i], row, quoter, out);
+  }
+  out->push_back(')');
+}
 
 }  // namespace aigw::usage
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
+#include "libs/db/column.h"
 #include "libs/db/dialect.h"
 #include "services/usage/call_log_row.h"
 #include "services/usage/sql_literal.h"
@@ -39,6 +40,27 @@ struct StatsFigures {
 
   void Add(const LogRow& row);
   bool operator==(const StatsFigures&) const = default;
+};
+
+using StatsColumn = db::Column<StatsFigures>;
+
+// The summed figures of t_ai_usage_stats, each with the StatsFigures field
+// that holds it: the upserts add them, the queries sum them
+// (provider_id is kept, not summed).
+inline constexpr StatsColumn kStatsFigureColumns[] = {
+    StatsColumn::BigInt("total_requests", &StatsFigures::total_requests),
+    StatsColumn::BigInt("success_count", &StatsFigures::success_count),
+    StatsColumn::BigInt("error_count", &StatsFigures::error_count),
+    StatsColumn::BigInt("attempt_count", &StatsFigures::attempt_count),
+    StatsColumn::BigInt("attempt_error_count", &StatsFigures::attempt_error_count),
+    StatsColumn::BigInt("prompt_tokens", &StatsFigures::prompt_tokens),
+    StatsColumn::BigInt("completion_tokens", &StatsFigures::completion_tokens),
+    StatsColumn::BigInt("total_tokens", &StatsFigures::total_tokens),
+    StatsColumn::BigInt("cached_prompt_tokens", &StatsFigures::cached_prompt_tokens),
+    StatsColumn::BigInt("cache_creation_tokens", &StatsFigures::cache_creation_tokens),
+    StatsColumn::BigInt("reasoning_tokens", &StatsFigures::reasoning_tokens),
+    StatsColumn::Money("total_cost", &StatsFigures::cost_nanos),
+    StatsColumn::BigInt("total_latency_ms", &StatsFigures::latency_ms),
 };
 
 // stat_date, provider_code, model, key_id: the unique key of a stats row.
