@@ -1,7 +1,10 @@
-// aigw.v1.AdminService end to end on SQLite and MariaDB: CRUD round trips,
-// bad input, masking of keys wherever they leave the service, encryption at
-// rest, and the calls to providers (ValidateKey, SyncModels) against
-// tools/fake-upstream.
+// aigw.v1.AdminService on SQLite and MariaDB, over an in-process server: what
+// the service itself does. Bad input refused with the right gRPC code, keys
+// masked in every answer and log line, a keypool Reload after each key or
+// provider change, admin tokens, and the calls to providers (ValidateKey,
+// SyncModels) against tools/fake-upstream. What the stores do with the rows
+// is tested on them directly: provider_store_test.cc, api_key_store_test.cc,
+// model_store_test.cc.
 
 #include <cmath>
 #include <limits>
@@ -105,27 +108,20 @@ class AdminServiceTest : public ::testing::TestWithParam<db::Backend> {
 };
 
 // ---- providers ----
+// What ProviderStore does with a provider is in provider_store_test.cc; here,
+// that the RPCs carry it and every change reloads the keypool.
 
-TEST_P(AdminServiceTest, ProviderRoundTrip) {
+TEST_P(AdminServiceTest, ProviderChangesAnswerOnTheWireAndReloadTheKeypool) {
   v1::CreateProviderRequest create;
   create.set_provider_code("my-llm_2");
   create.set_provider_name("My LLM");
   create.set_base_url("https://llm.example.com/v1");
   create.set_api_format("OpenAI");
-  create.set_sort_order(70);
-  create.set_description("自定义AI供应商");
-  create.set_key_policy("lru");
+  create.set_sort_order(5);
   v1::Provider created;
   ASSERT_TRUE(env_->Call(&Stub::CreateProvider, create, &created).ok());
   EXPECT_GT(created.id(), 0);
-  EXPECT_EQ(created.provider_code(), "my-llm_2");
   EXPECT_EQ(created.api_format(), "openai");
-  EXPECT_TRUE(created.is_active());
-  EXPECT_EQ(created.sort_order(), 70);
-  EXPECT_EQ(created.description(), "自定义AI供应商");
-  EXPECT_EQ(created.key_policy(), "lru");
-  EXPECT_EQ(created.models_count(), 0);
-  EXPECT_EQ(created.active_keys_count(), 0);
   EXPECT_EQ(created.created_at().seconds(), absl::ToUnixSeconds(env_->clock().Now()));
   EXPECT_EQ(env_->notifier().count(), 1);
 
@@ -136,36 +132,19 @@ TEST_P(AdminServiceTest, ProviderRoundTrip) {
   EXPECT_EQ(by_id.SerializeAsString(), created.SerializeAsString());
   EXPECT_EQ(Provider("my-llm_2").id(), created.id());
 
-  env_->clock().Advance(absl::Minutes(3));
   v1::UpdateProviderRequest update;
   update.set_id(created.id());
   update.set_provider_name("Renamed");
-  update.set_base_url("http://10.0.0.7:8080");
-  update.set_api_format("anthropic");
   update.set_is_active(false);
-  update.set_sort_order(5);
-  update.set_description("");
-  update.set_key_policy("strict");
   v1::Provider updated;
   ASSERT_TRUE(env_->Call(&Stub::UpdateProvider, update, &updated).ok());
-  EXPECT_EQ(updated.provider_code(), "my-llm_2");
   EXPECT_EQ(updated.provider_name(), "Renamed");
-  EXPECT_EQ(updated.base_url(), "http://10.0.0.7:8080");
-  EXPECT_EQ(updated.api_format(), "anthropic");
   EXPECT_FALSE(updated.is_active());
-  EXPECT_EQ(updated.sort_order(), 5);
-  EXPECT_EQ(updated.description(), "");
-  EXPECT_EQ(updated.key_policy(), "strict");
-  EXPECT_EQ(updated.created_at().seconds(), created.created_at().seconds());
-  EXPECT_EQ(updated.updated_at().seconds(), created.updated_at().seconds() + 180);
-
-  // Fields left out of an update keep their values.
   v1::UpdateProviderRequest rename;
   rename.set_id(created.id());
   rename.set_provider_name("Renamed again");
   ASSERT_TRUE(env_->Call(&Stub::UpdateProvider, rename, &updated).ok());
-  EXPECT_EQ(updated.base_url(), "http://10.0.0.7:8080");
-  EXPECT_FALSE(updated.is_active());
+  EXPECT_EQ(updated.base_url(), "https://llm.example.com/v1");
 
   v1::ListProvidersResponse all, active;
   ASSERT_TRUE(env_->Call(&Stub::ListProviders, v1::ListProvidersRequest(), &all).ok());
@@ -174,9 +153,7 @@ TEST_P(AdminServiceTest, ProviderRoundTrip) {
   ASSERT_TRUE(env_->Call(&Stub::ListProviders, active_only, &active).ok());
   ASSERT_EQ(all.providers_size(), 4);  // the three seeded ones and ours
   EXPECT_EQ(active.providers_size(), 3);
-  // By sort_order: ours (5) first, then openai (10), anthropic, deepseek.
   EXPECT_EQ(all.providers(0).provider_code(), "my-llm_2");
-  EXPECT_EQ(all.providers(1).provider_code(), "openai");
 
   v1::DeleteProviderRequest del;
   del.set_id(created.id());
@@ -246,82 +223,39 @@ TEST_P(AdminServiceTest, ProviderBadInputIsRefusedWithTheRightCode) {
   EXPECT_EQ(env_->Call(&Stub::DeleteProvider, del, &d).error_code(), StatusCode::NOT_FOUND);
 }
 
-TEST_P(AdminServiceTest, ProviderListCountsModelsAndUsableKeys) {
-  const int64_t openai = Provider("openai").id();
-  EXPECT_EQ(Provider("openai").models_count(), 4);  // seeded
-  const v1::ApiKey usable = NewKey(openai, kSecret, 10);
-  const v1::ApiKey inactive = NewKey(openai, "sk-inactive-000000000001", 5);
-  const v1::ApiKey disabled = NewKey(openai, "sk-disabled-000000000002", 1);
-  v1::UpdateKeyRequest u;
-  u.set_id(inactive.id());
-  u.set_is_active(false);
-  v1::ApiKey k;
-  ASSERT_TRUE(env_->Call(&Stub::UpdateKey, u, &k).ok());
-  u.Clear();
-  u.set_id(disabled.id());
-  u.set_status("disabled");
-  ASSERT_TRUE(env_->Call(&Stub::UpdateKey, u, &k).ok());
-  EXPECT_EQ(Provider("openai").active_keys_count(), 1);
-  Exec(absl::StrCat("UPDATE t_ai_api_keys SET status = 'invalid' WHERE id = ", usable.id()));
-  EXPECT_EQ(Provider("openai").active_keys_count(), 0);
-}
-
 TEST_P(AdminServiceTest, DeletingAReferencedProviderNeedsForce) {
   const v1::Provider openai = Provider("openai");
-  const v1::ApiKey key = NewKey(openai.id(), kSecret);
+  NewKey(openai.id(), kSecret);
+  const int notified = env_->notifier().count();
   v1::DeleteProviderRequest del;
   del.set_id(openai.id());
   v1::DeleteProviderResponse d;
   grpc::Status st = env_->Call(&Stub::DeleteProvider, del, &d);
   EXPECT_EQ(st.error_code(), StatusCode::FAILED_PRECONDITION);
-  EXPECT_TRUE(absl::StrContains(st.error_message(), "1 API key(s) and 4 model(s)"))
-      << st.error_message();
-  EXPECT_EQ(Provider("openai").id(), openai.id());
-
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "delete with force")) << st.error_message();
+  EXPECT_EQ(env_->notifier().count(), notified);
   del.set_force(true);
   ASSERT_TRUE(env_->Call(&Stub::DeleteProvider, del, &d).ok());
-  v1::GetKeyRequest get;
-  get.set_id(key.id());
-  v1::ApiKey k;
-  EXPECT_EQ(env_->Call(&Stub::GetKey, get, &k).error_code(), StatusCode::NOT_FOUND);
-  v1::ListModelsResponse models;
-  ASSERT_TRUE(env_->Call(&Stub::ListModels, v1::ListModelsRequest(), &models).ok());
-  for (const v1::Model& m : models.models()) EXPECT_NE(m.provider_id(), openai.id());
-  EXPECT_EQ(models.models_size(), 6);  // the anthropic and deepseek seeds
+  EXPECT_EQ(env_->notifier().count(), notified + 1);
 }
 
 // ---- keys ----
+// Sealing, masking and the counters are ApiKeyStore's (api_key_store_test.cc);
+// here, that nothing but the mask leaves the service, in answers and logs.
 
-TEST_P(AdminServiceTest, KeyRoundTripIsMaskedAndEncryptedAtRest) {
+TEST_P(AdminServiceTest, KeysAreMaskedOnTheWireAndEveryChangeReloadsTheKeypool) {
   const int64_t openai = Provider("openai").id();
   v1::CreateKeyRequest create;
   create.set_provider_id(openai);
   create.set_key_name("OpenAI主Key");
   create.set_api_key(kSecret);
   create.set_priority(100);
-  create.set_rate_limit_rpm(3500);
-  create.set_rate_limit_tpm(90000);
-  create.set_rate_limit_rpd(200000);
   v1::ApiKey created;
   ASSERT_TRUE(env_->Call(&Stub::CreateKey, create, &created).ok());
   EXPECT_EQ(created.api_key(), "sk-p...1234");
-  EXPECT_EQ(created.provider_code(), "openai");
   EXPECT_EQ(created.key_name(), "OpenAI主Key");
-  EXPECT_EQ(created.priority(), 100);
-  EXPECT_EQ(created.rate_limit_rpm(), 3500);
-  EXPECT_EQ(created.rate_limit_tpm(), 90000);
-  EXPECT_EQ(created.rate_limit_rpd(), 200000);
-  EXPECT_TRUE(created.is_active());
-  EXPECT_EQ(created.status(), "normal");
-  EXPECT_FALSE(created.has_last_used_at());
-
-  std::string hint;
-  const std::string stored = Stored(created.id(), &hint);
-  EXPECT_TRUE(absl::StartsWith(stored, "enc:v1:")) << stored;
-  EXPECT_FALSE(absl::StrContains(stored, kSecret));
-  EXPECT_FALSE(absl::StrContains(stored, "AbCdEfGh"));
-  EXPECT_EQ(*env_->box().Open(stored), kSecret);
-  EXPECT_EQ(hint, "sk-p...1234");
+  EXPECT_FALSE(absl::StrContains(created.SerializeAsString(), kSecret));
+  EXPECT_TRUE(absl::StartsWith(Stored(created.id()), "enc:v1:"));
 
   v1::GetKeyRequest get;
   get.set_id(created.id());
@@ -335,36 +269,19 @@ TEST_P(AdminServiceTest, KeyRoundTripIsMaskedAndEncryptedAtRest) {
   ASSERT_EQ(listed.keys_size(), 1);
   EXPECT_EQ(listed.keys(0).api_key(), "sk-p...1234");
 
-  // Limits, priority and active change; the secret stays.
   v1::UpdateKeyRequest update;
   update.set_id(created.id());
   update.set_priority(90);
-  update.set_rate_limit_rpm(0);
-  update.set_rate_limit_tpm(1000);
-  update.set_is_active(false);
   v1::ApiKey updated;
   ASSERT_TRUE(env_->Call(&Stub::UpdateKey, update, &updated).ok());
   EXPECT_EQ(updated.priority(), 90);
-  EXPECT_EQ(updated.rate_limit_rpm(), 0);
-  EXPECT_EQ(updated.rate_limit_tpm(), 1000);
-  EXPECT_EQ(updated.rate_limit_rpd(), 200000);
-  EXPECT_FALSE(updated.is_active());
-  EXPECT_EQ(Stored(created.id()), stored);
-
-  // A new secret is sealed afresh and puts an invalid key back to normal.
-  Exec(absl::StrCat("UPDATE t_ai_api_keys SET status = 'invalid', last_error = 'HTTP 401' "
-                    "WHERE id = ", created.id()));
+  EXPECT_EQ(updated.api_key(), "sk-p...1234");
   v1::UpdateKeyRequest rotate;
   rotate.set_id(created.id());
   rotate.set_api_key(kOtherSecret);
   ASSERT_TRUE(env_->Call(&Stub::UpdateKey, rotate, &updated).ok());
   EXPECT_EQ(updated.api_key(), "sk-a...9876");
-  EXPECT_EQ(updated.status(), "normal");
-  EXPECT_EQ(updated.last_error(), "");
-  const std::string resealed = Stored(created.id(), &hint);
-  EXPECT_NE(resealed, stored);
-  EXPECT_EQ(*env_->box().Open(resealed), kOtherSecret);
-  EXPECT_EQ(hint, "sk-a...9876");
+  EXPECT_EQ(*env_->box().Open(Stored(created.id())), kOtherSecret);
 
   v1::DeleteKeyRequest del;
   del.set_id(created.id());
@@ -373,6 +290,11 @@ TEST_P(AdminServiceTest, KeyRoundTripIsMaskedAndEncryptedAtRest) {
   EXPECT_EQ(env_->Call(&Stub::GetKey, get, &got).error_code(), StatusCode::NOT_FOUND);
   EXPECT_EQ(env_->Call(&Stub::DeleteKey, del, &d).error_code(), StatusCode::NOT_FOUND);
   EXPECT_EQ(env_->notifier().count(), 4);  // create, update, rotate, delete
+  // The audit log names each key by its mask only.
+  EXPECT_TRUE(absl::StrContains(env_->Logs(), "key=\"sk-p...1234\"")) << env_->Logs();
+  EXPECT_TRUE(absl::StrContains(env_->Logs(), "key=\"sk-a...9876\"")) << env_->Logs();
+  EXPECT_FALSE(absl::StrContains(env_->Logs(), kSecret));
+  EXPECT_FALSE(absl::StrContains(env_->Logs(), kOtherSecret));
 }
 
 TEST_P(AdminServiceTest, KeyBadInputIsRefusedWithTheRightCode) {
@@ -426,37 +348,6 @@ TEST_P(AdminServiceTest, KeyBadInputIsRefusedWithTheRightCode) {
   EXPECT_EQ(env_->Call(&Stub::ValidateKey, validate, &vr).error_code(), StatusCode::NOT_FOUND);
 }
 
-TEST_P(AdminServiceTest, KeysShowTodaysUsageAndLastUse) {
-  const int64_t openai = Provider("openai").id();
-  const v1::ApiKey today = NewKey(openai, kSecret, 2);
-  const v1::ApiKey stale = NewKey(openai, kOtherSecret, 1);
-  const absl::CivilDay day = absl::ToCivilDay(env_->clock().Now(), absl::UTCTimeZone());
-  const std::string used = FormatDbTime(env_->clock().Now() - absl::Minutes(2));
-  Exec(absl::StrCat("UPDATE t_ai_api_keys SET requests_count_today = 1523, "
-                    "tokens_count_today = 45231, counts_date = '", absl::FormatCivilTime(day),
-                    "', last_used_at = '", used, "' WHERE id = ", today.id()));
-  Exec(absl::StrCat("UPDATE t_ai_api_keys SET requests_count_today = 7, tokens_count_today = 70, "
-                    "counts_date = '", absl::FormatCivilTime(day - 1), "' WHERE id = ",
-                    stale.id()));
-  v1::ListKeysRequest list;
-  list.set_provider_id(openai);
-  v1::ListKeysResponse keys;
-  ASSERT_TRUE(env_->Call(&Stub::ListKeys, list, &keys).ok());
-  ASSERT_EQ(keys.keys_size(), 2);
-  EXPECT_EQ(keys.keys(0).id(), today.id());  // higher priority first
-  EXPECT_EQ(keys.keys(0).requests_count_today(), 1523);
-  EXPECT_EQ(keys.keys(0).tokens_count_today(), 45231);
-  EXPECT_EQ(keys.keys(0).last_used_at().seconds(),
-            absl::ToUnixSeconds(env_->clock().Now() - absl::Minutes(2)));
-  EXPECT_EQ(keys.keys(1).requests_count_today(), 0);  // yesterday's counters
-  EXPECT_EQ(keys.keys(1).tokens_count_today(), 0);
-  // Every provider's keys when no provider is named.
-  NewKey(Provider("anthropic").id(), "sk-ant-000000000000000", 0);
-  v1::ListKeysResponse everything;
-  ASSERT_TRUE(env_->Call(&Stub::ListKeys, v1::ListKeysRequest(), &everything).ok());
-  EXPECT_EQ(everything.keys_size(), 3);
-}
-
 TEST_P(AdminServiceTest, PlaintextRowsInsertedByHandAreListedMasked) {
   const int64_t openai = Provider("openai").id();
   Exec(absl::StrCat("INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, priority) "
@@ -468,13 +359,9 @@ TEST_P(AdminServiceTest, PlaintextRowsInsertedByHandAreListedMasked) {
   ASSERT_EQ(keys.keys_size(), 1);
   EXPECT_EQ(keys.keys(0).api_key(), "sk-p...1234");
   EXPECT_FALSE(absl::StrContains(keys.SerializeAsString(), kSecret));
-  // And it counts as a duplicate of itself.
-  v1::CreateKeyRequest again;
-  again.set_provider_id(openai);
-  again.set_key_name("again");
-  again.set_api_key(kSecret);
-  v1::ApiKey k;
-  EXPECT_EQ(env_->Call(&Stub::CreateKey, again, &k).error_code(), StatusCode::ALREADY_EXISTS);
+  v1::ListKeysResponse everything;
+  ASSERT_TRUE(env_->Call(&Stub::ListKeys, v1::ListKeysRequest(), &everything).ok());
+  EXPECT_FALSE(absl::StrContains(everything.SerializeAsString(), kSecret));
 }
 
 // ---- calls to providers ----
@@ -668,12 +555,13 @@ TEST_P(AdminUpstreamTest, OtherFailuresDoNotTouchTheStatus) {
   EXPECT_EQ(Status(orphan.id()), "normal");
 }
 
-TEST_P(AdminUpstreamTest, SyncAddsRetiresAndReactivatesModelsKeepingHandSetValues) {
+TEST_P(AdminUpstreamTest, SyncMergesWhatTheProviderListsAndSaysWhatChanged) {
   const v1::Provider p = NewProvider("fake-openai", fake_->base_url() + "/v1");
   v1::SyncModelsResponse r;
   grpc::Status st = Sync(p.id(), &r);
   EXPECT_EQ(st.error_code(), StatusCode::FAILED_PRECONDITION) << st.error_message();  // no key
   NewKey(p.id(), kSecret);
+  const int notified = env_->notifier().count();
 
   ASSERT_TRUE(Sync(p.id(), &r).ok());
   EXPECT_EQ(r.count(), 3);
@@ -681,31 +569,13 @@ TEST_P(AdminUpstreamTest, SyncAddsRetiresAndReactivatesModelsKeepingHandSetValue
   EXPECT_EQ(r.deactivated(), 0);
   std::vector<v1::Model> models = Models(p.id());
   ASSERT_EQ(models.size(), 3u);
-  int defaults = 0;
-  int64_t fake_b = 0;
   for (const v1::Model& m : models) {
     EXPECT_TRUE(m.is_active());
-    EXPECT_EQ(m.model_name(), m.model_code());
-    EXPECT_EQ(m.model_type(), "chat");
-    EXPECT_EQ(m.cost_per_1k_prompt_tokens(), 0);
-    defaults += m.is_default();
     if (m.model_code() == "fake-a") {  // the first listed
       EXPECT_TRUE(m.is_default());
     }
-    if (m.model_code() == "fake-b") fake_b = m.id();
   }
-  EXPECT_EQ(defaults, 1);
-
-  // An operator prices fake-b and names it.
-  v1::UpdateModelRequest hand;
-  hand.set_id(fake_b);
-  hand.set_model_name("Fake B (priced)");
-  hand.set_cost_per_1k_prompt_tokens(0.0123);
-  hand.set_cost_per_1k_completion_tokens(0.0456);
-  hand.set_supports_vision(true);
-  hand.set_max_input_tokens(128000);
-  v1::Model priced;
-  ASSERT_TRUE(env_->Call(&Stub::UpdateModel, hand, &priced).ok());
+  EXPECT_EQ(env_->notifier().count(), notified);  // models are not the keypool's
 
   fake_->SetModels({"fake-b", "fake-d", "text-embedding-3-small"});
   ASSERT_TRUE(Sync(p.id(), &r).ok());
@@ -713,28 +583,6 @@ TEST_P(AdminUpstreamTest, SyncAddsRetiresAndReactivatesModelsKeepingHandSetValue
   EXPECT_EQ(r.added(), 2);
   EXPECT_EQ(r.deactivated(), 2);  // fake-a, fake-c
   EXPECT_EQ(r.reactivated(), 0);
-  for (const v1::Model& m : Models(p.id())) {
-    if (m.model_code() == "fake-a" || m.model_code() == "fake-c") {
-      EXPECT_FALSE(m.is_active());
-    }
-    if (m.model_code() == "fake-a") {  // flags are the operator's
-      EXPECT_TRUE(m.is_default());
-    }
-    if (m.model_code() == "fake-d") {
-      EXPECT_TRUE(m.is_active());
-    }
-    if (m.model_code() == "text-embedding-3-small") {
-      EXPECT_EQ(m.model_type(), "embedding");
-    }
-    if (m.model_code() == "fake-b") {
-      EXPECT_TRUE(m.is_active());
-      EXPECT_EQ(m.model_name(), "Fake B (priced)");
-      EXPECT_EQ(m.cost_per_1k_prompt_tokens(), 0.0123);
-      EXPECT_EQ(m.cost_per_1k_completion_tokens(), 0.0456);
-      EXPECT_TRUE(m.supports_vision());
-      EXPECT_EQ(m.max_input_tokens(), 128000);
-    }
-  }
 
   fake_->SetModels({"fake-a", "fake-b", "fake-d", "text-embedding-3-small"});
   ASSERT_TRUE(Sync(p.id(), &r).ok());
@@ -742,16 +590,7 @@ TEST_P(AdminUpstreamTest, SyncAddsRetiresAndReactivatesModelsKeepingHandSetValue
   EXPECT_EQ(r.added(), 0);
   EXPECT_EQ(r.reactivated(), 1);
   EXPECT_EQ(r.deactivated(), 0);
-  v1::ListModelsRequest active;
-  active.set_provider_id(p.id());
-  active.set_is_active(true);
-  v1::ListModelsResponse listed;
-  ASSERT_TRUE(env_->Call(&Stub::ListModels, active, &listed).ok());
-  EXPECT_EQ(listed.models_size(), 4);
-  active.set_is_active(false);
-  ASSERT_TRUE(env_->Call(&Stub::ListModels, active, &listed).ok());
-  ASSERT_EQ(listed.models_size(), 1);
-  EXPECT_EQ(listed.models(0).model_code(), "fake-c");
+  EXPECT_TRUE(absl::StrContains(env_->Logs(), "models synced")) << env_->Logs();
 }
 
 TEST_P(AdminUpstreamTest, SyncOfAnAnthropicProviderUsesItsDisplayNames) {
@@ -872,49 +711,25 @@ TEST_P(AdminUpstreamTest, A403IsNoVerdictOnTheKeyAndNoEchoOfItLeaves) {
 }
 
 // ---- models ----
+// Prices, defaults and the sync merge are ModelStore's (model_store_test.cc);
+// here, that the RPCs carry them.
 
-TEST_P(AdminServiceTest, ModelRoundTripWithExactPricesAndOneDefault) {
+TEST_P(AdminServiceTest, ModelChangesAnswerOnTheWire) {
   const v1::Provider openai = Provider("openai");
-  int64_t old_default = 0;
-  for (const v1::Model& m : Models(openai.id())) {
-    if (m.is_default()) old_default = m.id();
-  }
-  ASSERT_NE(old_default, 0);
-
   v1::CreateModelRequest create;
   v1::Model* m = create.mutable_model();
   m->set_provider_code("openai");
   m->set_model_code("gpt-4.1");
   m->set_model_name("GPT-4.1");
-  m->set_max_input_tokens(1047576);
-  m->set_max_output_tokens(32768);
-  m->set_supports_function_call(true);
   m->set_cost_per_1k_prompt_tokens(0.002);
-  m->set_cost_per_1k_completion_tokens(0.008);
   m->set_cost_per_1k_cached_prompt_tokens(0.000075);
-  m->set_cost_per_1k_cache_creation_tokens(0.000000001);
   v1::Model created;
   ASSERT_TRUE(env_->Call(&Stub::CreateModel, create, &created).ok());
   EXPECT_EQ(created.provider_id(), openai.id());
-  EXPECT_EQ(created.provider_code(), "openai");
-  EXPECT_EQ(created.model_type(), "chat");
+  EXPECT_EQ(created.cost_per_1k_prompt_tokens(), 0.002);
+  EXPECT_EQ(created.cost_per_1k_cached_prompt_tokens(), 0.000075);
   EXPECT_TRUE(created.is_active());
   EXPECT_TRUE(created.supports_streaming());
-  EXPECT_TRUE(created.supports_function_call());
-  EXPECT_FALSE(created.supports_vision());
-  EXPECT_FALSE(created.is_default());
-  EXPECT_EQ(created.cost_per_1k_prompt_tokens(), 0.002);
-  EXPECT_EQ(created.cost_per_1k_completion_tokens(), 0.008);
-  EXPECT_EQ(created.cost_per_1k_cached_prompt_tokens(), 0.000075);
-  EXPECT_EQ(created.cost_per_1k_cache_creation_tokens(), 0.000000001);
-  long long nanos = 0;
-  ASSERT_TRUE(env_->db().Run([&](soci::session& s) {
-    s << absl::StrCat("SELECT ", env_->db().dialect().DecimalToNanos("cost_per_1k_cached_prompt_tokens"),
-                      " FROM t_ai_models WHERE id = ", created.id()),
-        soci::into(nanos);
-    return absl::OkStatus();
-  }).ok());
-  EXPECT_EQ(nanos, 75000);
 
   v1::GetModelRequest get;
   get.set_id(created.id());
@@ -922,22 +737,30 @@ TEST_P(AdminServiceTest, ModelRoundTripWithExactPricesAndOneDefault) {
   ASSERT_TRUE(env_->Call(&Stub::GetModel, get, &got).ok());
   EXPECT_EQ(got.SerializeAsString(), created.SerializeAsString());
 
-  // Making it the default takes the flag from the old one.
   v1::UpdateModelRequest update;
   update.set_id(created.id());
   update.set_is_default(true);
-  update.set_cost_per_1k_prompt_tokens(0.0025);
-  update.set_supports_vision(true);
-  update.set_model_type("chat");
+  update.set_is_active(false);
   v1::Model updated;
   ASSERT_TRUE(env_->Call(&Stub::UpdateModel, update, &updated).ok());
   EXPECT_TRUE(updated.is_default());
-  EXPECT_EQ(updated.cost_per_1k_prompt_tokens(), 0.0025);
-  EXPECT_EQ(updated.cost_per_1k_completion_tokens(), 0.008);  // untouched
-  EXPECT_TRUE(updated.supports_vision());
+  EXPECT_FALSE(updated.is_active());
   int defaults = 0;
   for (const v1::Model& x : Models(openai.id())) defaults += x.is_default();
   EXPECT_EQ(defaults, 1);
+  // ListModels filters by is_active only when the request sets it.
+  v1::ListModelsRequest list;
+  list.set_provider_id(openai.id());
+  v1::ListModelsResponse listed;
+  ASSERT_TRUE(env_->Call(&Stub::ListModels, list, &listed).ok());
+  EXPECT_EQ(listed.models_size(), 5);
+  list.set_is_active(false);
+  ASSERT_TRUE(env_->Call(&Stub::ListModels, list, &listed).ok());
+  ASSERT_EQ(listed.models_size(), 1);
+  EXPECT_EQ(listed.models(0).id(), created.id());
+  list.set_is_active(true);
+  ASSERT_TRUE(env_->Call(&Stub::ListModels, list, &listed).ok());
+  EXPECT_EQ(listed.models_size(), 4);
 
   // The default cannot just stop being one.
   v1::UpdateModelRequest clear;
@@ -946,31 +769,13 @@ TEST_P(AdminServiceTest, ModelRoundTripWithExactPricesAndOneDefault) {
   EXPECT_EQ(env_->Call(&Stub::UpdateModel, clear, &updated).error_code(),
             StatusCode::FAILED_PRECONDITION);
 
-  // Deleting the default hands the flag on.
   v1::DeleteModelRequest del;
   del.set_id(created.id());
   v1::DeleteModelResponse d;
   ASSERT_TRUE(env_->Call(&Stub::DeleteModel, del, &d).ok());
   EXPECT_EQ(env_->Call(&Stub::GetModel, get, &got).error_code(), StatusCode::NOT_FOUND);
-  defaults = 0;
-  for (const v1::Model& x : Models(openai.id())) defaults += x.is_default();
-  EXPECT_EQ(defaults, 1);
   EXPECT_EQ(env_->Call(&Stub::DeleteModel, del, &d).error_code(), StatusCode::NOT_FOUND);
-}
-
-TEST_P(AdminServiceTest, AProvidersFirstModelIsItsDefault) {
-  const v1::Provider p = NewProvider("empty", "https://x.example/v1");
-  v1::CreateModelRequest create;
-  create.mutable_model()->set_provider_id(p.id());
-  create.mutable_model()->set_model_code("m1");
-  create.mutable_model()->set_model_name("M1");
-  v1::Model first, second;
-  ASSERT_TRUE(env_->Call(&Stub::CreateModel, create, &first).ok());
-  EXPECT_TRUE(first.is_default());
-  create.mutable_model()->set_model_code("m2");
-  ASSERT_TRUE(env_->Call(&Stub::CreateModel, create, &second).ok());
-  EXPECT_FALSE(second.is_default());
-  EXPECT_EQ(Provider("empty").models_count(), 2);
+  EXPECT_EQ(env_->notifier().count(), 0);  // models are not the keypool's
 }
 
 TEST_P(AdminServiceTest, ModelBadInputIsRefusedWithTheRightCode) {
@@ -1079,3 +884,4 @@ INSTANTIATE_TEST_SUITE_P(Backends, AdminUpstreamTest,
 
 }  // namespace
 }  // namespace aigw::admin
+

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/auth/jwt.h"
+#include "soci/soci.h"
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
@@ -88,6 +89,68 @@ std::string AdminTestEnv::Bearer(absl::string_view role, absl::Duration ttl,
   // A negative ttl makes an expired token, issued before it expired.
   c.issued_at = std::min(now, c.expires_at - absl::Minutes(1));
   return absl::StrCat("Bearer ", *auth::MintJwt(secret, c));
+}
+
+void AdminStoreTest::SetUp() {
+  absl::StatusOr<std::unique_ptr<aigw::testing::TestDatabase>> tdb =
+      aigw::testing::TestDatabase::Create(GetParam());
+  ASSERT_TRUE(tdb.ok()) << tdb.status();
+  tdb_ = std::move(*tdb);
+  absl::StatusOr<crypto::SecretBox> box = crypto::SecretBox::FromMasterKey(kMasterKey);
+  ASSERT_TRUE(box.ok()) << box.status();
+  box_ = std::make_unique<crypto::SecretBox>(*std::move(box));
+  providers_ = std::make_unique<ProviderStore>(&db(), &clock_);
+  keys_ = std::make_unique<ApiKeyStore>(&db(), box_.get(), &clock_, absl::UTCTimeZone());
+  models_ = std::make_unique<ModelStore>(&db(), &clock_);
+}
+
+void AdminStoreTest::Exec(const std::string& sql) {
+  absl::Status st = db().Run([&](soci::session& s) {
+    s << sql;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(st.ok()) << st << " " << sql;
+}
+
+int64_t AdminStoreTest::ProviderId(absl::string_view code) {
+  absl::StatusOr<v1::Provider> p = providers_->GetByCode(code);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? p->id() : 0;
+}
+
+v1::ApiKey AdminStoreTest::NewKey(int64_t provider_id, absl::string_view secret, int priority) {
+  v1::CreateKeyRequest req;
+  req.set_provider_id(provider_id);
+  req.set_key_name(absl::StrCat("key ", priority));
+  req.set_api_key(std::string(secret));
+  req.set_priority(priority);
+  absl::StatusOr<v1::ApiKey> k = keys_->Create(req);
+  EXPECT_TRUE(k.ok()) << k.status();
+  return k.ok() ? *k : v1::ApiKey();
+}
+
+v1::Provider AdminStoreTest::NewProvider(absl::string_view code, absl::string_view base_url) {
+  v1::CreateProviderRequest req;
+  req.set_provider_code(std::string(code));
+  req.set_provider_name(absl::StrCat("Provider ", code));
+  req.set_base_url(std::string(base_url));
+  absl::StatusOr<v1::Provider> p = providers_->Create(req);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *p : v1::Provider();
+}
+
+std::string AdminStoreTest::Stored(int64_t key_id, std::string* hint) {
+  std::string stored, h;
+  soci::indicator ind = soci::i_null;
+  absl::Status st = db().Run([&](soci::session& s) {
+    long long id = key_id;
+    s << "SELECT api_key, api_key_hint FROM t_ai_api_keys WHERE id = :id", soci::use(id),
+        soci::into(stored), soci::into(h, ind);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(st.ok()) << st;
+  if (hint != nullptr) *hint = ind == soci::i_ok ? h : "";
+  return stored;
 }
 
 }  // namespace aigw::admin::testing

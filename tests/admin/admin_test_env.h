@@ -16,8 +16,12 @@
 #include "libs/crypto/secret_box.h"
 #include "libs/http/host_allowlist.h"
 #include "libs/http/http_engine.h"
+#include "gtest/gtest.h"
 #include "services/admin/admin_service.h"
+#include "services/admin/api_key_store.h"
 #include "services/admin/keypool_notifier.h"
+#include "services/admin/model_store.h"
+#include "services/admin/provider_store.h"
 #include "tests/testing/test_database.h"
 
 namespace aigw::admin::testing {
@@ -93,6 +97,34 @@ class AdminTestEnv {
   std::unique_ptr<AdminServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::AdminService::Stub> stub_;
+};
+
+// The three stores over a fresh migrated database (seed catalogue included)
+// on one backend, with a settable clock: what the stores do, tested without
+// a server in between (tests/admin/*_store_test.cc).
+class AdminStoreTest : public ::testing::TestWithParam<db::Backend> {
+ protected:
+  void SetUp() override;
+
+  db::Database& db() { return tdb_->db(); }
+  const crypto::SecretBox& box() const { return *box_; }
+  // Runs test SQL as written.
+  void Exec(const std::string& sql);
+  // The id of a seeded provider (openai, anthropic, deepseek).
+  int64_t ProviderId(absl::string_view code);
+  // A key created through the store; fails the test when refused.
+  v1::ApiKey NewKey(int64_t provider_id, absl::string_view secret, int priority = 0);
+  // A provider created through the store; fails the test when refused.
+  v1::Provider NewProvider(absl::string_view code, absl::string_view base_url);
+  // The api_key column as stored, and api_key_hint ("" when NULL).
+  std::string Stored(int64_t key_id, std::string* hint = nullptr);
+
+  std::unique_ptr<aigw::testing::TestDatabase> tdb_;
+  std::unique_ptr<crypto::SecretBox> box_;
+  ManualClock clock_;
+  std::unique_ptr<ProviderStore> providers_;
+  std::unique_ptr<ApiKeyStore> keys_;
+  std::unique_ptr<ModelStore> models_;
 };
 
 }  // namespace aigw::admin::testing
