@@ -2,12 +2,14 @@
 #define AIGW_SERVICES_ADMIN_ADMIN_DB_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "libs/db/db_time.h"
+#include "soci/soci.h"
 
 namespace aigw::admin {
 
@@ -22,6 +24,13 @@ void SetTimestamp(absl::string_view text, google::protobuf::Timestamp* out);
 // constraint failed", MySQL/MariaDB 1062 "Duplicate entry"): a concurrent
 // insert won the race that the up-front check lost.
 bool IsDuplicateKeyError(const absl::Status& status);
+
+// Binds a SELECT's columns to `st`, in order:
+//   BindInto(st, soci::into(id), soci::into(name, name_ind), ...);
+template <typename... Into>
+void BindInto(soci::statement& st, Into&&... into) {
+  (st.exchange(std::forward<Into>(into)), ...);
+}
 
 }  // namespace aigw::admin
 

@@ -1,6 +1,7 @@
 #include "services/admin/api_key_store.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -24,28 +25,14 @@ struct KeyRow {
                   created_ind = soci::i_ok, updated_ind = soci::i_ok, cooldown_ind = soci::i_ok;
 
   void Bind(soci::statement& st) {
-    st.exchange(soci::into(id));
-    st.exchange(soci::into(provider_id));
-    st.exchange(soci::into(provider_code));
-    st.exchange(soci::into(base_url));
-    st.exchange(soci::into(api_format, format_ind));
-    st.exchange(soci::into(key_name));
-    st.exchange(soci::into(stored));
-    st.exchange(soci::into(hint, hint_ind));
-    st.exchange(soci::into(priority));
-    st.exchange(soci::into(rpm));
-    st.exchange(soci::into(tpm));
-    st.exchange(soci::into(rpd));
-    st.exchange(soci::into(is_active));
-    st.exchange(soci::into(status, status_ind));
-    st.exchange(soci::into(requests));
-    st.exchange(soci::into(tokens));
-    st.exchange(soci::into(counts_date, date_ind));
-    st.exchange(soci::into(last_used, used_ind));
-    st.exchange(soci::into(last_error, error_ind));
-    st.exchange(soci::into(created, created_ind));
-    st.exchange(soci::into(updated, updated_ind));
-    st.exchange(soci::into(cooldown, cooldown_ind));
+    BindInto(st, soci::into(id), soci::into(provider_id), soci::into(provider_code),
+             soci::into(base_url), soci::into(api_format, format_ind), soci::into(key_name),
+             soci::into(stored), soci::into(hint, hint_ind), soci::into(priority), soci::into(rpm),
+             soci::into(tpm), soci::into(rpd), soci::into(is_active),
+             soci::into(status, status_ind), soci::into(requests), soci::into(tokens),
+             soci::into(counts_date, date_ind), soci::into(last_used, used_ind),
+             soci::into(last_error, error_ind), soci::into(created, created_ind),
+             soci::into(updated, updated_ind), soci::into(cooldown, cooldown_ind));
   }
 
   std::string Status() const {
@@ -82,6 +69,19 @@ absl::Status KeyNotFound(int64_t id) {
   return absl::NotFoundError(absl::StrCat("API key ", id, " does not exist"));
 }
 
+// Key `id` with its provider.
+absl::StatusOr<KeyRow> ReadKey(db::Database& db, int64_t id) {
+  if (id <= 0) return absl::InvalidArgumentError("id is required");
+  std::vector<KeyRow> rows;
+  absl::Status st = db.Run([&](soci::session& s) {
+    rows = Query(s, "WHERE k.id = :id", id, true);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  if (rows.empty()) return KeyNotFound(id);
+  return rows.front();
+}
+
 // The row's secret in plaintext; empty when it does not decrypt.
 std::string Plain(const KeyRow& row, const crypto::SecretBox& box) {
   if (!crypto::SecretBox::IsEncrypted(row.stored)) {
@@ -96,6 +96,72 @@ std::string Masked(const KeyRow& row, const crypto::SecretBox& box) {
   if (row.hint_ind == soci::i_ok && !row.hint.empty()) return row.hint;
   const std::string plain = Plain(row, box);
   return plain.empty() ? std::string("****") : crypto::MaskApiKey(plain);
+}
+
+// ALREADY_EXISTS when a key of the provider other than `except_id` holds
+// `secret`: the same secret twice would have its limits counted twice over.
+absl::Status CheckSecretIsNew(soci::session& s, const crypto::SecretBox& box,
+                              long long provider_id, absl::string_view provider_code,
+                              absl::string_view secret, long long except_id) {
+  for (const KeyRow& other : Query(s, "WHERE k.provider_id = :p", provider_id, true)) {
+    if (other.id != except_id && Plain(other, box) == secret) {
+      return absl::AlreadyExistsError(absl::StrCat("provider ", provider_code,
+                                                   " already has this API key (key ", other.id,
+                                                   ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The fields an update names, checked as a create checks them.
+absl::Status CheckUpdate(const v1::UpdateKeyRequest& r) {
+  if (r.has_key_name()) {
+    if (absl::Status st = CheckName("key_name", r.key_name(), 128); !st.ok()) return st;
+  }
+  if (r.has_api_key()) {
+    if (absl::Status st = CheckSecret(r.api_key()); !st.ok()) return st;
+  }
+  for (auto [field, given, value] :
+       {std::tuple{"rate_limit_rpm", r.has_rate_limit_rpm(), r.rate_limit_rpm()},
+        std::tuple{"rate_limit_tpm", r.has_rate_limit_tpm(), r.rate_limit_tpm()},
+        std::tuple{"rate_limit_rpd", r.has_rate_limit_rpd(), r.rate_limit_rpd()}}) {
+    if (!given) continue;
+    if (absl::Status st = CheckLimit(field, value); !st.ok()) return st;
+  }
+  if (r.has_status()) {
+    if (absl::Status st = CheckSettableKeyStatus(r.status()); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+// Writes what an update names over what `cur` holds.
+void WriteUpdate(soci::session& s, const KeyRow& cur, const v1::UpdateKeyRequest& r,
+                 const std::string& now) {
+  const std::string name =
+      r.has_key_name() ? std::string(absl::StripAsciiWhitespace(r.key_name())) : cur.key_name;
+  const int priority = r.has_priority() ? r.priority() : cur.priority;
+  const long long rpm = r.has_rate_limit_rpm() ? r.rate_limit_rpm() : cur.rpm;
+  const long long tpm = r.has_rate_limit_tpm() ? r.rate_limit_tpm() : cur.tpm;
+  const long long rpd = r.has_rate_limit_rpd() ? r.rate_limit_rpd() : cur.rpd;
+  const int active = r.has_is_active() ? (r.is_active() ? 1 : 0) : cur.is_active;
+  const std::string status = r.has_status() ? r.status() : cur.Status();
+  s << "UPDATE t_ai_api_keys SET key_name = :n, priority = :pr, rate_limit_rpm = :rpm, "
+       "rate_limit_tpm = :tpm, rate_limit_rpd = :rpd, is_active = :a, status = :s, "
+       "updated_at = :t WHERE id = :id",
+      soci::use(name), soci::use(priority), soci::use(rpm), soci::use(tpm), soci::use(rpd),
+      soci::use(active), soci::use(status), soci::use(now), soci::use(cur.id);
+}
+
+// A new secret for key `id`: its troubles were the old secret's, so the
+// status is normal (unless the update sets one) and the last error and
+// cooldown go.
+void WriteNewSecret(soci::session& s, long long id, const std::string& sealed,
+                    const v1::UpdateKeyRequest& r) {
+  const std::string hint = crypto::MaskApiKey(r.api_key());
+  const std::string status = r.has_status() ? r.status() : "normal";
+  s << "UPDATE t_ai_api_keys SET api_key = :k, api_key_hint = :h, status = :s, "
+       "last_error = NULL, last_error_at = NULL, cooldown_until = NULL WHERE id = :id",
+      soci::use(sealed), soci::use(hint), soci::use(status), soci::use(id);
 }
 
 }  // namespace
@@ -177,17 +243,11 @@ absl::StatusOr<std::vector<v1::ApiKey>> ApiKeyStore::List(int64_t provider_id) {
 }
 
 absl::StatusOr<v1::ApiKey> ApiKeyStore::Get(int64_t id) {
-  if (id <= 0) return absl::InvalidArgumentError("id is required");
   const std::string today =
       absl::FormatCivilTime(absl::ToCivilDay(clock_->Now(), time_zone_));
-  std::vector<KeyRow> rows;
-  absl::Status st = db_->Run([&](soci::session& s) {
-    rows = Query(s, "WHERE k.id = :id", id, true);
-    return absl::OkStatus();
-  });
-  if (!st.ok()) return st;
-  if (rows.empty()) return KeyNotFound(id);
-  return ToProto(rows.front(), *box_, today);
+  absl::StatusOr<KeyRow> row = ReadKey(*db_, id);
+  if (!row.ok()) return row.status();
+  return ToProto(*row, *box_, today);
 }
 
 absl::StatusOr<v1::ApiKey> ApiKeyStore::Create(const v1::CreateKeyRequest& r) {
@@ -210,14 +270,10 @@ absl::StatusOr<v1::ApiKey> ApiKeyStore::Create(const v1::CreateKeyRequest& r) {
   absl::Status st = db_->InTransaction([&](soci::session& s) -> absl::Status {
     absl::StatusOr<v1::Provider> p = ReadProvider(s, provider_id);
     if (!p.ok()) return p.status();
-    // The same secret twice would have its limits counted twice over.
-    for (const KeyRow& other : Query(s, "WHERE k.provider_id = :p", provider_id, true)) {
-      absl::StatusOr<KeyForCall> k = Open(other);
-      if (k.ok() && k->secret == r.api_key()) {
-        return absl::AlreadyExistsError(absl::StrCat("provider ", p->provider_code(),
-                                                     " already has this API key (key ",
-                                                     other.id, ")"));
-      }
+    if (absl::Status st = CheckSecretIsNew(s, *box_, provider_id, p->provider_code(),
+                                           r.api_key(), /*except_id=*/0);
+        !st.ok()) {
+      return st;
     }
     s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, api_key_hint, priority, "
          "rate_limit_rpm, rate_limit_tpm, rate_limit_rpd, is_active, status, created_at, "
@@ -236,24 +292,7 @@ absl::StatusOr<v1::ApiKey> ApiKeyStore::Create(const v1::CreateKeyRequest& r) {
 
 absl::StatusOr<v1::ApiKey> ApiKeyStore::Update(const v1::UpdateKeyRequest& r) {
   if (r.id() <= 0) return absl::InvalidArgumentError("id is required");
-  if (r.has_key_name()) {
-    if (absl::Status st = CheckName("key_name", r.key_name(), 128); !st.ok()) return st;
-  }
-  if (r.has_api_key()) {
-    if (absl::Status st = CheckSecret(r.api_key()); !st.ok()) return st;
-  }
-  if (r.has_rate_limit_rpm()) {
-    if (absl::Status st = CheckLimit("rate_limit_rpm", r.rate_limit_rpm()); !st.ok()) return st;
-  }
-  if (r.has_rate_limit_tpm()) {
-    if (absl::Status st = CheckLimit("rate_limit_tpm", r.rate_limit_tpm()); !st.ok()) return st;
-  }
-  if (r.has_rate_limit_rpd()) {
-    if (absl::Status st = CheckLimit("rate_limit_rpd", r.rate_limit_rpd()); !st.ok()) return st;
-  }
-  if (r.has_status()) {
-    if (absl::Status st = CheckSettableKeyStatus(r.status()); !st.ok()) return st;
-  }
+  if (absl::Status st = CheckUpdate(r); !st.ok()) return st;
   std::string sealed;
   if (r.has_api_key()) {
     absl::StatusOr<std::string> s = box_->Seal(r.api_key());
@@ -262,42 +301,20 @@ absl::StatusOr<v1::ApiKey> ApiKeyStore::Update(const v1::UpdateKeyRequest& r) {
   }
   const std::string now = FormatDbTime(clock_->Now());
   absl::Status st = db_->InTransaction([&](soci::session& s) -> absl::Status {
-    long long id = r.id();
-    std::vector<KeyRow> rows = Query(s, "WHERE k.id = :id", id, true);
-    if (rows.empty()) return KeyNotFound(id);
+    std::vector<KeyRow> rows = Query(s, "WHERE k.id = :id", r.id(), true);
+    if (rows.empty()) return KeyNotFound(r.id());
     const KeyRow& cur = rows.front();
     if (r.has_api_key()) {
-      for (const KeyRow& other : Query(s, "WHERE k.provider_id = :p", cur.provider_id, true)) {
-        if (other.id == cur.id) continue;
-        absl::StatusOr<KeyForCall> k = Open(other);
-        if (k.ok() && k->secret == r.api_key()) {
-          return absl::AlreadyExistsError(absl::StrCat("provider ", cur.provider_code,
-                                                       " already has this API key (key ",
-                                                       other.id, ")"));
-        }
-      }
+      absl::Status free =
+          CheckSecretIsNew(s, *box_, cur.provider_id, cur.provider_code, r.api_key(), cur.id);
+      if (!free.ok()) return free;
     }
-    std::string name =
-        r.has_key_name() ? std::string(absl::StripAsciiWhitespace(r.key_name())) : cur.key_name;
-    int priority = r.has_priority() ? r.priority() : cur.priority;
-    long long rpm = r.has_rate_limit_rpm() ? r.rate_limit_rpm() : cur.rpm;
-    long long tpm = r.has_rate_limit_tpm() ? r.rate_limit_tpm() : cur.tpm;
-    long long rpd = r.has_rate_limit_rpd() ? r.rate_limit_rpd() : cur.rpd;
-    int active = r.has_is_active() ? (r.is_active() ? 1 : 0) : cur.is_active;
-    std::string status = r.has_status() ? r.status() : cur.Status();
-    s << "UPDATE t_ai_api_keys SET key_name = :n, priority = :pr, rate_limit_rpm = :rpm, "
-         "rate_limit_tpm = :tpm, rate_limit_rpd = :rpd, is_active = :a, status = :s, "
-         "updated_at = :t WHERE id = :id",
-        soci::use(name), soci::use(priority), soci::use(rpm), soci::use(tpm), soci::use(rpd),
-        soci::use(active), soci::use(status), soci::use(now), soci::use(id);
+    WriteUpdate(s, cur, r, now);
     if (r.has_api_key()) {
-      std::string hint = crypto::MaskApiKey(r.api_key());
-      std::string new_status = r.has_status() ? r.status() : "normal";
-      s << "UPDATE t_ai_api_keys SET api_key = :k, api_key_hint = :h, status = :s, "
-           "last_error = NULL, last_error_at = NULL, cooldown_until = NULL WHERE id = :id",
-          soci::use(sealed), soci::use(hint), soci::use(new_status), soci::use(id);
+      WriteNewSecret(s, cur.id, sealed, r);
     } else if (r.has_status() && r.status() == "normal") {
       // Setting a key back to normal by hand ends what made it abnormal.
+      long long id = cur.id;
       s << "UPDATE t_ai_api_keys SET cooldown_until = NULL WHERE id = :id", soci::use(id);
     }
     return absl::OkStatus();
@@ -318,15 +335,9 @@ absl::Status ApiKeyStore::Delete(int64_t id) {
 }
 
 absl::StatusOr<KeyForCall> ApiKeyStore::LoadForCall(int64_t id) {
-  if (id <= 0) return absl::InvalidArgumentError("id is required");
-  std::vector<KeyRow> rows;
-  absl::Status st = db_->Run([&](soci::session& s) {
-    rows = Query(s, "WHERE k.id = :id", id, true);
-    return absl::OkStatus();
-  });
-  if (!st.ok()) return st;
-  if (rows.empty()) return KeyNotFound(id);
-  return Open(rows.front());
+  absl::StatusOr<KeyRow> row = ReadKey(*db_, id);
+  if (!row.ok()) return row.status();
+  return Open(*row);
 }
 
 absl::StatusOr<std::vector<KeyForCall>> ApiKeyStore::HealthyForProvider(int64_t provider_id) {

@@ -1,5 +1,7 @@
 #include "services/admin/model_store.h"
 
+#include <array>
+#include <initializer_list>
 #include <string>
 #include <utility>
 
@@ -26,25 +28,12 @@ struct ModelRow {
   soci::indicator type_ind = soci::i_ok, created_ind = soci::i_ok, updated_ind = soci::i_ok;
 
   void Bind(soci::statement& st) {
-    st.exchange(soci::into(id));
-    st.exchange(soci::into(provider_id));
-    st.exchange(soci::into(provider_code));
-    st.exchange(soci::into(code));
-    st.exchange(soci::into(name));
-    st.exchange(soci::into(type, type_ind));
-    st.exchange(soci::into(max_in));
-    st.exchange(soci::into(max_out));
-    st.exchange(soci::into(streaming));
-    st.exchange(soci::into(tools));
-    st.exchange(soci::into(vision));
-    st.exchange(soci::into(prompt));
-    st.exchange(soci::into(completion));
-    st.exchange(soci::into(cached));
-    st.exchange(soci::into(cache_write));
-    st.exchange(soci::into(active));
-    st.exchange(soci::into(is_default));
-    st.exchange(soci::into(created, created_ind));
-    st.exchange(soci::into(updated, updated_ind));
+    BindInto(st, soci::into(id), soci::into(provider_id), soci::into(provider_code),
+             soci::into(code), soci::into(name), soci::into(type, type_ind), soci::into(max_in),
+             soci::into(max_out), soci::into(streaming), soci::into(tools), soci::into(vision),
+             soci::into(prompt), soci::into(completion), soci::into(cached),
+             soci::into(cache_write), soci::into(active), soci::into(is_default),
+             soci::into(created, created_ind), soci::into(updated, updated_ind));
   }
 
   v1::Model ToProto() const {
@@ -136,9 +125,219 @@ void EnsureDefault(soci::session& s, long long provider_id, long long preferred)
   s << "UPDATE t_ai_models SET is_default = 1 WHERE id = :id", soci::use(pick);
 }
 
+// Nano-dollars per 1K tokens, as the table holds them (DECIMAL(20,9)).
 struct Prices {
   int64_t prompt = 0, completion = 0, cached = 0, cache_write = 0;
 };
+
+// One price at the API edge: its field, whether the request gives it, the
+// USD figure, and where its nanos go.
+struct PriceInput {
+  const char* field;
+  bool given;
+  double usd;
+  int64_t* nanos;
+};
+
+// Converts the given prices in order; the first bad one is the answer.
+absl::Status ConvertPrices(std::initializer_list<PriceInput> prices) {
+  for (const PriceInput& p : prices) {
+    if (!p.given) continue;
+    absl::StatusOr<int64_t> nanos = PriceToNanos(p.field, p.usd);
+    if (!nanos.ok()) return nanos.status();
+    *p.nanos = *nanos;
+  }
+  return absl::OkStatus();
+}
+
+// A new model's row from the request, every field checked.
+absl::StatusOr<ModelRow> NewModelRow(const v1::Model& m) {
+  if (absl::Status st = CheckModelCode(m.model_code()); !st.ok()) return st;
+  if (absl::Status st = CheckName("model_name", m.model_name(), 128); !st.ok()) return st;
+  ModelRow row;
+  row.type = m.model_type().empty() ? "chat" : m.model_type();
+  if (absl::Status st = CheckModelType(row.type); !st.ok()) return st;
+  if (absl::Status st = CheckTokenCount("max_input_tokens", m.max_input_tokens()); !st.ok()) return st;
+  if (absl::Status st = CheckTokenCount("max_output_tokens", m.max_output_tokens()); !st.ok()) return st;
+  Prices prices;
+  absl::Status st = ConvertPrices(
+      {{"cost_per_1k_prompt_tokens", true, m.cost_per_1k_prompt_tokens(), &prices.prompt},
+       {"cost_per_1k_completion_tokens", true, m.cost_per_1k_completion_tokens(),
+        &prices.completion},
+       {"cost_per_1k_cached_prompt_tokens", true, m.cost_per_1k_cached_prompt_tokens(),
+        &prices.cached},
+       {"cost_per_1k_cache_creation_tokens", true, m.cost_per_1k_cache_creation_tokens(),
+        &prices.cache_write}});
+  if (!st.ok()) return st;
+  row.code = m.model_code();
+  row.name = std::string(absl::StripAsciiWhitespace(m.model_name()));
+  row.max_in = m.max_input_tokens();
+  row.max_out = m.max_output_tokens();
+  row.tools = m.supports_function_call() ? 1 : 0;
+  row.vision = m.supports_vision() ? 1 : 0;
+  row.is_default = m.is_default() ? 1 : 0;
+  row.prompt = prices.prompt;
+  row.completion = prices.completion;
+  row.cached = prices.cached;
+  row.cache_write = prices.cache_write;
+  return row;
+}
+
+// Checks what an update names; returns its prices, -1 for the ones it
+// leaves alone.
+absl::StatusOr<Prices> CheckUpdate(const v1::UpdateModelRequest& r) {
+  if (r.has_model_name()) {
+    if (absl::Status st = CheckName("model_name", r.model_name(), 128); !st.ok()) return st;
+  }
+  if (r.has_model_type()) {
+    if (absl::Status st = CheckModelType(r.model_type()); !st.ok()) return st;
+  }
+  if (r.has_max_input_tokens()) {
+    if (absl::Status st = CheckTokenCount("max_input_tokens", r.max_input_tokens()); !st.ok()) return st;
+  }
+  if (r.has_max_output_tokens()) {
+    if (absl::Status st = CheckTokenCount("max_output_tokens", r.max_output_tokens()); !st.ok()) return st;
+  }
+  Prices prices{-1, -1, -1, -1};
+  absl::Status st = ConvertPrices(
+      {{"cost_per_1k_prompt_tokens", r.has_cost_per_1k_prompt_tokens(),
+        r.cost_per_1k_prompt_tokens(), &prices.prompt},
+       {"cost_per_1k_completion_tokens", r.has_cost_per_1k_completion_tokens(),
+        r.cost_per_1k_completion_tokens(), &prices.completion},
+       {"cost_per_1k_cached_prompt_tokens", r.has_cost_per_1k_cached_prompt_tokens(),
+        r.cost_per_1k_cached_prompt_tokens(), &prices.cached},
+       {"cost_per_1k_cache_creation_tokens", r.has_cost_per_1k_cache_creation_tokens(),
+        r.cost_per_1k_cache_creation_tokens(), &prices.cache_write}});
+  if (!st.ok()) return st;
+  return prices;
+}
+
+// The row an update leaves: what it names, else what is stored.
+ModelRow Updated(const ModelRow& cur, const v1::UpdateModelRequest& r, const Prices& prices) {
+  ModelRow next = cur;
+  if (r.has_model_name()) next.name = std::string(absl::StripAsciiWhitespace(r.model_name()));
+  if (r.has_model_type()) next.type = r.model_type();
+  if (r.has_max_input_tokens()) next.max_in = r.max_input_tokens();
+  if (r.has_max_output_tokens()) next.max_out = r.max_output_tokens();
+  if (r.has_supports_streaming()) next.streaming = r.supports_streaming() ? 1 : 0;
+  if (r.has_supports_function_call()) next.tools = r.supports_function_call() ? 1 : 0;
+  if (r.has_supports_vision()) next.vision = r.supports_vision() ? 1 : 0;
+  if (r.has_is_active()) next.active = r.is_active() ? 1 : 0;
+  next.is_default = (r.has_is_default() ? r.is_default() : cur.is_default != 0) ? 1 : 0;
+  if (prices.prompt >= 0) next.prompt = prices.prompt;
+  if (prices.completion >= 0) next.completion = prices.completion;
+  if (prices.cached >= 0) next.cached = prices.cached;
+  if (prices.cache_write >= 0) next.cache_write = prices.cache_write;
+  return next;
+}
+
+// The provider a new model names: `provider_id`, or `provider_code` when
+// the id is 0. NOT_FOUND when there is no such provider.
+absl::StatusOr<long long> ProviderOf(soci::session& s, const v1::Model& m) {
+  long long provider_id = m.provider_id();
+  if (provider_id != 0) {
+    absl::StatusOr<v1::Provider> p = ReadProvider(s, provider_id);
+    if (!p.ok()) return p.status();
+    return provider_id;
+  }
+  soci::indicator ind = soci::i_null;
+  std::string code = m.provider_code();
+  s << "SELECT id FROM t_ai_providers WHERE provider_code = :c", soci::use(code),
+      soci::into(provider_id, ind);
+  if (ind != soci::i_ok) {
+    return absl::NotFoundError(absl::StrCat("provider '", code, "' does not exist"));
+  }
+  return provider_id;
+}
+
+absl::Status CheckCodeFree(soci::session& s, long long provider_id, const std::string& code) {
+  long long taken = 0;
+  s << "SELECT COUNT(*) FROM t_ai_models WHERE provider_id = :p AND model_code = :c",
+      soci::use(provider_id), soci::use(code), soci::into(taken);
+  if (taken == 0) return absl::OkStatus();
+  return absl::AlreadyExistsError(
+      absl::StrCat("provider ", provider_id, " already has model_code '", code, "'"));
+}
+
+// Takes the default flag from the provider's default model, for another.
+void ClearDefault(soci::session& s, long long provider_id, const std::string& now) {
+  s << "UPDATE t_ai_models SET is_default = 0, updated_at = :t "
+       "WHERE provider_id = :p AND is_default = 1",
+      soci::use(now), soci::use(provider_id);
+}
+
+// The row's four prices (prompt, completion, cached prompt, cache creation)
+// as the DECIMAL text the statements bind.
+std::array<std::string, 4> DecimalPrices(const ModelRow& m) {
+  return {db::NanosToDecimal(m.prompt), db::NanosToDecimal(m.completion),
+          db::NanosToDecimal(m.cached), db::NanosToDecimal(m.cache_write)};
+}
+
+// Inserts a model created by hand (active, streaming: proto3 cannot say
+// otherwise); returns its id.
+absl::StatusOr<long long> InsertModel(soci::session& s, long long provider_id, const ModelRow& m,
+                                      const std::string& now) {
+  const std::array<std::string, 4> c = DecimalPrices(m);
+  s << "INSERT INTO t_ai_models (provider_id, model_code, model_name, model_type, "
+       "max_input_tokens, max_output_tokens, supports_streaming, supports_function_call, "
+       "supports_vision, cost_per_1k_prompt_tokens, cost_per_1k_completion_tokens, "
+       "cost_per_1k_cached_prompt_tokens, cost_per_1k_cache_creation_tokens, is_active, "
+       "is_default, created_at, updated_at) VALUES (:p, :c, :n, :ty, :mi, :mo, 1, :tl, :v, "
+       ":c1, :c2, :c3, :c4, 1, :d, :t1, :t2)",
+      soci::use(provider_id), soci::use(m.code), soci::use(m.name), soci::use(m.type),
+      soci::use(m.max_in), soci::use(m.max_out), soci::use(m.tools), soci::use(m.vision),
+      soci::use(c[0]), soci::use(c[1]), soci::use(c[2]), soci::use(c[3]), soci::use(m.is_default),
+      soci::use(now), soci::use(now);
+  long long id = 0;
+  if (!s.get_last_insert_id("t_ai_models", id)) {
+    return absl::InternalError("database: no id for the new model");
+  }
+  return id;
+}
+
+// Writes every column an update may change.
+void WriteModel(soci::session& s, const ModelRow& m, const std::string& now) {
+  const std::array<std::string, 4> c = DecimalPrices(m);
+  s << "UPDATE t_ai_models SET model_name = :n, model_type = :ty, max_input_tokens = :mi, "
+       "max_output_tokens = :mo, supports_streaming = :s, supports_function_call = :tl, "
+       "supports_vision = :v, cost_per_1k_prompt_tokens = :c1, "
+       "cost_per_1k_completion_tokens = :c2, cost_per_1k_cached_prompt_tokens = :c3, "
+       "cost_per_1k_cache_creation_tokens = :c4, is_active = :a, is_default = :d, "
+       "updated_at = :t WHERE id = :id",
+      soci::use(m.name), soci::use(m.type), soci::use(m.max_in), soci::use(m.max_out),
+      soci::use(m.streaming), soci::use(m.tools), soci::use(m.vision), soci::use(c[0]),
+      soci::use(c[1]), soci::use(c[2]), soci::use(c[3]), soci::use(m.active),
+      soci::use(m.is_default), soci::use(now), soci::use(m.id);
+}
+
+// The listed ids a model may have, each once, in the provider's order.
+std::vector<const providers::ModelInfo*> UsableIds(
+    const std::vector<providers::ModelInfo>& listed, absl::flat_hash_set<std::string>* seen) {
+  std::vector<const providers::ModelInfo*> unique;
+  for (const providers::ModelInfo& m : listed) {
+    if (CheckModelCode(m.id).ok() && seen->insert(m.id).second) unique.push_back(&m);
+  }
+  return unique;
+}
+
+// Adds a listed model the provider did not have: active, named by the
+// provider's display name or id, type guessed, prices 0.
+void AddListed(soci::session& s, long long provider_id, const providers::ModelInfo& m,
+               const std::string& now) {
+  std::string name = m.display_name.empty() ? m.id : m.display_name;
+  if (name.size() > 128) name = name.substr(0, 128);
+  const std::string type = GuessModelType(m.id);
+  s << "INSERT INTO t_ai_models (provider_id, model_code, model_name, model_type, "
+       "supports_streaming, is_active, is_default, created_at, updated_at) VALUES "
+       "(:p, :c, :n, :ty, 1, 1, 0, :t1, :t2)",
+      soci::use(provider_id), soci::use(m.id), soci::use(name), soci::use(type), soci::use(now),
+      soci::use(now);
+}
+
+void SetActive(soci::session& s, long long id, int active, const std::string& now) {
+  s << "UPDATE t_ai_models SET is_active = :a, updated_at = :t WHERE id = :id", soci::use(active),
+      soci::use(now), soci::use(id);
+}
 
 }  // namespace
 
@@ -180,80 +379,23 @@ absl::StatusOr<v1::Model> ModelStore::Create(const v1::Model& m) {
   if (m.provider_id() == 0 && m.provider_code().empty()) {
     return absl::InvalidArgumentError("provider_id or provider_code is required");
   }
-  if (absl::Status st = CheckModelCode(m.model_code()); !st.ok()) return st;
-  if (absl::Status st = CheckName("model_name", m.model_name(), 128); !st.ok()) return st;
-  std::string type = m.model_type().empty() ? "chat" : m.model_type();
-  if (absl::Status st = CheckModelType(type); !st.ok()) return st;
-  if (absl::Status st = CheckTokenCount("max_input_tokens", m.max_input_tokens()); !st.ok()) return st;
-  if (absl::Status st = CheckTokenCount("max_output_tokens", m.max_output_tokens()); !st.ok()) return st;
-  Prices prices;
-  for (auto [field, usd, out] :
-       {std::tuple{"cost_per_1k_prompt_tokens", m.cost_per_1k_prompt_tokens(), &prices.prompt},
-        std::tuple{"cost_per_1k_completion_tokens", m.cost_per_1k_completion_tokens(),
-                   &prices.completion},
-        std::tuple{"cost_per_1k_cached_prompt_tokens", m.cost_per_1k_cached_prompt_tokens(),
-                   &prices.cached},
-        std::tuple{"cost_per_1k_cache_creation_tokens", m.cost_per_1k_cache_creation_tokens(),
-                   &prices.cache_write}}) {
-    absl::StatusOr<int64_t> nanos = PriceToNanos(field, usd);
-    if (!nanos.ok()) return nanos.status();
-    *out = *nanos;
-  }
-  std::string code = m.model_code();
-  std::string name(absl::StripAsciiWhitespace(m.model_name()));
-  int max_in = m.max_input_tokens(), max_out = m.max_output_tokens();
-  int tools = m.supports_function_call() ? 1 : 0, vision = m.supports_vision() ? 1 : 0;
-  std::string p_prompt = db::NanosToDecimal(prices.prompt),
-              p_completion = db::NanosToDecimal(prices.completion),
-              p_cached = db::NanosToDecimal(prices.cached),
-              p_write = db::NanosToDecimal(prices.cache_write);
+  absl::StatusOr<ModelRow> row = NewModelRow(m);
+  if (!row.ok()) return row.status();
   const std::string now = FormatDbTime(clock_->Now());
   long long id = 0;
   absl::Status st = db_->InTransaction([&](soci::session& s) -> absl::Status {
-    long long provider_id = m.provider_id();
-    if (provider_id == 0) {
-      soci::indicator ind = soci::i_null;
-      std::string pcode = m.provider_code();
-      s << "SELECT id FROM t_ai_providers WHERE provider_code = :c", soci::use(pcode),
-          soci::into(provider_id, ind);
-      if (ind != soci::i_ok) {
-        return absl::NotFoundError(absl::StrCat("provider '", pcode, "' does not exist"));
-      }
-    } else {
-      absl::StatusOr<v1::Provider> p = ReadProvider(s, provider_id);
-      if (!p.ok()) return p.status();
-    }
-    long long taken = 0;
-    s << "SELECT COUNT(*) FROM t_ai_models WHERE provider_id = :p AND model_code = :c",
-        soci::use(provider_id), soci::use(code), soci::into(taken);
-    if (taken > 0) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("provider ", provider_id, " already has model_code '", code, "'"));
-    }
-    if (m.is_default()) {
-      s << "UPDATE t_ai_models SET is_default = 0, updated_at = :t "
-           "WHERE provider_id = :p AND is_default = 1",
-          soci::use(now), soci::use(provider_id);
-    }
-    int is_default = m.is_default() ? 1 : 0;
-    s << "INSERT INTO t_ai_models (provider_id, model_code, model_name, model_type, "
-         "max_input_tokens, max_output_tokens, supports_streaming, supports_function_call, "
-         "supports_vision, cost_per_1k_prompt_tokens, cost_per_1k_completion_tokens, "
-         "cost_per_1k_cached_prompt_tokens, cost_per_1k_cache_creation_tokens, is_active, "
-         "is_default, created_at, updated_at) VALUES (:p, :c, :n, :ty, :mi, :mo, 1, :tl, :v, "
-         ":c1, :c2, :c3, :c4, 1, :d, :t1, :t2)",
-        soci::use(provider_id), soci::use(code), soci::use(name), soci::use(type),
-        soci::use(max_in), soci::use(max_out), soci::use(tools), soci::use(vision),
-        soci::use(p_prompt), soci::use(p_completion), soci::use(p_cached), soci::use(p_write),
-        soci::use(is_default), soci::use(now), soci::use(now);
-    if (!s.get_last_insert_id("t_ai_models", id)) {
-      return absl::InternalError("database: no id for the new model");
-    }
-    EnsureDefault(s, provider_id, id);
+    absl::StatusOr<long long> provider_id = ProviderOf(s, m);
+    if (!provider_id.ok()) return provider_id.status();
+    if (absl::Status free = CheckCodeFree(s, *provider_id, row->code); !free.ok()) return free;
+    if (row->is_default != 0) ClearDefault(s, *provider_id, now);
+    absl::StatusOr<long long> inserted = InsertModel(s, *provider_id, *row, now);
+    if (!inserted.ok()) return inserted.status();
+    id = *inserted;
+    EnsureDefault(s, *provider_id, id);
     return absl::OkStatus();
   });
   if (IsDuplicateKeyError(st)) {
-    return absl::AlreadyExistsError(absl::StrCat("model_code '", code, "' is already taken"));
+    return absl::AlreadyExistsError(absl::StrCat("model_code '", row->code, "' is already taken"));
   }
   if (!st.ok()) return st;
   return Get(id);
@@ -261,77 +403,21 @@ absl::StatusOr<v1::Model> ModelStore::Create(const v1::Model& m) {
 
 absl::StatusOr<v1::Model> ModelStore::Update(const v1::UpdateModelRequest& r) {
   if (r.id() <= 0) return absl::InvalidArgumentError("id is required");
-  if (r.has_model_name()) {
-    if (absl::Status st = CheckName("model_name", r.model_name(), 128); !st.ok()) return st;
-  }
-  if (r.has_model_type()) {
-    if (absl::Status st = CheckModelType(r.model_type()); !st.ok()) return st;
-  }
-  if (r.has_max_input_tokens()) {
-    if (absl::Status st = CheckTokenCount("max_input_tokens", r.max_input_tokens()); !st.ok()) return st;
-  }
-  if (r.has_max_output_tokens()) {
-    if (absl::Status st = CheckTokenCount("max_output_tokens", r.max_output_tokens()); !st.ok()) return st;
-  }
-  // Unset prices keep their stored value: -1 marks them.
-  Prices prices{-1, -1, -1, -1};
-  for (auto [field, has, usd, out] :
-       {std::tuple{"cost_per_1k_prompt_tokens", r.has_cost_per_1k_prompt_tokens(),
-                   r.cost_per_1k_prompt_tokens(), &prices.prompt},
-        std::tuple{"cost_per_1k_completion_tokens", r.has_cost_per_1k_completion_tokens(),
-                   r.cost_per_1k_completion_tokens(), &prices.completion},
-        std::tuple{"cost_per_1k_cached_prompt_tokens", r.has_cost_per_1k_cached_prompt_tokens(),
-                   r.cost_per_1k_cached_prompt_tokens(), &prices.cached},
-        std::tuple{"cost_per_1k_cache_creation_tokens", r.has_cost_per_1k_cache_creation_tokens(),
-                   r.cost_per_1k_cache_creation_tokens(), &prices.cache_write}}) {
-    if (!has) continue;
-    absl::StatusOr<int64_t> nanos = PriceToNanos(field, usd);
-    if (!nanos.ok()) return nanos.status();
-    *out = *nanos;
-  }
+  absl::StatusOr<Prices> prices = CheckUpdate(r);
+  if (!prices.ok()) return prices.status();
   const std::string now = FormatDbTime(clock_->Now());
   absl::Status st = db_->InTransaction([&](soci::session& s) -> absl::Status {
-    long long id = r.id();
-    std::vector<ModelRow> rows = Query(s, db_->dialect(), absl::StrCat("WHERE m.id = ", id));
-    if (rows.empty()) return ModelNotFound(id);
+    std::vector<ModelRow> rows = Query(s, db_->dialect(), absl::StrCat("WHERE m.id = ", r.id()));
+    if (rows.empty()) return ModelNotFound(r.id());
     const ModelRow& cur = rows.front();
     if (r.has_is_default() && !r.is_default() && cur.is_default != 0) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "model ", id, " is the default of provider ", cur.provider_code,
+          "model ", r.id(), " is the default of provider ", cur.provider_code,
           ", which must have exactly one: make another model the default instead"));
     }
-    std::string name =
-        r.has_model_name() ? std::string(absl::StripAsciiWhitespace(r.model_name())) : cur.name;
-    std::string type = r.has_model_type() ? r.model_type() : cur.type;
-    int max_in = r.has_max_input_tokens() ? r.max_input_tokens() : cur.max_in;
-    int max_out = r.has_max_output_tokens() ? r.max_output_tokens() : cur.max_out;
-    int streaming = r.has_supports_streaming() ? (r.supports_streaming() ? 1 : 0) : cur.streaming;
-    int tools = r.has_supports_function_call() ? (r.supports_function_call() ? 1 : 0) : cur.tools;
-    int vision = r.has_supports_vision() ? (r.supports_vision() ? 1 : 0) : cur.vision;
-    int active = r.has_is_active() ? (r.is_active() ? 1 : 0) : cur.active;
-    std::string p_prompt = db::NanosToDecimal(prices.prompt >= 0 ? prices.prompt : cur.prompt);
-    std::string p_completion =
-        db::NanosToDecimal(prices.completion >= 0 ? prices.completion : cur.completion);
-    std::string p_cached = db::NanosToDecimal(prices.cached >= 0 ? prices.cached : cur.cached);
-    std::string p_write =
-        db::NanosToDecimal(prices.cache_write >= 0 ? prices.cache_write : cur.cache_write);
-    long long provider_id = cur.provider_id;
-    if (r.has_is_default() && r.is_default() && cur.is_default == 0) {
-      s << "UPDATE t_ai_models SET is_default = 0, updated_at = :t "
-           "WHERE provider_id = :p AND is_default = 1",
-          soci::use(now), soci::use(provider_id);
-    }
-    int is_default = (r.has_is_default() ? r.is_default() : cur.is_default != 0) ? 1 : 0;
-    s << "UPDATE t_ai_models SET model_name = :n, model_type = :ty, max_input_tokens = :mi, "
-         "max_output_tokens = :mo, supports_streaming = :s, supports_function_call = :tl, "
-         "supports_vision = :v, cost_per_1k_prompt_tokens = :c1, "
-         "cost_per_1k_completion_tokens = :c2, cost_per_1k_cached_prompt_tokens = :c3, "
-         "cost_per_1k_cache_creation_tokens = :c4, is_active = :a, is_default = :d, "
-         "updated_at = :t WHERE id = :id",
-        soci::use(name), soci::use(type), soci::use(max_in), soci::use(max_out),
-        soci::use(streaming), soci::use(tools), soci::use(vision), soci::use(p_prompt),
-        soci::use(p_completion), soci::use(p_cached), soci::use(p_write), soci::use(active),
-        soci::use(is_default), soci::use(now), soci::use(id);
+    const ModelRow next = Updated(cur, r, *prices);
+    if (next.is_default != 0 && cur.is_default == 0) ClearDefault(s, cur.provider_id, now);
+    WriteModel(s, next, now);
     return absl::OkStatus();
   });
   if (!st.ok()) return st;
@@ -352,12 +438,8 @@ absl::Status ModelStore::Delete(int64_t id) {
 
 absl::StatusOr<v1::SyncModelsResponse> ModelStore::ApplySync(
     int64_t provider_id, const std::vector<providers::ModelInfo>& listed) {
-  // The provider's order, each id once.
-  std::vector<const providers::ModelInfo*> unique;
   absl::flat_hash_set<std::string> seen;
-  for (const providers::ModelInfo& m : listed) {
-    if (CheckModelCode(m.id).ok() && seen.insert(m.id).second) unique.push_back(&m);
-  }
+  const std::vector<const providers::ModelInfo*> unique = UsableIds(listed, &seen);
   if (unique.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "provider ", provider_id, " listed no models; nothing was changed"));
@@ -372,38 +454,24 @@ absl::StatusOr<v1::SyncModelsResponse> ModelStore::ApplySync(
     for (ModelRow& r : Query(s, db_->dialect(), absl::StrCat("WHERE m.provider_id = ", provider_id))) {
       known.emplace(r.code, std::move(r));
     }
-    long long pid = provider_id;
+    const long long pid = provider_id;
     long long first_added = 0;
     int added = 0, reactivated = 0, deactivated = 0;
     for (const providers::ModelInfo* m : unique) {
       auto it = known.find(m->id);
       if (it == known.end()) {
-        std::string code = m->id;
-        std::string name = m->display_name.empty() ? m->id : m->display_name;
-        if (name.size() > 128) name = name.substr(0, 128);
-        std::string type = GuessModelType(m->id);
-        s << "INSERT INTO t_ai_models (provider_id, model_code, model_name, model_type, "
-             "supports_streaming, is_active, is_default, created_at, updated_at) VALUES "
-             "(:p, :c, :n, :ty, 1, 1, 0, :t1, :t2)",
-            soci::use(pid), soci::use(code), soci::use(name), soci::use(type), soci::use(now),
-            soci::use(now);
-        if (first_added == 0) {
-          long long id = 0;
-          if (s.get_last_insert_id("t_ai_models", id)) first_added = id;
-        }
+        AddListed(s, pid, *m, now);
+        long long id = 0;
+        if (first_added == 0 && s.get_last_insert_id("t_ai_models", id)) first_added = id;
         ++added;
       } else if (it->second.active == 0) {
-        long long id = it->second.id;
-        s << "UPDATE t_ai_models SET is_active = 1, updated_at = :t WHERE id = :id",
-            soci::use(now), soci::use(id);
+        SetActive(s, it->second.id, 1, now);
         ++reactivated;
       }
     }
     for (const auto& [code, row] : known) {
       if (row.active == 0 || seen.contains(code)) continue;
-      long long id = row.id;
-      s << "UPDATE t_ai_models SET is_active = 0, updated_at = :t WHERE id = :id", soci::use(now),
-          soci::use(id);
+      SetActive(s, row.id, 0, now);
       ++deactivated;
     }
     EnsureDefault(s, pid, first_added);

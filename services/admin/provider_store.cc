@@ -30,19 +30,11 @@ struct Row {
                   created_ind = soci::i_ok, updated_ind = soci::i_ok;
 
   void Bind(soci::statement& st) {
-    st.exchange(soci::into(id));
-    st.exchange(soci::into(code));
-    st.exchange(soci::into(name));
-    st.exchange(soci::into(base_url));
-    st.exchange(soci::into(api_format, format_ind));
-    st.exchange(soci::into(is_active));
-    st.exchange(soci::into(sort_order));
-    st.exchange(soci::into(description, desc_ind));
-    st.exchange(soci::into(key_policy, policy_ind));
-    st.exchange(soci::into(created, created_ind));
-    st.exchange(soci::into(updated, updated_ind));
-    st.exchange(soci::into(models));
-    st.exchange(soci::into(keys));
+    BindInto(st, soci::into(id), soci::into(code), soci::into(name), soci::into(base_url),
+             soci::into(api_format, format_ind), soci::into(is_active), soci::into(sort_order),
+             soci::into(description, desc_ind), soci::into(key_policy, policy_ind),
+             soci::into(created, created_ind), soci::into(updated, updated_ind), soci::into(models),
+             soci::into(keys));
   }
 
   v1::Provider ToProto() const {
