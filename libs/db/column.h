@@ -67,62 +67,51 @@ struct Column : ColumnSpec {
 
   static constexpr Column Varchar(const char* name, std::string Row::*field, size_t max_chars,
                                   Nulls nulls = Nulls::kNotNull) {
-    Column c = Spec(name, ColumnType::kVarchar, nulls, max_chars);
-    c.text = field;
-    return c;
+    return Spec(name, ColumnType::kVarchar, nulls, max_chars).Set(&Column::text, field);
   }
   static constexpr Column Text(const char* name, std::string Row::*field, size_t max_chars,
                                Nulls nulls = Nulls::kNotNull) {
-    Column c = Spec(name, ColumnType::kText, nulls, max_chars);
-    c.text = field;
-    return c;
+    return Spec(name, ColumnType::kText, nulls, max_chars).Set(&Column::text, field);
   }
   static constexpr Column Word(const char* name, bool Row::*field, const char* word_true,
                                const char* word_false, size_t max_chars) {
-    Column c = Spec(name, ColumnType::kWord, Nulls::kNotNull, max_chars);
-    c.flag = field;
-    c.word_true = word_true;
-    c.word_false = word_false;
-    return c;
+    return Spec(name, ColumnType::kWord, Nulls::kNotNull, max_chars)
+        .Set(&Column::flag, field)
+        .Set(&Column::word_true, word_true)
+        .Set(&Column::word_false, word_false);
   }
   static constexpr Column Int(const char* name, int32_t Row::*field) {
-    Column c = Spec(name, ColumnType::kInt);
-    c.int32 = field;
-    return c;
+    return Spec(name, ColumnType::kInt).Set(&Column::int32, field);
   }
   static constexpr Column BigInt(const char* name, int64_t Row::*field) {
-    Column c = Spec(name, ColumnType::kBigInt);
-    c.int64 = field;
-    return c;
+    return Spec(name, ColumnType::kBigInt).Set(&Column::int64, field);
   }
   static constexpr Column Bool(const char* name, bool Row::*field) {
-    Column c = Spec(name, ColumnType::kBool);
-    c.flag = field;
-    return c;
+    return Spec(name, ColumnType::kBool).Set(&Column::flag, field);
   }
   static constexpr Column Money(const char* name, int64_t Row::*nanos,
                                 std::string Row::*sql_text = nullptr) {
-    Column c = Spec(name, ColumnType::kMoney);
-    c.int64 = nanos;
-    c.sql_text = sql_text;
-    return c;
+    return Spec(name, ColumnType::kMoney)
+        .Set(&Column::int64, nanos)
+        .Set(&Column::sql_text, sql_text);
   }
   static constexpr Column Time(const char* name, absl::Time Row::*field,
                                std::string Row::*sql_text = nullptr) {
-    Column c = Spec(name, ColumnType::kTime);
-    c.time = field;
-    c.sql_text = sql_text;
-    return c;
+    return Spec(name, ColumnType::kTime).Set(&Column::time, field).Set(&Column::sql_text, sql_text);
   }
 
  private:
   static constexpr Column Spec(const char* name, ColumnType type, Nulls nulls = Nulls::kNotNull,
                                size_t max_chars = 0) {
     Column c;
-    c.name = name;
-    c.type = type;
-    c.nulls = nulls;
-    c.max_chars = max_chars;
+    static_cast<ColumnSpec&>(c) = ColumnSpec{name, type, nulls, max_chars};
+    return c;
+  }
+  // This column with one more member set.
+  template <typename Value>
+  constexpr Column Set(Value Column::*member, Value value) const {
+    Column c = *this;
+    c.*member = value;
     return c;
   }
 };

@@ -58,9 +58,8 @@ void Append(std::vector<std::string>& to, std::vector<std::string> from) {
   for (auto& s : from) to.push_back(std::move(s));
 }
 
-std::vector<std::string> V1CoreTables(Backend b) {
-  std::vector<std::string> out;
-  Append(out, CreateTable(b, "t_ai_providers", R"(
+std::vector<std::string> V1Providers(Backend b) {
+  return CreateTable(b, "t_ai_providers", R"(
   {ID},
   provider_code VARCHAR(64) NOT NULL,
   provider_name VARCHAR(128) NOT NULL,
@@ -72,13 +71,15 @@ std::vector<std::string> V1CoreTables(Backend b) {
   key_policy VARCHAR(16) NOT NULL DEFAULT 'strict',
   created_at {TS_NOW},
   updated_at {TS_NOW})",
-                          {{"uk_providers_code", "provider_code", true}}));
+                     {{"uk_providers_code", "provider_code", true}});
+}
 
-  // api_key holds "enc:v1:..." once the keypool has encrypted it; a
-  // plaintext key inserted straight into the table is encrypted in place at
-  // the next load. counts_date is the day requests/tokens_count_today
-  // belong to, so a restart on the same day resumes them.
-  Append(out, CreateTable(b, "t_ai_api_keys", R"(
+// api_key holds "enc:v1:..." once the keypool has encrypted it; a
+// plaintext key inserted straight into the table is encrypted in place at
+// the next load. counts_date is the day requests/tokens_count_today
+// belong to, so a restart on the same day resumes them.
+std::vector<std::string> V1ApiKeys(Backend b) {
+  return CreateTable(b, "t_ai_api_keys", R"(
   {ID},
   provider_id BIGINT NOT NULL,
   key_name VARCHAR(128) NOT NULL,
@@ -99,9 +100,11 @@ std::vector<std::string> V1CoreTables(Backend b) {
   cooldown_until {TS} NULL,
   created_at {TS_NOW},
   updated_at {TS_NOW})",
-                          {{"idx_keys_provider", "provider_id, is_active", false}}));
+                     {{"idx_keys_provider", "provider_id, is_active", false}});
+}
 
-  Append(out, CreateTable(b, "t_ai_models", R"(
+std::vector<std::string> V1Models(Backend b) {
+  return CreateTable(b, "t_ai_models", R"(
   {ID},
   provider_id BIGINT NOT NULL,
   model_code VARCHAR(128) NOT NULL,
@@ -120,11 +123,15 @@ std::vector<std::string> V1CoreTables(Backend b) {
   is_default {BOOL} NOT NULL DEFAULT 0,
   created_at {TS_NOW},
   updated_at {TS_NOW})",
-                          {{"uk_models_provider_code", "provider_id, model_code", true}}));
+                     {{"uk_models_provider_code", "provider_id, model_code", true}});
+}
 
-  // One row per upstream attempt; (request_id, attempt) makes ingestion
-  // idempotent.
-  Append(out, CreateTable(b, "t_ai_api_logs", R"(
+// One row per upstream attempt; (request_id, attempt) makes ingestion
+// idempotent. The usage service writes and reads it by its description
+// (services/usage/log_columns.h; a test checks the two agree): a column
+// added later is added there and in a new migration, never here.
+std::vector<std::string> V1ApiLogs(Backend b) {
+  return CreateTable(b, "t_ai_api_logs", R"(
   {ID},
   request_id VARCHAR(64) NOT NULL,
   attempt INT NOT NULL DEFAULT 1,
@@ -151,14 +158,16 @@ std::vector<std::string> V1CoreTables(Backend b) {
   is_stream {BOOL} NOT NULL DEFAULT 0,
   is_final {BOOL} NOT NULL DEFAULT 1,
   created_at {TS_NOW})",
-                          {{"uk_logs_request_attempt", "request_id, attempt", true},
-                           {"idx_logs_created", "created_at", false},
-                           {"idx_logs_provider_created", "provider_code, created_at", false},
-                           {"idx_logs_key_created", "key_id, created_at", false},
-                           {"idx_logs_status_created", "status, created_at", false},
-                           {"idx_logs_user_created", "user_id, created_at", false}}));
+                     {{"uk_logs_request_attempt", "request_id, attempt", true},
+                      {"idx_logs_created", "created_at", false},
+                      {"idx_logs_provider_created", "provider_code, created_at", false},
+                      {"idx_logs_key_created", "key_id, created_at", false},
+                      {"idx_logs_status_created", "status, created_at", false},
+                      {"idx_logs_user_created", "user_id, created_at", false}});
+}
 
-  Append(out, CreateTable(b, "t_ai_usage_stats", R"(
+std::vector<std::string> V1UsageStats(Backend b) {
+  return CreateTable(b, "t_ai_usage_stats", R"(
   {ID},
   stat_date {DATE} NOT NULL,
   provider_id BIGINT NOT NULL DEFAULT 0,
@@ -180,9 +189,18 @@ std::vector<std::string> V1CoreTables(Backend b) {
   total_latency_ms BIGINT NOT NULL DEFAULT 0,
   created_at {TS_NOW},
   updated_at {TS_NOW})",
-                          {{"uk_stats_day_provider_model_key",
-                            "stat_date, provider_code, model, key_id", true},
-                           {"idx_stats_provider_day", "provider_code, stat_date", false}}));
+                     {{"uk_stats_day_provider_model_key",
+                       "stat_date, provider_code, model, key_id", true},
+                      {"idx_stats_provider_day", "provider_code, stat_date", false}});
+}
+
+std::vector<std::string> V1CoreTables(Backend b) {
+  std::vector<std::string> out;
+  Append(out, V1Providers(b));
+  Append(out, V1ApiKeys(b));
+  Append(out, V1Models(b));
+  Append(out, V1ApiLogs(b));
+  Append(out, V1UsageStats(b));
   return out;
 }
 

@@ -78,6 +78,72 @@ absl::StatusOr<std::vector<Partition>> ReadPartitions(soci::session& s) {
   return parts;
 }
 
+// The month of the first partition to split off the catch-all: the month
+// after the last bounded partition, or (none yet) the oldest month with
+// data, but no month that expires anyway (its rows fall into the first
+// partition and are deleted) and, without retention, none more than
+// kMaxMonthsBack ago (not a century of them because one event claimed to be
+// from 1970).
+absl::StatusOr<absl::CivilMonth> FirstMonthToCreate(soci::session& s,
+                                                    const std::vector<Partition>& parts,
+                                                    absl::Time now, absl::Time cutoff) {
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  if (parts.size() > 1) {
+    // The last bounded partition ends at the start of the next month to create.
+    return absl::CivilMonth(absl::ToCivilSecond(*parts[parts.size() - 2].bound, utc));
+  }
+  absl::CivilMonth first = absl::CivilMonth(absl::ToCivilSecond(now, utc));
+  std::string oldest;
+  soci::indicator ind = soci::i_null;
+  s << "SELECT CAST(MIN(created_at) AS CHAR) FROM t_ai_api_logs", soci::into(oldest, ind);
+  if (ind == soci::i_ok) {
+    absl::StatusOr<absl::Time> t = ParseDbTime(oldest);
+    if (!t.ok()) return t.status();
+    first = std::min(first, absl::CivilMonth(absl::ToCivilSecond(*t, utc)));
+  }
+  const absl::CivilMonth floor =
+      cutoff == absl::InfinitePast()
+          ? absl::CivilMonth(absl::ToCivilSecond(now, utc)) - kMaxMonthsBack
+          : absl::CivilMonth(absl::ToCivilSecond(cutoff, utc));
+  return std::max(first, floor);
+}
+
+// Splits the catch-all partition into one partition per month first..last
+// plus the catch-all after them.
+void SplitCatchAll(soci::session& s, const std::string& catch_all, absl::CivilMonth first,
+                   absl::CivilMonth last) {
+  std::vector<std::string> defs;
+  for (absl::CivilMonth m = first; m <= last; ++m) {
+    defs.push_back(absl::StrCat("PARTITION ", MonthPartitionName(m), " VALUES LESS THAN ('",
+                                MonthStart(m + 1), "')"));
+  }
+  s << absl::StrCat("ALTER TABLE t_ai_api_logs REORGANIZE PARTITION ", catch_all, " INTO (",
+                    absl::StrJoin(defs, ", "), ", PARTITION ", catch_all,
+                    " VALUES LESS THAN (MAXVALUE))");
+  spdlog::info("msg=\"log partitions created\" count={} through=\"{}\"", defs.size(),
+               MonthPartitionName(last));
+}
+
+// Drops every partition whose rows have all expired (its bound is at or
+// before the cutoff), counting their rows first.
+void DropExpiredPartitions(soci::session& s, const std::vector<Partition>& parts, absl::Time cutoff,
+                           RetentionReport& report) {
+  std::vector<std::string> expired;
+  for (const Partition& p : parts) {
+    if (p.bound.has_value() && *p.bound <= cutoff) expired.push_back(p.name);
+  }
+  if (expired.empty()) return;
+  long long rows = 0;
+  s << absl::StrCat("SELECT COUNT(*) FROM t_ai_api_logs PARTITION (", absl::StrJoin(expired, ", "),
+                    ")"),
+      soci::into(rows);
+  s << absl::StrCat("ALTER TABLE t_ai_api_logs DROP PARTITION ", absl::StrJoin(expired, ", "));
+  report.deleted_rows += rows;
+  report.dropped_partitions += static_cast<int>(expired.size());
+  spdlog::info("msg=\"log partitions dropped\" partitions=\"{}\" rows={}",
+               absl::StrJoin(expired, ","), rows);
+}
+
 }  // namespace
 
 LogRetention::LogRetention(db::Database* db, RetentionOptions options, UsageMetrics* metrics,
@@ -130,76 +196,23 @@ absl::StatusOr<RetentionReport> LogRetention::RunOnce() {
 
 absl::Status LogRetention::MaintainPartitions(soci::session& s, absl::Time cutoff,
                                               RetentionReport& report) {
-  absl::StatusOr<std::vector<Partition>> read = ReadPartitions(s);
-  if (!read.ok()) return read.status();
-  std::vector<Partition> parts = *std::move(read);
+  absl::StatusOr<std::vector<Partition>> parts = ReadPartitions(s);
+  if (!parts.ok()) return parts.status();
   // Not partitioned (a schema from before migration 3, or by hand): batch
   // deletes only.
-  if (parts.empty() || parts.back().bound.has_value()) return absl::OkStatus();
-
-  // Split the catch-all into months, from the month after the last bounded
-  // partition (or the oldest month with data) to `ahead` months from now.
-  const absl::TimeZone utc = absl::UTCTimeZone();
-  const absl::CivilMonth last_wanted =
-      absl::CivilMonth(absl::ToCivilSecond(clock_->Now(), utc)) + options_.partition_months_ahead;
-  absl::CivilMonth first_new;
-  if (parts.size() > 1) {
-    // The last bounded partition ends at the start of the next month to create.
-    first_new = absl::CivilMonth(absl::ToCivilSecond(*parts[parts.size() - 2].bound, utc));
-  } else {
-    first_new = absl::CivilMonth(absl::ToCivilSecond(clock_->Now(), utc));
-    std::string oldest;
-    soci::indicator ind = soci::i_null;
-    s << "SELECT CAST(MIN(created_at) AS CHAR) FROM t_ai_api_logs", soci::into(oldest, ind);
-    if (ind == soci::i_ok) {
-      absl::StatusOr<absl::Time> t = ParseDbTime(oldest);
-      if (!t.ok()) return t.status();
-      first_new = std::min(first_new, absl::CivilMonth(absl::ToCivilSecond(*t, utc)));
-    }
-    // No partitions for months that expire anyway (their rows fall into the
-    // first partition and are deleted), nor for a century of them because
-    // one event claimed to be from 1970.
-    const absl::CivilMonth floor =
-        cutoff == absl::InfinitePast()
-            ? absl::CivilMonth(absl::ToCivilSecond(clock_->Now(), utc)) - kMaxMonthsBack
-            : absl::CivilMonth(absl::ToCivilSecond(cutoff, utc));
-    first_new = std::max(first_new, floor);
+  if (parts->empty() || parts->back().bound.has_value()) return absl::OkStatus();
+  const absl::Time now = clock_->Now();
+  absl::StatusOr<absl::CivilMonth> first = FirstMonthToCreate(s, *parts, now, cutoff);
+  if (!first.ok()) return first.status();
+  const absl::CivilMonth last = absl::CivilMonth(absl::ToCivilSecond(now, absl::UTCTimeZone())) +
+                                options_.partition_months_ahead;
+  if (*first <= last) {
+    SplitCatchAll(s, parts->back().name, *first, last);
+    report.created_partitions += static_cast<int>(last - *first + 1);
+    parts = ReadPartitions(s);
+    if (!parts.ok()) return parts.status();
   }
-  std::vector<std::string> defs;
-  for (absl::CivilMonth m = first_new; m <= last_wanted; ++m) {
-    defs.push_back(absl::StrCat("PARTITION ", MonthPartitionName(m), " VALUES LESS THAN ('",
-                                MonthStart(m + 1), "')"));
-  }
-  if (!defs.empty()) {
-    const std::string& catch_all = parts.back().name;
-    s << absl::StrCat("ALTER TABLE t_ai_api_logs REORGANIZE PARTITION ", catch_all, " INTO (",
-                      absl::StrJoin(defs, ", "), ", PARTITION ", catch_all,
-                      " VALUES LESS THAN (MAXVALUE))");
-    report.created_partitions += static_cast<int>(defs.size());
-    spdlog::info("msg=\"log partitions created\" count={} through=\"{}\"", defs.size(),
-                 MonthPartitionName(last_wanted));
-    read = ReadPartitions(s);
-    if (!read.ok()) return read.status();
-    parts = *std::move(read);
-  }
-  if (cutoff == absl::InfinitePast()) return absl::OkStatus();
-
-  // Every row of a partition is below its bound: at or before the cutoff,
-  // all of them have expired.
-  std::vector<std::string> expired;
-  for (const Partition& p : parts) {
-    if (p.bound.has_value() && *p.bound <= cutoff) expired.push_back(p.name);
-  }
-  if (expired.empty()) return absl::OkStatus();
-  long long rows = 0;
-  s << absl::StrCat("SELECT COUNT(*) FROM t_ai_api_logs PARTITION (", absl::StrJoin(expired, ", "),
-                    ")"),
-      soci::into(rows);
-  s << absl::StrCat("ALTER TABLE t_ai_api_logs DROP PARTITION ", absl::StrJoin(expired, ", "));
-  report.deleted_rows += rows;
-  report.dropped_partitions += static_cast<int>(expired.size());
-  spdlog::info("msg=\"log partitions dropped\" partitions=\"{}\" rows={}",
-               absl::StrJoin(expired, ","), rows);
+  if (cutoff != absl::InfinitePast()) DropExpiredPartitions(s, *parts, cutoff, report);
   return absl::OkStatus();
 }
 
