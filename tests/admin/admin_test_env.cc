@@ -105,10 +105,7 @@ void AdminStoreTest::SetUp() {
 }
 
 void AdminStoreTest::Exec(const std::string& sql) {
-  absl::Status st = db().Run([&](soci::session& s) {
-    s << sql;
-    return absl::OkStatus();
-  });
+  absl::Status st = ExecSql(db(), sql);
   ASSERT_TRUE(st.ok()) << st << " " << sql;
 }
 
@@ -140,9 +137,20 @@ v1::Provider AdminStoreTest::NewProvider(absl::string_view code, absl::string_vi
 }
 
 std::string AdminStoreTest::Stored(int64_t key_id, std::string* hint) {
+  return StoredKey(db(), key_id, hint);
+}
+
+absl::Status ExecSql(db::Database& db, const std::string& sql) {
+  return db.Run([&](soci::session& s) {
+    s << sql;
+    return absl::OkStatus();
+  });
+}
+
+std::string StoredKey(db::Database& db, int64_t key_id, std::string* hint) {
   std::string stored, h;
   soci::indicator ind = soci::i_null;
-  absl::Status st = db().Run([&](soci::session& s) {
+  absl::Status st = db.Run([&](soci::session& s) {
     long long id = key_id;
     s << "SELECT api_key, api_key_hint FROM t_ai_api_keys WHERE id = :id", soci::use(id),
         soci::into(stored), soci::into(h, ind);

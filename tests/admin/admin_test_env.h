@@ -99,6 +99,12 @@ class AdminTestEnv {
   std::unique_ptr<v1::AdminService::Stub> stub_;
 };
 
+// Runs test SQL on `db` as written.
+absl::Status ExecSql(db::Database& db, const std::string& sql);
+// The api_key column of key `key_id` as stored; `hint` (optional) gets
+// api_key_hint ("" when NULL).
+std::string StoredKey(db::Database& db, int64_t key_id, std::string* hint = nullptr);
+
 // The three stores over a fresh migrated database (seed catalogue included)
 // on one backend, with a settable clock: what the stores do, tested without
 // a server in between (tests/admin/*_store_test.cc).

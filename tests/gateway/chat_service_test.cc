@@ -27,6 +27,7 @@
 #include "services/gateway/completion_call.h"
 #include "services/gateway/event_sink.h"
 #include "services/gateway/key_leaser.h"
+#include "tests/gateway/gateway_harness.h"
 #include "tools/fake-upstream/fake_upstream_server.h"
 
 namespace aigw::gateway {
@@ -93,22 +94,6 @@ class HeldLeaser : public KeyLeaser {
       ABSL_GUARDED_BY(mu_);
   size_t requested_ ABSL_GUARDED_BY(mu_) = 0;
   size_t max_pending_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-class RecordingEvents : public EventSink {
- public:
-  void Emit(aigw::v1::CallEvent event) override {
-    absl::MutexLock lock(&mu_);
-    events_.push_back(std::move(event));
-  }
-  std::vector<aigw::v1::CallEvent> events() {
-    absl::MutexLock lock(&mu_);
-    return events_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<aigw::v1::CallEvent> events_;
 };
 
 ModelEntry Model(absl::string_view code, bool streaming = true) {
@@ -225,7 +210,7 @@ class ChatServiceTest : public ::testing::Test {
   std::unique_ptr<fake_upstream::FakeUpstreamServer> upstream_;
   std::unique_ptr<http::HttpEngine> engine_;
   HeldLeaser leaser_;
-  RecordingEvents events_;
+  testing::RecordingEventSink events_;
   CatalogueCache catalogue_{nullptr, absl::Hours(1)};
   PipelineContext pipeline_;
   std::unique_ptr<ChatServiceImpl> service_;
