@@ -88,6 +88,7 @@ absl::StatusOr<std::unique_ptr<FaultCluster>> FaultCluster::Start(db::Backend ba
   c->gateway_port_ = testing::PickFreePort();
   c->admin_port_ = testing::PickFreePort();
   c->gateway_metrics_port_ = testing::PickFreePort();
+  c->usage_metrics_port_ = testing::PickFreePort();
   for (auto step :
        {&FaultCluster::StartFakeUpstream, &FaultCluster::Seed, &FaultCluster::StartKeypool,
         &FaultCluster::StartUsage, &FaultCluster::StartGateway, &FaultCluster::StartAdmin}) {
@@ -167,7 +168,7 @@ absl::Status FaultCluster::StartKeypool() {
 
 absl::Status FaultCluster::StartUsage() {
   auto proc = StartServing({bins_.usage, "--db_url=" + db_url_, "--grpc_addr=" + Addr(usage_port_),
-                            "--metrics_addr=127.0.0.1:0", "--db_pool_size=4"},
+                            "--metrics_addr=" + Addr(usage_metrics_port_), "--db_pool_size=4"},
                            usage_port_);
   if (!proc.ok()) return proc.status();
   usage_ = std::move(*proc);

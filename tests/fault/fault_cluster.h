@@ -49,6 +49,7 @@ class FaultCluster {
   std::string keypool_target() const;
   std::string admin_target() const;
   int gateway_metrics_port() const { return gateway_metrics_port_; }
+  int usage_metrics_port() const { return usage_metrics_port_; }
   db::Backend backend() const { return backend_; }
 
   // A new connection to the cluster's database (the harness's own, opened
@@ -78,7 +79,7 @@ class FaultCluster {
   std::unique_ptr<PrivateMariaDb> mariadb_;
   int upstream_port_ = 0;
   int keypool_port_ = 0, usage_port_ = 0, gateway_port_ = 0, admin_port_ = 0;
-  int gateway_metrics_port_ = 0;
+  int gateway_metrics_port_ = 0, usage_metrics_port_ = 0;
   std::unique_ptr<testing::Subprocess> upstream_, keypool_, usage_, gateway_, admin_;
 };
 

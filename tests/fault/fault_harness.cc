@@ -13,6 +13,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -32,7 +34,8 @@
 
 ABSL_FLAG(std::string, backend, "sqlite", "sqlite | mariadb (a private mariadbd of its own)");
 ABSL_FLAG(std::string, kills, "usage,keypool",
-          "what to kill, in turn: usage, keypool, mariadb (mariadb backend only)");
+          "what to kill, in turn: usage, usage-replay (usage again while the gateway replays its "
+          "spool), keypool, mariadb (mariadb backend only)");
 ABSL_FLAG(int, clients, 4, "concurrent clients");
 ABSL_FLAG(absl::Duration, load_before, absl::Seconds(2), "load before each kill");
 ABSL_FLAG(absl::Duration, down, absl::Seconds(2), "how long the killed component stays down");
@@ -62,12 +65,23 @@ std::string Token(const std::string& role, const std::string& subject) {
   return *auth::MintJwt(FaultCluster::kJwtSecret, c);
 }
 
-absl::StatusOr<Component> ParseComponent(absl::string_view name) {
-  if (name == "usage") return Component::kUsage;
-  if (name == "keypool") return Component::kKeypool;
-  if (name == "mariadb") return Component::kMariaDb;
+// One entry of --kills.
+struct KillPlan {
+  std::string name;
+  Component component;
+  // "usage-replay": usage is killed a second time as soon as the gateway
+  // begins to send what it spooled during the first outage (a replay cut
+  // short must neither lose nor double anything), then started again.
+  bool again_mid_replay = false;
+};
+
+absl::StatusOr<KillPlan> ParseKill(absl::string_view name) {
+  if (name == "usage") return KillPlan{"usage", Component::kUsage};
+  if (name == "usage-replay") return KillPlan{"usage-replay", Component::kUsage, true};
+  if (name == "keypool") return KillPlan{"keypool", Component::kKeypool};
+  if (name == "mariadb") return KillPlan{"mariadb", Component::kMariaDb};
   return absl::InvalidArgumentError(
-      absl::StrCat("--kills: '", name, "' is none of usage, keypool, mariadb"));
+      absl::StrCat("--kills: '", name, "' is none of usage, usage-replay, keypool, mariadb"));
 }
 
 // A call that failed for no reason of its own: neither a refusal the
@@ -118,7 +132,9 @@ std::optional<absl::Duration> WaitDrained(FaultCluster& cluster, const std::stri
 }
 
 struct KillReport {
-  Component component;
+  KillPlan plan;
+  // usage-replay: events spooled when usage was killed again, and after.
+  double spooled_at_second_kill = -1, spooled_at_replay = -1;
   absl::Duration down;
   absl::Duration back_up;  // restart to SERVING (the database: accepting connections)
   std::optional<absl::Duration> clients_ok;  // restart to the end of the last failed call
@@ -149,9 +165,13 @@ std::string ProbeFigure(const RecoveryProbes::Result& p) {
 
 void Print(const std::string& backend, const KillReport& r) {
   const CallLogAudit& a = r.audit;
-  std::printf("kill %s (%s): down %s, back up %s after the restart\n",
-              ComponentName(r.component).c_str(), backend.c_str(), Seconds(r.down).c_str(),
-              Seconds(r.back_up).c_str());
+  std::printf("kill %s (%s): down %s, back up %s after the restart\n", r.plan.name.c_str(),
+              backend.c_str(), Seconds(r.down).c_str(), Seconds(r.back_up).c_str());
+  if (r.plan.again_mid_replay) {
+    std::printf(
+        "  killed again at usage's first RecordCalls: %.0f events spooled, %.0f after the kill\n",
+        r.spooled_at_replay, r.spooled_at_second_kill);
+  }
   std::printf("  calls %lld: %s\n", static_cast<long long>(a.calls), Outcomes(a).c_str());
   std::printf("  failed because of the kill: %lld; clients all OK again %s after the restart\n",
               static_cast<long long>(r.failed_by_fault),
@@ -186,7 +206,7 @@ void PrintMarkdown(const std::string& backend, const std::vector<KillReport>& re
     const CallLogAudit& a = r.audit;
     std::printf(
         "| %s | %s | %s | %lld | %s | %lld | %lld | %lld | %s | %s | %s | %s | %s / %s / %s |\n",
-        ComponentName(r.component).c_str(), backend.c_str(), Seconds(r.down).c_str(),
+        r.plan.name.c_str(), backend.c_str(), Seconds(r.down).c_str(),
         static_cast<long long>(a.calls), Outcomes(a).c_str(), static_cast<long long>(a.rows),
         static_cast<long long>(a.lost), static_cast<long long>(a.doubled),
         r.stats.ok() ? "yes" : "NO", Seconds(r.back_up).c_str(),
@@ -196,11 +216,33 @@ void PrintMarkdown(const std::string& backend, const std::vector<KillReport>& re
   }
 }
 
-KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, Component component, int index,
+// Restarted usage has begun to take the gateway's spool: kills usage again
+// as soon as its first RecordCalls arrives. Returns the spool's events then
+// and when the second kill was done.
+std::pair<double, double> KillMidReplay(FaultCluster& cluster, std::vector<std::string>* problems) {
+  const std::string record_calls =
+      "aigw_grpc_server_started_total{grpc_method=\"RecordCalls\","
+      "grpc_service=\"aigw.v1.UsageService\"}";
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  double before = -1;
+  while (absl::Now() < deadline &&
+         ReadMetric(cluster.usage_metrics_port(), record_calls).value_or(0) == 0) {
+    before = ReadMetric(cluster.gateway_metrics_port(), "aigw_gateway_spool_events").value_or(-1);
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  if (absl::Status st = cluster.Kill(Component::kUsage); !st.ok()) {
+    problems->push_back(absl::StrCat("second kill: ", st.message()));
+  }
+  return {before,
+          ReadMetric(cluster.gateway_metrics_port(), "aigw_gateway_spool_events").value_or(-1)};
+}
+
+KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, const KillPlan& plan, int index,
                    const std::string& admin_token) {
   KillReport r;
-  r.component = component;
-  const std::string prefix = absl::StrCat("fault", index, ComponentName(component), "-");
+  r.plan = plan;
+  const Component component = plan.component;
+  const std::string prefix = absl::StrCat("fault", index, plan.name, "-");
   callers.Start(prefix);
   absl::SleepFor(absl::GetFlag(FLAGS_load_before));
   const absl::Time killed = absl::Now();
@@ -208,9 +250,15 @@ KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, Component compo
     r.problems.push_back(absl::StrCat("kill: ", st.message()));
   }
   absl::SleepFor(absl::GetFlag(FLAGS_down));
-  const absl::Time restarted = absl::Now();
+  absl::Time restarted = absl::Now();
   r.down = restarted - killed;
   absl::Status back = cluster.Restart(component);
+  if (back.ok() && plan.again_mid_replay) {
+    std::tie(r.spooled_at_replay, r.spooled_at_second_kill) = KillMidReplay(cluster, &r.problems);
+    absl::SleepFor(absl::Seconds(1));
+    restarted = absl::Now();
+    back = cluster.Restart(component);
+  }
   r.back_up = absl::Now() - restarted;
   if (!back.ok()) r.problems.push_back(absl::StrCat("restart: ", back.message()));
   RecoveryProbes probes(&cluster, admin_token);
@@ -296,15 +344,15 @@ int Main() {
     return 2;
   }
   const db::Backend backend = backend_name == "sqlite" ? db::Backend::kSqlite : db::Backend::kMySql;
-  std::vector<Component> kills;
+  std::vector<KillPlan> kills;
   for (absl::string_view name :
        absl::StrSplit(absl::GetFlag(FLAGS_kills), ',', absl::SkipEmpty())) {
-    absl::StatusOr<Component> c = ParseComponent(name);
+    absl::StatusOr<KillPlan> c = ParseKill(name);
     if (!c.ok()) {
       std::fprintf(stderr, "%s\n", std::string(c.status().message()).c_str());
       return 2;
     }
-    if (*c == Component::kMariaDb && backend != db::Backend::kMySql) {
+    if (c->component == Component::kMariaDb && backend != db::Backend::kMySql) {
       std::fprintf(stderr, "--kills=mariadb needs --backend=mariadb\n");
       return 2;
     }
