@@ -91,6 +91,71 @@ std::string AdminTestEnv::Bearer(absl::string_view role, absl::Duration ttl,
   return absl::StrCat("Bearer ", *auth::MintJwt(secret, c));
 }
 
+namespace {
+
+// A key named after its priority.
+v1::CreateKeyRequest KeyRequest(int64_t provider_id, absl::string_view secret, int priority) {
+  v1::CreateKeyRequest req;
+  req.set_provider_id(provider_id);
+  req.set_key_name(absl::StrCat("key ", priority));
+  req.set_api_key(std::string(secret));
+  req.set_priority(priority);
+  return req;
+}
+
+}  // namespace
+
+void AdminServiceTest::SetUp() {
+  absl::StatusOr<std::unique_ptr<AdminTestEnv>> env = AdminTestEnv::Create(GetParam());
+  ASSERT_TRUE(env.ok()) << env.status();
+  env_ = std::move(*env);
+}
+
+v1::Provider AdminServiceTest::Provider(absl::string_view code) {
+  v1::GetProviderRequest req;
+  req.set_provider_code(std::string(code));
+  v1::Provider p;
+  grpc::Status st = env_->Call(&Stub::GetProvider, req, &p);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  return p;
+}
+
+v1::Provider AdminServiceTest::NewProvider(absl::string_view code, absl::string_view base_url,
+                                           absl::string_view format) {
+  v1::CreateProviderRequest req;
+  req.set_provider_code(std::string(code));
+  req.set_provider_name(absl::StrCat("Provider ", code));
+  req.set_base_url(std::string(base_url));
+  req.set_api_format(std::string(format));
+  v1::Provider p;
+  grpc::Status st = env_->Call(&Stub::CreateProvider, req, &p);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  return p;
+}
+
+v1::ApiKey AdminServiceTest::NewKey(int64_t provider_id, absl::string_view secret, int priority) {
+  v1::ApiKey k;
+  grpc::Status st = env_->Call(&Stub::CreateKey, KeyRequest(provider_id, secret, priority), &k);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  return k;
+}
+
+std::string AdminServiceTest::Stored(int64_t key_id) { return StoredKey(env_->db(), key_id); }
+
+void AdminServiceTest::Exec(const std::string& sql) {
+  absl::Status st = ExecSql(env_->db(), sql);
+  ASSERT_TRUE(st.ok()) << st << " " << sql;
+}
+
+std::vector<v1::Model> AdminServiceTest::Models(int64_t provider_id) {
+  v1::ListModelsRequest req;
+  req.set_provider_id(provider_id);
+  v1::ListModelsResponse resp;
+  grpc::Status st = env_->Call(&Stub::ListModels, req, &resp);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  return {resp.models().begin(), resp.models().end()};
+}
+
 void AdminStoreTest::SetUp() {
   absl::StatusOr<std::unique_ptr<aigw::testing::TestDatabase>> tdb =
       aigw::testing::TestDatabase::Create(GetParam());
@@ -116,12 +181,7 @@ int64_t AdminStoreTest::ProviderId(absl::string_view code) {
 }
 
 v1::ApiKey AdminStoreTest::NewKey(int64_t provider_id, absl::string_view secret, int priority) {
-  v1::CreateKeyRequest req;
-  req.set_provider_id(provider_id);
-  req.set_key_name(absl::StrCat("key ", priority));
-  req.set_api_key(std::string(secret));
-  req.set_priority(priority);
-  absl::StatusOr<v1::ApiKey> k = keys_->Create(req);
+  absl::StatusOr<v1::ApiKey> k = keys_->Create(KeyRequest(provider_id, secret, priority));
   EXPECT_TRUE(k.ok()) << k.status();
   return k.ok() ? *k : v1::ApiKey();
 }

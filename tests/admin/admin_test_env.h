@@ -99,6 +99,30 @@ class AdminTestEnv {
   std::unique_ptr<v1::AdminService::Stub> stub_;
 };
 
+// aigw.v1.AdminService tests: a fresh AdminTestEnv on the backend, and the
+// calls most tests start with.
+class AdminServiceTest : public ::testing::TestWithParam<db::Backend> {
+ protected:
+  using Stub = v1::AdminService::Stub;
+
+  void SetUp() override;
+
+  // A provider by code, through GetProvider.
+  v1::Provider Provider(absl::string_view code);
+  // Through CreateProvider; each fails the test when refused.
+  v1::Provider NewProvider(absl::string_view code, absl::string_view base_url,
+                           absl::string_view format = "openai");
+  v1::ApiKey NewKey(int64_t provider_id, absl::string_view secret, int priority = 0);
+  // The api_key column as stored.
+  std::string Stored(int64_t key_id);
+  // Runs test SQL as written.
+  void Exec(const std::string& sql);
+  // The provider's models, through ListModels.
+  std::vector<v1::Model> Models(int64_t provider_id);
+
+  std::unique_ptr<AdminTestEnv> env_;
+};
+
 // Runs test SQL on `db` as written.
 absl::Status ExecSql(db::Database& db, const std::string& sql);
 // The api_key column of key `key_id` as stored; `hint` (optional) gets
