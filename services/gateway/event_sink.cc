@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "libs/common/logging.h"
+#include "libs/server/grpc_status.h"
 #include "services/gateway/event_sanitizer.h"
 
 namespace aigw::gateway {
@@ -24,9 +25,7 @@ absl::Status GrpcEventUploader::Upload(const aigw::v1::RecordCallsRequest& batch
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
   if (authorization_) ctx.AddMetadata("authorization", authorization_());
   aigw::v1::RecordCallsResponse response;
-  grpc::Status st = stub_->RecordCalls(&ctx, batch, &response);
-  if (st.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
+  return server::ToAbslStatus(stub_->RecordCalls(&ctx, batch, &response));
 }
 
 BatchingEventSink::BatchingEventSink(Options options, EventUploader* uploader, EventSpool* spool)

@@ -6,14 +6,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/common/logging.h"
+#include "libs/server/grpc_status.h"
 #include "services/gateway/event_sanitizer.h"
 
 namespace aigw::gateway {
 namespace {
-
-absl::Status ToAbsl(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
 
 // A refused batch costs about two calls per halving for each report singled
 // out; past this many, what is still refused is dropped whole.
@@ -93,7 +90,7 @@ void GrpcKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
   stub_->async()->LeaseKey(&call->ctx, &call->request, &call->response,
                            [this, call](grpc::Status status) {
                              LeaseResult result;
-                             result.status = ToAbsl(status);
+                             result.status = server::ToAbslStatus(status);
                              if (status.ok()) {
                                result.lease = std::move(call->response);
                              } else {

@@ -46,6 +46,23 @@ TEST(BoundedStatusMessageTest, InvalidUtf8IsReplaced) {
   EXPECT_EQ(BoundedStatusMessage("cut \xE9\x94"), "cut \xEF\xBF\xBD");
 }
 
+TEST(StatusConversionTest, CodesAndMessagesCrossBothWays) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  EXPECT_TRUE(ToAbslStatus(grpc::Status::OK).ok());
+  const grpc::Status to_grpc = ToGrpcStatus(absl::ResourceExhaustedError("no key free"));
+  EXPECT_EQ(to_grpc.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(to_grpc.error_message(), "no key free");
+  const absl::Status to_absl =
+      ToAbslStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "usage is down"));
+  EXPECT_EQ(to_absl, absl::UnavailableError("usage is down"));
+  // Toward gRPC the message is bounded; back it is taken as it came.
+  const std::string long_message(3 * kMaxStatusMessageWireBytes, 'x');
+  EXPECT_LE(ToGrpcStatus(absl::InternalError(long_message)).error_message().size(),
+            kMaxStatusMessageWireBytes);
+  EXPECT_EQ(ToAbslStatus(grpc::Status(grpc::StatusCode::INTERNAL, long_message)).message(),
+            long_message);
+}
+
 // A status answered by a server in this process, as a client receives it.
 class Refusing final : public aigw::v1::UsageService::CallbackService {
  public:
