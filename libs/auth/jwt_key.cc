@@ -9,14 +9,13 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/auth/jwt.h"
+#include "libs/common/secret_source.h"
 
 namespace aigw::auth {
 
@@ -136,14 +135,6 @@ std::string HmacSha256(absl::string_view key, absl::string_view data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
   return std::string(reinterpret_cast<const char*>(mac), len);
-}
-
-absl::StatusOr<std::string> ReadKeyFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::FailedPreconditionError(absl::StrCat("cannot read key file ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 absl::Status InFile(const std::string& path, const absl::Status& st) {
@@ -340,7 +331,7 @@ std::string JwtKeySet::Describe() const {
 
 absl::StatusOr<std::vector<JwtKey>> LoadRs256PublicKeysFile(const std::string& path,
                                                             KeyScope scope) {
-  absl::StatusOr<std::string> pem = ReadKeyFile(path);
+  absl::StatusOr<std::string> pem = ReadSecretFile(path, "key file");
   if (!pem.ok()) return pem.status();
   absl::StatusOr<std::vector<JwtKey>> keys = JwtKey::Rs256PublicKeys(*pem, scope);
   if (!keys.ok()) return InFile(path, keys.status());
@@ -348,7 +339,7 @@ absl::StatusOr<std::vector<JwtKey>> LoadRs256PublicKeysFile(const std::string& p
 }
 
 absl::StatusOr<JwtKey> LoadRs256PrivateKeyFile(const std::string& path) {
-  absl::StatusOr<std::string> pem = ReadKeyFile(path);
+  absl::StatusOr<std::string> pem = ReadSecretFile(path, "key file");
   if (!pem.ok()) return pem.status();
   absl::StatusOr<JwtKey> key = JwtKey::Rs256PrivateKey(*pem);
   OPENSSL_cleanse(pem->data(), pem->size());
