@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "libs/crypto/secret_scrub.h"
+#include "libs/crypto/stored_api_key.h"
 #include "services/admin/admin_db.h"
 #include "services/admin/input_checks.h"
 #include "services/admin/provider_store.h"
@@ -84,18 +85,14 @@ absl::StatusOr<KeyRow> ReadKey(db::Database& db, int64_t id) {
 
 // The row's secret in plaintext; empty when it does not decrypt.
 std::string Plain(const KeyRow& row, const crypto::SecretBox& box) {
-  if (!crypto::SecretBox::IsEncrypted(row.stored)) {
-    return std::string(absl::StripAsciiWhitespace(row.stored));
-  }
-  absl::StatusOr<std::string> plain = box.Open(row.stored);
-  return plain.ok() ? *std::move(plain) : std::string();
+  return crypto::OpenStoredApiKey(box, row.stored).value_or("");
 }
 
 // What an operator sees instead of the secret, whatever the row holds.
 std::string Masked(const KeyRow& row, const crypto::SecretBox& box) {
   if (row.hint_ind == soci::i_ok && !row.hint.empty()) return row.hint;
   const std::string plain = Plain(row, box);
-  return plain.empty() ? std::string("****") : crypto::MaskApiKey(plain);
+  return crypto::MaskApiKey(plain);
 }
 
 // ALREADY_EXISTS when a key of the provider other than `except_id` holds
@@ -155,13 +152,12 @@ void WriteUpdate(soci::session& s, const KeyRow& cur, const v1::UpdateKeyRequest
 // A new secret for key `id`: its troubles were the old secret's, so the
 // status is normal (unless the update sets one) and the last error and
 // cooldown go.
-void WriteNewSecret(soci::session& s, long long id, const std::string& sealed,
+void WriteNewSecret(soci::session& s, long long id, const crypto::StoredApiKey& sealed,
                     const v1::UpdateKeyRequest& r) {
-  const std::string hint = crypto::MaskApiKey(r.api_key());
   const std::string status = r.has_status() ? r.status() : "normal";
   s << "UPDATE t_ai_api_keys SET api_key = :k, api_key_hint = :h, status = :s, "
        "last_error = NULL, last_error_at = NULL, cooldown_until = NULL WHERE id = :id",
-      soci::use(sealed), soci::use(hint), soci::use(status), soci::use(id);
+      soci::use(sealed.api_key), soci::use(sealed.hint), soci::use(status), soci::use(id);
 }
 
 }  // namespace
@@ -174,16 +170,12 @@ absl::StatusOr<KeyForCall> ApiKeyStore::Open(const KeyRow& row) const {
   k.base_url = row.base_url;
   k.api_format = row.format_ind == soci::i_ok && !row.api_format.empty() ? row.api_format : "openai";
   k.status = row.Status();
-  if (crypto::SecretBox::IsEncrypted(row.stored)) {
-    absl::StatusOr<std::string> plain = box_->Open(row.stored);
-    if (!plain.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "API key ", row.id, " does not decrypt with this master key: ", plain.status().message()));
-    }
-    k.secret = *std::move(plain);
-  } else {
-    k.secret = std::string(absl::StripAsciiWhitespace(row.stored));
+  absl::StatusOr<std::string> plain = crypto::OpenStoredApiKey(*box_, row.stored);
+  if (!plain.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "API key ", row.id, " does not decrypt with this master key: ", plain.status().message()));
   }
+  k.secret = *std::move(plain);
   k.masked = crypto::MaskApiKey(k.secret);
   return k;
 }
@@ -257,9 +249,8 @@ absl::StatusOr<v1::ApiKey> ApiKeyStore::Create(const v1::CreateKeyRequest& r) {
   if (absl::Status st = CheckLimit("rate_limit_rpm", r.rate_limit_rpm()); !st.ok()) return st;
   if (absl::Status st = CheckLimit("rate_limit_tpm", r.rate_limit_tpm()); !st.ok()) return st;
   if (absl::Status st = CheckLimit("rate_limit_rpd", r.rate_limit_rpd()); !st.ok()) return st;
-  absl::StatusOr<std::string> sealed = box_->Seal(r.api_key());
+  absl::StatusOr<crypto::StoredApiKey> sealed = crypto::SealApiKey(*box_, r.api_key());
   if (!sealed.ok()) return sealed.status();
-  std::string hint = crypto::MaskApiKey(r.api_key());
   std::string name(absl::StripAsciiWhitespace(r.key_name()));
   long long provider_id = r.provider_id(), rpm = r.rate_limit_rpm(), tpm = r.rate_limit_tpm(),
             rpd = r.rate_limit_rpd();
@@ -278,7 +269,7 @@ absl::StatusOr<v1::ApiKey> ApiKeyStore::Create(const v1::CreateKeyRequest& r) {
     s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, api_key_hint, priority, "
          "rate_limit_rpm, rate_limit_tpm, rate_limit_rpd, is_active, status, created_at, "
          "updated_at) VALUES (:p, :n, :k, :h, :pr, :rpm, :tpm, :rpd, :a, 'normal', :t1, :t2)",
-        soci::use(provider_id), soci::use(name), soci::use(*sealed), soci::use(hint),
+        soci::use(provider_id), soci::use(name), soci::use(sealed->api_key), soci::use(sealed->hint),
         soci::use(priority), soci::use(rpm), soci::use(tpm), soci::use(rpd), soci::use(active),
         soci::use(now), soci::use(now);
     if (!s.get_last_insert_id("t_ai_api_keys", id)) {
@@ -293,9 +284,9 @@ absl::StatusOr<v1::ApiKey> ApiKeyStore::Create(const v1::CreateKeyRequest& r) {
 absl::StatusOr<v1::ApiKey> ApiKeyStore::Update(const v1::UpdateKeyRequest& r) {
   if (r.id() <= 0) return absl::InvalidArgumentError("id is required");
   if (absl::Status st = CheckUpdate(r); !st.ok()) return st;
-  std::string sealed;
+  crypto::StoredApiKey sealed;
   if (r.has_api_key()) {
-    absl::StatusOr<std::string> s = box_->Seal(r.api_key());
+    absl::StatusOr<crypto::StoredApiKey> s = crypto::SealApiKey(*box_, r.api_key());
     if (!s.ok()) return s.status();
     sealed = *std::move(s);
   }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
+#include "libs/crypto/stored_api_key.h"
 #include "soci/soci.h"
 #include "spdlog/spdlog.h"
 
@@ -27,121 +28,120 @@ struct RawKey {
   bool had_hint = false;
 };
 
+// A change Load makes to a key's row: a plaintext key sealed in place, or a
+// missing hint filled in.
+struct RowFix {
+  int64_t id = 0;
+  std::string expect;            // the stored value read; guards a concurrent edit
+  crypto::StoredApiKey columns;  // api_key empty: only the hint changes
+};
+
 // Reads an optional text column into `out`; false when NULL.
 bool Present(soci::indicator ind) { return ind == soci::i_ok; }
 
-}  // namespace
+std::vector<ProviderRow> ReadProviders(soci::session& s) {
+  std::vector<ProviderRow> providers;
+  long long id = 0;
+  std::string code, name, base_url, api_format, policy;
+  soci::indicator base_ind, format_ind, policy_ind;
+  int active = 1;
+  soci::statement q =
+      (s.prepare << "SELECT id, provider_code, provider_name, base_url, api_format, "
+                    "is_active, key_policy FROM t_ai_providers ORDER BY id",
+       soci::into(id), soci::into(code), soci::into(name), soci::into(base_url, base_ind),
+       soci::into(api_format, format_ind), soci::into(active), soci::into(policy, policy_ind));
+  q.execute();
+  while (q.fetch()) {
+    ProviderRow p;
+    p.id = id;
+    p.code = code;
+    p.name = name;
+    p.base_url = Present(base_ind) ? base_url : "";
+    p.api_format = Present(format_ind) && !api_format.empty() ? api_format : "openai";
+    p.is_active = active != 0;
+    p.policy = ParseKeyPolicy(Present(policy_ind) ? policy : "");
+    providers.push_back(std::move(p));
+  }
+  return providers;
+}
 
-absl::StatusOr<PoolSnapshot> KeyStore::Load() {
-  PoolSnapshot snap;
+// The keys as stored: secrets not opened yet.
+std::vector<RawKey> ReadKeys(soci::session& s) {
   std::vector<RawKey> raw;
-  absl::Status st = db_->Run([&](soci::session& s) -> absl::Status {
-    {
-      long long id = 0;
-      std::string code, name, base_url, api_format, policy;
-      soci::indicator base_ind, format_ind, policy_ind;
-      int active = 1;
-      soci::statement q =
-          (s.prepare << "SELECT id, provider_code, provider_name, base_url, api_format, "
-                        "is_active, key_policy FROM t_ai_providers ORDER BY id",
-           soci::into(id), soci::into(code), soci::into(name), soci::into(base_url, base_ind),
-           soci::into(api_format, format_ind), soci::into(active), soci::into(policy, policy_ind));
-      q.execute();
-      while (q.fetch()) {
-        ProviderRow p;
-        p.id = id;
-        p.code = code;
-        p.name = name;
-        p.base_url = Present(base_ind) ? base_url : "";
-        p.api_format = Present(format_ind) && !api_format.empty() ? api_format : "openai";
-        p.is_active = active != 0;
-        p.policy = ParseKeyPolicy(Present(policy_ind) ? policy : "");
-        snap.providers.push_back(std::move(p));
-      }
+  long long id = 0, provider_id = 0, rpm = 0, tpm = 0, rpd = 0, req = 0, tok = 0;
+  int priority = 0, active = 1;
+  std::string name, api_key, hint, status, counts_date, last_used, last_error, cooldown;
+  soci::indicator hint_ind, status_ind, date_ind, used_ind, error_ind, cooldown_ind;
+  soci::statement q =
+      (s.prepare << "SELECT id, provider_id, key_name, api_key, api_key_hint, priority, "
+                    "rate_limit_rpm, rate_limit_tpm, rate_limit_rpd, is_active, status, "
+                    "requests_count_today, tokens_count_today, counts_date, last_used_at, "
+                    "last_error, cooldown_until FROM t_ai_api_keys ORDER BY id",
+       soci::into(id), soci::into(provider_id), soci::into(name), soci::into(api_key),
+       soci::into(hint, hint_ind), soci::into(priority), soci::into(rpm), soci::into(tpm),
+       soci::into(rpd), soci::into(active), soci::into(status, status_ind), soci::into(req),
+       soci::into(tok), soci::into(counts_date, date_ind), soci::into(last_used, used_ind),
+       soci::into(last_error, error_ind), soci::into(cooldown, cooldown_ind));
+  q.execute();
+  while (q.fetch()) {
+    RawKey k;
+    k.stored = api_key;
+    k.had_hint = Present(hint_ind) && !hint.empty();
+    KeyRow& r = k.row;
+    r.id = id;
+    r.provider_id = provider_id;
+    r.key_name = name;
+    r.masked = k.had_hint ? hint : "";
+    r.priority = priority;
+    r.rate_limit_rpm = rpm;
+    r.rate_limit_tpm = tpm;
+    r.rate_limit_rpd = rpd;
+    r.is_active = active != 0;
+    r.status = Present(status_ind) ? status : "normal";
+    r.requests_count_today = req;
+    r.tokens_count_today = tok;
+    r.has_counts_date = Present(date_ind) && ParseDbDate(counts_date, &r.counts_date);
+    if (!Present(used_ind) || !ParseDbTime(last_used, &r.last_used_at)) {
+      r.last_used_at = absl::InfinitePast();
     }
-    long long id = 0, provider_id = 0, rpm = 0, tpm = 0, rpd = 0, req = 0, tok = 0;
-    int priority = 0, active = 1;
-    std::string name, api_key, hint, status, counts_date, last_used, last_error, cooldown;
-    soci::indicator hint_ind, status_ind, date_ind, used_ind, error_ind, cooldown_ind;
-    soci::statement q =
-        (s.prepare << "SELECT id, provider_id, key_name, api_key, api_key_hint, priority, "
-                      "rate_limit_rpm, rate_limit_tpm, rate_limit_rpd, is_active, status, "
-                      "requests_count_today, tokens_count_today, counts_date, last_used_at, "
-                      "last_error, cooldown_until FROM t_ai_api_keys ORDER BY id",
-         soci::into(id), soci::into(provider_id), soci::into(name), soci::into(api_key),
-         soci::into(hint, hint_ind), soci::into(priority), soci::into(rpm), soci::into(tpm),
-         soci::into(rpd), soci::into(active), soci::into(status, status_ind), soci::into(req),
-         soci::into(tok), soci::into(counts_date, date_ind), soci::into(last_used, used_ind),
-         soci::into(last_error, error_ind), soci::into(cooldown, cooldown_ind));
-    q.execute();
-    while (q.fetch()) {
-      RawKey k;
-      k.stored = api_key;
-      k.had_hint = Present(hint_ind) && !hint.empty();
-      KeyRow& r = k.row;
-      r.id = id;
-      r.provider_id = provider_id;
-      r.key_name = name;
-      r.masked = k.had_hint ? hint : "";
-      r.priority = priority;
-      r.rate_limit_rpm = rpm;
-      r.rate_limit_tpm = tpm;
-      r.rate_limit_rpd = rpd;
-      r.is_active = active != 0;
-      r.status = Present(status_ind) ? status : "normal";
-      r.requests_count_today = req;
-      r.tokens_count_today = tok;
-      r.has_counts_date = Present(date_ind) && ParseDbDate(counts_date, &r.counts_date);
-      if (!Present(used_ind) || !ParseDbTime(last_used, &r.last_used_at)) {
-        r.last_used_at = absl::InfinitePast();
-      }
-      if (!Present(cooldown_ind) || !ParseDbTime(cooldown, &r.cooldown_until)) {
-        r.cooldown_until = absl::InfinitePast();
-      }
-      r.last_error = Present(error_ind) ? last_error : "";
-      raw.push_back(std::move(k));
+    if (!Present(cooldown_ind) || !ParseDbTime(cooldown, &r.cooldown_until)) {
+      r.cooldown_until = absl::InfinitePast();
     }
-    return absl::OkStatus();
-  });
-  if (!st.ok()) return st;
+    r.last_error = Present(error_ind) ? last_error : "";
+    raw.push_back(std::move(k));
+  }
+  return raw;
+}
 
-  // Decrypt first: a wrong master key must stop us before we seal plaintext
-  // rows under it.
+// Opens each key's secret (or sets its secret_error) and returns the fixes
+// its row needs. FAILED_PRECONDITION when keys are sealed and not one of
+// them opens: the master key is wrong, and nothing may be sealed under it.
+absl::StatusOr<std::vector<RowFix>> OpenKeys(const crypto::SecretBox& box,
+                                             std::vector<RawKey>& raw) {
   int encrypted = 0;
   int failed = 0;
   std::string first_error;
-  struct Fix {
-    int64_t id;
-    std::string expect;  // the stored value we read; guards a concurrent edit
-    std::string sealed;  // empty: only the hint changes
-    std::string hint;
-  };
-  std::vector<Fix> fixes;
+  std::vector<RowFix> fixes;
   for (RawKey& k : raw) {
     KeyRow& r = k.row;
-    if (crypto::SecretBox::IsEncrypted(k.stored)) {
-      ++encrypted;
-      absl::StatusOr<std::string> plain = box_->Open(k.stored);
-      if (!plain.ok()) {
-        ++failed;
-        r.secret_error = std::string(plain.status().message());
-        if (first_error.empty()) first_error = r.secret_error;
-        continue;
-      }
-      r.secret = *std::move(plain);
-      if (!k.had_hint) {
-        r.masked = crypto::MaskApiKey(r.secret);
-        fixes.push_back(Fix{r.id, k.stored, "", r.masked});
-      }
+    const bool sealed = crypto::SecretBox::IsEncrypted(k.stored);
+    encrypted += sealed ? 1 : 0;
+    absl::StatusOr<std::string> plain = crypto::OpenStoredApiKey(box, k.stored);
+    if (!plain.ok()) {
+      ++failed;
+      r.secret_error = std::string(plain.status().message());
+      if (first_error.empty()) first_error = r.secret_error;
       continue;
     }
-    r.secret = std::string(absl::StripAsciiWhitespace(k.stored));
-    if (r.secret.empty()) {
+    r.secret = *std::move(plain);
+    if (!sealed && r.secret.empty()) {
       r.secret_error = "the stored API key is empty";
       continue;
     }
+    // A plaintext key is sealed (SealPlaintextRows), and its hint made anew.
+    if (k.had_hint && sealed) continue;
     r.masked = crypto::MaskApiKey(r.secret);
-    fixes.push_back(Fix{r.id, k.stored, "", r.masked});
+    fixes.push_back(RowFix{r.id, k.stored, {"", r.masked}});
   }
   if (encrypted > 0 && failed == encrypted) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -149,42 +149,74 @@ absl::StatusOr<PoolSnapshot> KeyStore::Load() {
         " encrypted API keys in t_ai_api_keys: it is not the key they were encrypted with (",
         first_error, ")"));
   }
-  for (Fix& f : fixes) {
+  return fixes;
+}
+
+// Seals the keys of the `fixes` whose rows hold them in plaintext.
+absl::Status SealPlaintextRows(const crypto::SecretBox& box, std::vector<RowFix>& fixes) {
+  for (RowFix& f : fixes) {
     if (crypto::SecretBox::IsEncrypted(f.expect)) continue;
-    absl::StatusOr<std::string> sealed =
-        box_->Seal(absl::StripAsciiWhitespace(f.expect));
+    absl::StatusOr<crypto::StoredApiKey> sealed =
+        crypto::SealApiKey(box, absl::StripAsciiWhitespace(f.expect));
     if (!sealed.ok()) return sealed.status();
-    f.sealed = *std::move(sealed);
+    f.columns = *std::move(sealed);
   }
-  if (!fixes.empty()) {
-    int encrypted_now = 0;
-    st = db_->InTransaction([&](soci::session& s) -> absl::Status {
-      encrypted_now = 0;
-      for (const Fix& f : fixes) {
-        long long id = f.id;
-        std::string hint = f.hint;
-        if (f.sealed.empty()) {
-          s << "UPDATE t_ai_api_keys SET api_key_hint = :h WHERE id = :id", soci::use(hint),
-              soci::use(id);
-          continue;
-        }
-        std::string sealed = f.sealed;
-        std::string expect = f.expect;
-        soci::statement u =
-            (s.prepare << "UPDATE t_ai_api_keys SET api_key = :k, api_key_hint = :h "
-                          "WHERE id = :id AND api_key = :old",
-             soci::use(sealed), soci::use(hint), soci::use(id), soci::use(expect));
-        u.execute(true);
-        encrypted_now += u.get_affected_rows() > 0 ? 1 : 0;
+  return absl::OkStatus();
+}
+
+// Writes the fixes in one transaction; a row edited since it was read is
+// left as it is. Returns how many plaintext keys were sealed.
+absl::StatusOr<int> WriteFixes(db::Database& db, const std::vector<RowFix>& fixes) {
+  int sealed_now = 0;
+  absl::Status st = db.InTransaction([&](soci::session& s) -> absl::Status {
+    sealed_now = 0;
+    for (const RowFix& f : fixes) {
+      long long id = f.id;
+      std::string hint = f.columns.hint;
+      if (f.columns.api_key.empty()) {
+        s << "UPDATE t_ai_api_keys SET api_key_hint = :h WHERE id = :id", soci::use(hint),
+            soci::use(id);
+        continue;
       }
-      return absl::OkStatus();
-    });
-    if (!st.ok()) {
-      return absl::Status(st.code(),
-                          absl::StrCat("encrypting plaintext API keys in place: ", st.message()));
+      std::string sealed = f.columns.api_key;
+      std::string expect = f.expect;
+      soci::statement u =
+          (s.prepare << "UPDATE t_ai_api_keys SET api_key = :k, api_key_hint = :h "
+                        "WHERE id = :id AND api_key = :old",
+           soci::use(sealed), soci::use(hint), soci::use(id), soci::use(expect));
+      u.execute(true);
+      sealed_now += u.get_affected_rows() > 0 ? 1 : 0;
     }
-    if (encrypted_now > 0) {
-      spdlog::info("msg=\"encrypted plaintext API keys in place\" count={}", encrypted_now);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) {
+    return absl::Status(st.code(),
+                        absl::StrCat("encrypting plaintext API keys in place: ", st.message()));
+  }
+  return sealed_now;
+}
+
+}  // namespace
+
+absl::StatusOr<PoolSnapshot> KeyStore::Load() {
+  PoolSnapshot snap;
+  std::vector<RawKey> raw;
+  absl::Status st = db_->Run([&](soci::session& s) -> absl::Status {
+    snap.providers = ReadProviders(s);
+    raw = ReadKeys(s);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  // Open first: a wrong master key must stop us before we seal plaintext
+  // rows under it.
+  absl::StatusOr<std::vector<RowFix>> fixes = OpenKeys(*box_, raw);
+  if (!fixes.ok()) return fixes.status();
+  if (absl::Status sealed = SealPlaintextRows(*box_, *fixes); !sealed.ok()) return sealed;
+  if (!fixes->empty()) {
+    absl::StatusOr<int> sealed_now = WriteFixes(*db_, *fixes);
+    if (!sealed_now.ok()) return sealed_now.status();
+    if (*sealed_now > 0) {
+      spdlog::info("msg=\"encrypted plaintext API keys in place\" count={}", *sealed_now);
     }
   }
   for (RawKey& k : raw) {
