@@ -9,6 +9,7 @@
 #include "aigw/v1/keypool.grpc.pb.h"
 #include "aigw/v1/usage.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/server/grpc_status.h"
 #include "tests/testing/subprocess.h"
 
 namespace aigw::fault {
@@ -25,10 +26,6 @@ std::shared_ptr<grpc::Channel> ProbeChannel(const std::string& target) {
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-}
-
-absl::Status ToAbsl(const grpc::Status& st) {
-  return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
 }
 
 }  // namespace
@@ -100,19 +97,19 @@ absl::Status RecoveryProbes::Probe(size_t i) {
       aigw::v1::QueryLogsRequest req;
       req.set_page_size(1);
       aigw::v1::QueryLogsResponse resp;
-      return ToAbsl(stub->QueryLogs(&ctx, req, &resp));
+      return server::ToAbslStatus(stub->QueryLogs(&ctx, req, &resp));
     }
     case 2: {
       auto stub = aigw::v1::AdminService::NewStub(ProbeChannel(cluster_->admin_target()));
       aigw::v1::ListProvidersRequest req;
       aigw::v1::ListProvidersResponse resp;
-      return ToAbsl(stub->ListProviders(&ctx, req, &resp));
+      return server::ToAbslStatus(stub->ListProviders(&ctx, req, &resp));
     }
     default: {
       auto stub = aigw::v1::KeyPool::NewStub(ProbeChannel(cluster_->keypool_target()));
       aigw::v1::ReloadRequest req;
       aigw::v1::ReloadResponse resp;
-      return ToAbsl(stub->Reload(&ctx, req, &resp));
+      return server::ToAbslStatus(stub->Reload(&ctx, req, &resp));
     }
   }
 }
