@@ -317,8 +317,16 @@ class MySqlLogInserter : public LogInserter {
 
   // This connection's prepared single-row INSERT IGNORE, prepared on first use.
   absl::StatusOr<Prepared*> PreparedFor(MYSQL* conn) {
+    if (auto it = bulk_.find(conn);
+        it != bulk_.end() && it->second != nullptr && it->second->stmt->mysql == conn) {
+      return it->second.get();
+    }
+    // A connection opened again after it was lost comes with a new MYSQL*:
+    // statements of closed connections (detached by the client library) go.
+    absl::erase_if(bulk_, [](const auto& entry) {
+      return entry.second == nullptr || entry.second->stmt->mysql == nullptr;
+    });
     std::unique_ptr<Prepared>& slot = bulk_[conn];
-    if (slot != nullptr && slot->stmt->mysql == conn) return slot.get();
     slot = std::make_unique<Prepared>();
     slot->stmt = mysql_stmt_init(conn);
     if (slot->stmt == nullptr) {

@@ -22,14 +22,16 @@ TEST(DatabaseUrlTest, MySqlUrlBecomesSociConnectStringAndHidesPassword) {
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->backend, Backend::kMySql);
   EXPECT_EQ(u->connect_string,
-            "host=db.local port=3307 db=music user=aigw password=s@cret charset=utf8mb4");
+            "host=db.local port=3307 db=music user=aigw password=s@cret charset=utf8mb4 "
+            "connect_timeout=5");
   EXPECT_EQ(u->display, "mysql://aigw:***@db.local:3307/music");
 }
 
 TEST(DatabaseUrlTest, MySqlDefaultsPortAndAcceptsSociForm) {
   absl::StatusOr<DatabaseUrl> u = DatabaseUrl::Parse("mysql://root@127.0.0.1/aigw");
   ASSERT_TRUE(u.ok());
-  EXPECT_EQ(u->connect_string, "host=127.0.0.1 port=3306 db=aigw user=root charset=utf8mb4");
+  EXPECT_EQ(u->connect_string,
+            "host=127.0.0.1 port=3306 db=aigw user=root charset=utf8mb4 connect_timeout=5");
   absl::StatusOr<DatabaseUrl> soci =
       DatabaseUrl::Parse("mysql://host=127.0.0.1 port=3306 db=aigw user=a password=pw");
   ASSERT_TRUE(soci.ok());
@@ -54,12 +56,14 @@ TEST(DatabaseUrlTest, UrlFormMayHoldEqualsSigns) {
   absl::StatusOr<DatabaseUrl> u = DatabaseUrl::Parse("mysql://aigw:c2VjcmV0=@db.local/music");
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->connect_string,
-            "host=db.local port=3306 db=music user=aigw password=c2VjcmV0= charset=utf8mb4");
+            "host=db.local port=3306 db=music user=aigw password=c2VjcmV0= charset=utf8mb4 "
+            "connect_timeout=5");
   EXPECT_EQ(u->display, "mysql://aigw:***@db.local:3306/music");
   u = DatabaseUrl::Parse("mariadb://aigw:secret@127.0.0.1:3306/aigw?charset=utf8mb4");
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->connect_string,
-            "host=127.0.0.1 port=3306 db=aigw user=aigw password=secret charset=utf8mb4");
+            "host=127.0.0.1 port=3306 db=aigw user=aigw password=secret charset=utf8mb4 "
+            "connect_timeout=5");
   EXPECT_EQ(u->display, "mysql://aigw:***@127.0.0.1:3306/aigw");
 }
 
@@ -98,7 +102,7 @@ TEST(DatabaseUrlTest, LegacyEnvironmentOfTheOriginalSystem) {
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->connect_string,
             "host=mysql.internal port=3310 db=music_platform user=music password='p w\\'d' "
-            "charset=utf8mb4");
+            "charset=utf8mb4 connect_timeout=5");
   EXPECT_EQ(u->display.find("w\\'d"), std::string::npos) << u->display;
   for (const char* v : {"DB_HOST", "DB_PORT", "DB_USERNAME", "DB_PASSWORD", "DB_DATABASE"}) {
     unsetenv(v);
