@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -18,6 +19,7 @@
 #include "libs/auth/server_auth.h"
 #include "libs/common/logging.h"
 #include "libs/db/migrations.h"
+#include "libs/server/database_monitor.h"
 #include "libs/server/grpc_metrics.h"
 #include "libs/server/signals.h"
 #include "prometheus/exposer.h"
@@ -32,6 +34,9 @@ ABSL_FLAG(std::string, db_url, "",
           "Database URL [env AIGW_DB_URL; else DB_HOST/DB_PORT/DB_USERNAME/DB_PASSWORD/"
           "DB_DATABASE; else sqlite3://var/aigw.db]");
 ABSL_FLAG(int, db_pool_size, 8, "Database connections [env AIGW_DB_POOL_SIZE]");
+ABSL_FLAG(absl::Duration, db_reconnect_max_backoff, absl::Seconds(5),
+          "Longest wait between two attempts to reconnect to an unreachable database (the "
+          "first waits 100ms, each next one twice as long) [env AIGW_DB_RECONNECT_MAX_BACKOFF]");
 ABSL_FLAG(std::string, log_level, "info",
           "trace|debug|info|warn|error [env AIGW_LOG_LEVEL]");
 ABSL_FLAG(bool, migrate_only, false,
@@ -138,6 +143,7 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
                               {"metrics_addr", "AIGW_METRICS_ADDR"},
                               {"db_url", "AIGW_DB_URL"},
                               {"db_pool_size", "AIGW_DB_POOL_SIZE"},
+                              {"db_reconnect_max_backoff", "AIGW_DB_RECONNECT_MAX_BACKOFF"},
                               {"log_level", "AIGW_LOG_LEVEL"},
                               {"shutdown_grace", "AIGW_SHUTDOWN_GRACE"},
                               {"jwt_secret_file", "AIGW_JWT_SECRET_FILE"},
@@ -179,8 +185,15 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
 
   absl::StatusOr<db::DatabaseUrl> url = db::DatabaseUrl::Parse(ResolveDbUrl());
   if (!url.ok()) return Fail(spec, url.status().message());
-  absl::StatusOr<std::unique_ptr<db::Database>> database =
-      db::Database::Open(*url, absl::GetFlag(FLAGS_db_pool_size));
+  db::DatabaseOptions db_options;
+  db_options.pool_size = absl::GetFlag(FLAGS_db_pool_size);
+  db_options.reconnect_max_backoff = absl::GetFlag(FLAGS_db_reconnect_max_backoff);
+  if (db_options.reconnect_max_backoff <= absl::ZeroDuration()) {
+    return Fail(spec, "--db_reconnect_max_backoff must be positive");
+  }
+  db_options.reconnect_initial_backoff =
+      std::min(db_options.reconnect_initial_backoff, db_options.reconnect_max_backoff);
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(*url, db_options);
   if (!database.ok()) return Fail(spec, database.status().message());
   absl::StatusOr<std::vector<int>> applied = db::ApplyMigrations(**database);
   if (!applied.ok()) {
@@ -198,6 +211,9 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
       .Add({{"version", AIGW_VERSION}, {"service", spec.name}})
       .Set(1);
   GrpcServerMetrics grpc_metrics(*registry);
+  // Before the service's parts, so it outlives their background threads.
+  DatabaseMonitor db_monitor(database->get(), *registry, spec.database_bound_services);
+  db_monitor.StartProbing(absl::Seconds(1));
   auth_options.metrics = registry.get();
   const bool secret_beside_public_keys =
       !auth_options.secret.empty() && !auth_options.public_keys.empty();
@@ -242,6 +258,7 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
                  "any token, admin included; remove AIGW_JWT_SECRET once every client uses the "
                  "RS256 keys\"");
   }
+  db_monitor.AttachHealth(server->GetHealthCheckService());
   std::vector<int> metric_ports = exposer->GetListeningPorts();
   spdlog::info("msg=\"serving\" grpc_addr=\"{}\" grpc_port={} metrics_port={}", grpc_addr,
                bound_port, metric_ports.empty() ? 0 : metric_ports.front());
@@ -250,7 +267,8 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
   spdlog::info("msg=\"shutting down\" signal={} grace_ms={}", sig, absl::ToInt64Milliseconds(grace));
   // Probes see NOT_SERVING at once, so load balancers stop sending new calls
-  // while in-flight ones finish.
+  // while in-flight ones finish (and the database monitor no longer sets it).
+  db_monitor.Stop();
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server->Wait();

@@ -25,6 +25,12 @@ struct ServiceSpec {
   int default_metrics_port = 0;
   // The service's own flags that fall back to environment variables.
   std::vector<EnvFlag> env_flags;
+  // gRPC services (full names, "aigw.v1.UsageService") that cannot answer
+  // without the database: grpc.health.v1 has them NOT_SERVING while it is
+  // unreachable (see DatabaseMonitor), so a readiness probe naming them
+  // takes the instance out of rotation. The overall status ("") stays
+  // SERVING: the process is alive and heals by itself.
+  std::vector<std::string> database_bound_services;
 };
 
 // What the shared start-up hands a service once the database is migrated.

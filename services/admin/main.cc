@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
                                                {"upstream_timeout", "AIGW_ADMIN_UPSTREAM_TIMEOUT"},
                                                {"provider_host_allowlist",
                                                 "AIGW_PROVIDER_HOST_ALLOWLIST"},
-                                               {"time_zone", "AIGW_TIME_ZONE"}}};
+                                               {"time_zone", "AIGW_TIME_ZONE"}},
+                                 // Every RPC reads or writes the database.
+                                 .database_bound_services = {"aigw.v1.AdminService"}};
   return aigw::server::RunServiceMain(spec, argc, argv, &aigw::admin::Build);
 }

@@ -310,6 +310,8 @@ int main(int argc, char** argv) {
                     {"max_stream_content_bytes", "AIGW_MAX_STREAM_CONTENT_BYTES"},
                     {"max_stream_duration", "AIGW_MAX_STREAM_DURATION"},
                     {"stream_max_queued_bytes", "AIGW_STREAM_MAX_QUEUED_BYTES"},
-                    {"provider_host_allowlist", "AIGW_PROVIDER_HOST_ALLOWLIST"}}};
+                    {"provider_host_allowlist", "AIGW_PROVIDER_HOST_ALLOWLIST"}},
+      // The catalogue is cached and call events spool: ready without the database.
+      .database_bound_services = {}};
   return aigw::server::RunServiceMain(spec, argc, argv, &aigw::gateway::Build);
 }

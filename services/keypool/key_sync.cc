@@ -111,6 +111,7 @@ void KeySync::Loop() {
                              : absl::InfiniteFuture();
   absl::Time next_flush = absl::Now() + options_.flush_interval;
   absl::Time next_upkeep = absl::Now();
+  bool flush_failing = false;
   for (;;) {
     std::deque<ReloadDone> reloads;
     {
@@ -137,10 +138,17 @@ void KeySync::Loop() {
       }
     }
     if (now >= next_flush) {
-      if (absl::Status st = Flush(); !st.ok()) {
-        spdlog::error("msg=\"writing back key counters failed; will retry\" error=\"{}\"",
-                      std::string(st.message()));
+      // A failed write-back leaves the counters pending in memory; the next
+      // flush writes their values then (a database outage loses no count).
+      // Said once per outage, not every second.
+      absl::Status st = Flush();
+      if (!st.ok() && !flush_failing) {
+        spdlog::error("msg=\"writing back key counters failed; they are kept and retried\" "
+                      "error=\"{}\"", std::string(st.message()));
+      } else if (st.ok() && flush_failing) {
+        spdlog::info("msg=\"key counters written back again\"");
       }
+      flush_failing = !st.ok();
       next_flush = absl::Now() + options_.flush_interval;
     }
     if (now >= next_upkeep) {

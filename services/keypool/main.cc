@@ -21,7 +21,9 @@ int main(int argc, char** argv) {
   aigw::server::ServiceSpec spec{.name = "keypool",
                                  .default_grpc_port = 50052,
                                  .default_metrics_port = 9102,
-                                 .env_flags = std::move(env_flags)};
+                                 .env_flags = std::move(env_flags),
+                                 // Leases come from memory: ready without the database.
+                                 .database_bound_services = {}};
   return aigw::server::RunServiceMain(
       spec, argc, argv,
       [](aigw::server::ServiceContext& ctx) -> absl::StatusOr<aigw::server::ServiceParts> {

@@ -122,6 +122,8 @@ int main(int argc, char** argv) {
                                  .env_flags = {{"stats_time_zone", "AIGW_STATS_TIME_ZONE"},
                                                {"max_batch_events", "AIGW_USAGE_MAX_BATCH_EVENTS"},
                                                {"log_retention_days", "AIGW_LOG_RETENTION_DAYS"},
-                                               {"retention_interval", "AIGW_RETENTION_INTERVAL"}}};
+                                               {"retention_interval", "AIGW_RETENTION_INTERVAL"}},
+                                 // Every RPC, RecordCalls first, needs the database.
+                                 .database_bound_services = {"aigw.v1.UsageService"}};
   return aigw::server::RunServiceMain(spec, argc, argv, aigw::usage::BuildService);
 }

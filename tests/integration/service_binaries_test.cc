@@ -116,6 +116,10 @@ TEST_P(ServiceBinaryTest, ServesHealthReflectionMetricsAndStopsCleanlyOnSigterm)
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   EXPECT_TRUE(absl::StrContains(*metrics, "aigw_build_info{service=\"" + c.name + "\""))
       << *metrics;
+  // Every binary shows its database's state (libs/server/database_monitor.h).
+  EXPECT_TRUE(absl::StrContains(*metrics, "\naigw_db_up 1\n")) << *metrics;
+  EXPECT_TRUE(absl::StrContains(*metrics, "aigw_db_errors_total{kind=\"connection\"} 0"))
+      << *metrics;
   // The health checks above went through the metrics interceptor.
   EXPECT_TRUE(absl::StrContains(
       *metrics, "aigw_grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Check\","

@@ -7,9 +7,7 @@
 
 #include <filesystem>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "aigw/v1/chat.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -33,19 +31,6 @@ std::string Bearer(const std::string& role) {
   c.role = role;
   c.expires_at = absl::Now() + absl::Hours(1);
   return "Bearer " + *auth::MintJwt(kJwtSecret, c);
-}
-
-// The value of an unlabelled sample in a /metrics page, or -1.
-double Metric(int port, const std::string& name) {
-  absl::StatusOr<std::string> page = testing::HttpGet(port, "/metrics");
-  if (!page.ok()) return -1;
-  for (absl::string_view line : absl::StrSplit(*page, '\n')) {
-    if (absl::StartsWith(line, name + " ")) {
-      double v = -1;
-      if (absl::SimpleAtod(line.substr(name.size() + 1), &v)) return v;
-    }
-  }
-  return -1;
 }
 
 long long Count(db::Database& db, const std::string& sql) {
@@ -133,7 +118,10 @@ TEST(SpoolReplayTest, EventsSpooledWhileUsageIsDownArriveOnceWhenItReturns) {
     ASSERT_TRUE(st.ok()) << st.error_message();
   }
   double spooled = -1;
-  for (int i = 0; i < 200 && (spooled = Metric(gateway_metrics, "aigw_gateway_spool_events")) < kCalls; ++i) {
+  for (int i = 0;
+       i < 200 &&
+       (spooled = testing::MetricValue(gateway_metrics, "aigw_gateway_spool_events")) < kCalls;
+       ++i) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_EQ(spooled, kCalls);
@@ -146,12 +134,15 @@ TEST(SpoolReplayTest, EventsSpooledWhileUsageIsDownArriveOnceWhenItReturns) {
   long long logged = 0;
   for (int i = 0; i < 300; ++i) {
     logged = Count(db->db(), "SELECT COUNT(*) FROM t_ai_api_logs");
-    if (logged >= kCalls && Metric(gateway_metrics, "aigw_gateway_spool_events") == 0) break;
+    if (logged >= kCalls &&
+        testing::MetricValue(gateway_metrics, "aigw_gateway_spool_events") == 0) {
+      break;
+    }
     absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_EQ(logged, kCalls);
   EXPECT_EQ(Count(db->db(), "SELECT COUNT(DISTINCT request_id) FROM t_ai_api_logs"), kCalls);
-  EXPECT_EQ(Metric(gateway_metrics, "aigw_gateway_spool_events"), 0);
+  EXPECT_EQ(testing::MetricValue(gateway_metrics, "aigw_gateway_spool_events"), 0);
   EXPECT_EQ(Count(db->db(), "SELECT COALESCE(SUM(total_requests), 0) FROM t_ai_usage_stats"),
             kCalls);
 

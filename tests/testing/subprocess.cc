@@ -13,7 +13,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "curl/curl.h"
 #include "grpcpp/grpcpp.h"
@@ -191,6 +194,18 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
   if (rc != CURLE_OK) return absl::UnavailableError(curl_easy_strerror(rc));
   if (code != 200) return absl::InternalError(absl::StrCat("HTTP ", code, " from ", url));
   return body;
+}
+
+double MetricValue(int port, const std::string& series) {
+  absl::StatusOr<std::string> page = HttpGet(port, "/metrics");
+  if (!page.ok()) return -1;
+  for (absl::string_view line : absl::StrSplit(*page, '\n')) {
+    if (absl::StartsWith(line, series + " ")) {
+      double v = -1;
+      if (absl::SimpleAtod(line.substr(series.size() + 1), &v)) return v;
+    }
+  }
+  return -1;
 }
 
 }  // namespace aigw::testing

@@ -50,6 +50,11 @@ absl::Status WaitForServing(const std::string& target, absl::Duration timeout);
 // GET http://127.0.0.1:<port><path>; the body, or an error for non-200.
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
 
+// The value of one sample on the /metrics page at `port`: `series` is the
+// name of an unlabelled metric ("aigw_db_up") or name and labels as printed
+// ("aigw_db_errors_total{kind=\"busy\"}"). -1 when absent or unreachable.
+double MetricValue(int port, const std::string& series);
+
 }  // namespace aigw::testing
 
 #endif  // AIGW_TESTS_TESTING_SUBPROCESS_H_
