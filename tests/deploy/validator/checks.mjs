@@ -4,11 +4,15 @@
 import fs from "node:fs";
 
 // What each service binary serves (README.md "the services").
+// `ready`: the gRPC health name the readiness probe checks. Usage and admin
+// name their service, NOT_SERVING while their database is unreachable
+// (libs/server/database_monitor.h); the others, and every startup and
+// liveness probe, the overall health "".
 export const SERVICES = {
-  gateway: { grpc: 50051, metrics: 9101 },
-  keypool: { grpc: 50052, metrics: 9102 },
-  usage: { grpc: 50053, metrics: 9103 },
-  admin: { grpc: 50054, metrics: 9104 },
+  gateway: { grpc: 50051, metrics: 9101, ready: "" },
+  keypool: { grpc: 50052, metrics: 9102, ready: "" },
+  usage: { grpc: 50053, metrics: 9103, ready: "aigw.v1.UsageService" },
+  admin: { grpc: 50054, metrics: 9104, ready: "aigw.v1.AdminService" },
 };
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "Job"]);
@@ -162,7 +166,11 @@ export function crossChecks(objects, { templates, entrypointScript, requireScale
         const p = c[probe];
         if (!p?.grpc) fail(cw, `${probe} must be a gRPC probe`);
         else if (p.grpc.port !== want.grpc) fail(cw, `${probe} probes port ${p.grpc.port}, not gRPC ${want.grpc}`);
-        else if ((p.grpc.service ?? "") !== "") fail(cw, `${probe} must check the server's overall health (service "")`);
+        else if (probe === "readinessProbe" && (p.grpc.service ?? "") !== want.ready) {
+          fail(cw, `readinessProbe must check gRPC health service "${want.ready}"`);
+        } else if (probe !== "readinessProbe" && (p.grpc.service ?? "") !== "") {
+          fail(cw, `${probe} must check the server's overall health (service "")`);
+        }
       }
       const grace = seconds(config?.data?.AIGW_SHUTDOWN_GRACE ?? "25s");
       const preStop = c.lifecycle?.preStop?.exec?.command;
