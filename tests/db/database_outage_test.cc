@@ -244,6 +244,33 @@ TEST_F(DatabaseOutageTest, PingFindsTheOutageAndTheRecoveryWithoutOtherCalls) {
   EXPECT_TRUE(observer_.last_up);
 }
 
+// The fixture's promise to tests that kill the server: a SIGKILL at any
+// moment, even the first one on a new data directory, keeps what was
+// committed. (A server's first InnoDB files are not on disk until a
+// checkpoint; Start() makes sure they are.)
+TEST(PrivateMariaDbTest, KillRightAfterStartKeepsCommittedRows) {
+  absl::StatusOr<std::unique_ptr<PrivateMariaDb>> server = PrivateMariaDb::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE((*server)->CreateDatabase("fresh").ok());
+  absl::StatusOr<DatabaseUrl> url = DatabaseUrl::Parse((*server)->Url("fresh"));
+  ASSERT_TRUE(url.ok());
+  {
+    auto db = Database::Open(*url, 1);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(Exec(**db, "CREATE TABLE t (id INT PRIMARY KEY) ENGINE=InnoDB").ok());
+    ASSERT_TRUE(Exec(**db, "INSERT INTO t VALUES (1), (2), (3)").ok());
+  }
+  ASSERT_TRUE((*server)->Kill().ok());
+  EXPECT_FALSE((*server)->running());
+  absl::Status restarted = (*server)->Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted;
+  auto db = Database::Open(*url, 1);
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::StatusOr<long long> rows = Count(**db, "t");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, 3);
+}
+
 // SQLite: a writer that waits out the busy timeout gets UNAVAILABLE (retry),
 // but a lock is no outage: nothing is marked down or reopened.
 TEST(SqliteBusyTest, LockHeldTooLongIsUnavailableButNotAnOutage) {

@@ -75,10 +75,14 @@ absl::StatusOr<std::unique_ptr<FaultCluster>> FaultCluster::Start(db::Backend ba
   if (mkdtemp(tmpl) == nullptr) return absl::InternalError("mkdtemp failed");
   c->dir_ = tmpl;
   if (backend == db::Backend::kMySql) {
-    absl::StatusOr<std::unique_ptr<PrivateMariaDb>> mariadb = PrivateMariaDb::Start(kStartTimeout);
+    testing::PrivateMariaDb::Options options;
+    options.timeout = kStartTimeout;
+    absl::StatusOr<std::unique_ptr<testing::PrivateMariaDb>> mariadb =
+        testing::PrivateMariaDb::Start(options);
     if (!mariadb.ok()) return mariadb.status();
+    if (absl::Status st = (*mariadb)->CreateDatabase("aigw"); !st.ok()) return st;
     c->mariadb_ = std::move(*mariadb);
-    c->db_url_ = c->mariadb_->url();
+    c->db_url_ = c->mariadb_->Url("aigw");
   } else {
     c->db_url_ = absl::StrCat("sqlite3://", c->dir_, "/aigw.db");
   }
@@ -216,7 +220,7 @@ absl::Status FaultCluster::Kill(Component c) {
 absl::Status FaultCluster::Restart(Component c) {
   switch (c) {
     case Component::kMariaDb:
-      return mariadb_->Restart(kStartTimeout);
+      return mariadb_->Restart();
     case Component::kUsage:
       usage_.reset();
       return StartUsage();
@@ -251,14 +255,14 @@ std::vector<std::string> FaultCluster::DeadProcesses() {
           name + (proc == nullptr ? " not started" : " exited: " + LastLines(proc->Stderr(), 3)));
     }
   }
-  if (mariadb_ != nullptr && !mariadb_->Running()) dead.push_back("mariadbd exited");
+  if (mariadb_ != nullptr && !mariadb_->running()) dead.push_back("mariadbd exited");
   return dead;
 }
 
 std::string FaultCluster::Logs(Component c) const {
   switch (c) {
     case Component::kMariaDb:
-      return mariadb_ != nullptr ? mariadb_->LogTail() : "";
+      return mariadb_ != nullptr ? LastLines(mariadb_->ErrorLog()) : "";
     case Component::kUsage:
       return usage_ != nullptr ? LastLines(usage_->Stderr()) : "";
     case Component::kKeypool:

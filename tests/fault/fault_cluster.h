@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/db/database.h"
-#include "tests/fault/private_mariadb.h"
+#include "tests/testing/private_mariadb.h"
 #include "tests/testing/subprocess.h"
 
 namespace aigw::fault {
@@ -76,7 +76,7 @@ class FaultCluster {
   BinaryPaths bins_;
   std::string dir_;  // SQLite file and the gateway's spool
   std::string db_url_;
-  std::unique_ptr<PrivateMariaDb> mariadb_;
+  std::unique_ptr<testing::PrivateMariaDb> mariadb_;
   int upstream_port_ = 0;
   int keypool_port_ = 0, usage_port_ = 0, gateway_port_ = 0, admin_port_ = 0;
   int gateway_metrics_port_ = 0, usage_metrics_port_ = 0;

@@ -44,6 +44,12 @@ absl::StatusOr<std::unique_ptr<PrivateMariaDb>> PrivateMariaDb::Start(Options op
   if (ec)
     return absl::InternalError(absl::StrCat("cannot create ", m->data_dir_, ": ", ec.message()));
   m->port_ = PickFreePort();
+  // A new datadir's InnoDB system tablespace is only in the buffer pool and
+  // the redo log until a checkpoint, and crash recovery cannot start from a
+  // zeroed ibdata1 header: one clean shutdown writes it, so that a Kill()
+  // at any later moment is recovered.
+  if (absl::Status st = m->Launch(); !st.ok()) return st;
+  if (absl::Status st = m->Stop(); !st.ok()) return st;
   if (absl::Status st = m->Launch(); !st.ok()) return st;
   return m;
 }

@@ -20,10 +20,11 @@ namespace aigw::testing {
 // on an empty data directory in a new temporary directory, listening on
 // 127.0.0.1 at a free port (PickFreePort) and on its own Unix socket, with
 // its own pid file and error log. It runs with --skip-grant-tables, so any
-// user name and password are accepted (url() uses "root" and none) and no
-// mariadb-install-db is needed: a start costs ~0.3 s, not ~3 s. InnoDB keeps
-// its defaults for durability (a committed transaction survives Kill()), with
-// a small buffer pool and redo log.
+// user name and password are accepted (Url() uses "root" and none) and no
+// mariadb-install-db is needed: Start() costs ~0.7 s (a first start, a clean
+// shutdown that puts the new InnoDB files on disk, a second start), not ~3 s.
+// InnoDB keeps its defaults for durability (a committed transaction survives
+// Kill(), at any moment), with a small buffer pool and redo log.
 //
 // Its life: Start() makes the data directory and starts the server; Stop()
 // shuts it down cleanly (SIGTERM); Kill() ends it at once (SIGKILL, a crash:
