@@ -62,9 +62,11 @@ struct DatabaseOptions {
   // as long after each further failure, up to `reconnect_max_backoff`
   // (each wait shortened by up to 20% at random, so many processes do not
   // knock in step). One attempt at a time per pool; calls that find the
-  // database down meanwhile fail at once with UNAVAILABLE.
+  // database down meanwhile fail at once with UNAVAILABLE. A short bound
+  // costs little (one connection attempt per pool per bound) and brings a
+  // service back within it once the server is.
   absl::Duration reconnect_initial_backoff = absl::Milliseconds(100);
-  absl::Duration reconnect_max_backoff = absl::Seconds(5);
+  absl::Duration reconnect_max_backoff = absl::Seconds(2);
   // MySQL: a session unused this long is pinged before it is used (servers
   // close idle connections after wait_timeout).
   absl::Duration idle_check_after = absl::Seconds(60);

@@ -34,7 +34,7 @@ ABSL_FLAG(std::string, db_url, "",
           "Database URL [env AIGW_DB_URL; else DB_HOST/DB_PORT/DB_USERNAME/DB_PASSWORD/"
           "DB_DATABASE; else sqlite3://var/aigw.db]");
 ABSL_FLAG(int, db_pool_size, 8, "Database connections [env AIGW_DB_POOL_SIZE]");
-ABSL_FLAG(absl::Duration, db_reconnect_max_backoff, absl::Seconds(5),
+ABSL_FLAG(absl::Duration, db_reconnect_max_backoff, absl::Seconds(2),
           "Longest wait between two attempts to reconnect to an unreachable database (the "
           "first waits 100ms, each next one twice as long) [env AIGW_DB_RECONNECT_MAX_BACKOFF]");
 ABSL_FLAG(std::string, log_level, "info",
