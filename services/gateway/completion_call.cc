@@ -204,6 +204,8 @@ void CompletionCall::OnLease(LeaseResult result) {
     return;
   }
   if (!result.status.ok()) {
+    // No key this time: the call log must not name an earlier attempt's key.
+    lease_.Clear();
     if (result.status.code() == absl::StatusCode::kResourceExhausted &&
         WaitForRateLimitedKey(result.retry_after_ms)) {
       return;

@@ -58,6 +58,23 @@ class CompletionPipelineTest : public ::testing::Test {
     }
   }
 
+  // Deletes every key of `provider` and has the keypool reload, as an
+  // operator who removed them would.
+  void RemoveKeysOf(const std::string& provider) {
+    ASSERT_TRUE(h_.db().Run([&](soci::session& s) {
+                   s << "DELETE FROM t_ai_api_keys WHERE provider_id IN "
+                        "(SELECT id FROM t_ai_providers WHERE provider_code = :code)",
+                       soci::use(provider);
+                   return absl::OkStatus();
+                 }).ok());
+    auto channel = grpc::CreateChannel(h_.keypool_target(), grpc::InsecureChannelCredentials());
+    auto stub = aigw::v1::KeyPool::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", BearerFor("admin"));
+    aigw::v1::ReloadResponse reloaded;
+    ASSERT_TRUE(stub->Reload(&ctx, {}, &reloaded).ok());
+  }
+
   std::vector<std::string> KeysSeenUpstream() {
     std::vector<std::string> keys;
     for (const auto& r : h_.upstream().requests().Requests()) keys.push_back(r.api_key);
@@ -445,18 +462,29 @@ TEST_F(CompletionPipelineTest, AHostOutsideTheAllowListIsNeverSentTo) {
   EXPECT_EQ(KeysSeenUpstream(), std::vector<std::string>{kKeyA});
 }
 
+TEST_F(CompletionPipelineTest, AFallbackWithoutKeysLogsNoEarlierAttemptsKey) {
+  // deepseek fails with its key; openai has none left. The final row is an
+  // attempt that was never sent and must not carry deepseek's key.
+  h_.AddRule(R"({"path":"/chat/completions","status":503,"message":"deepseek is overloaded"})");
+  RemoveKeysOf("openai");
+  auto req = UserRequest("deepseek", "deepseek-chat", "hi");
+  req.add_fallbacks()->set_provider_code("openai");
+  CallResult r = h_.Run(req);
+  EXPECT_FALSE(r.status.ok());
+  auto events = h_.events().events();
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_NE(events[3].key_id(), 0);  // deepseek's attempts name their key
+  const aigw::v1::CallEvent& final_event = events.back();
+  EXPECT_TRUE(final_event.is_final());
+  EXPECT_EQ(final_event.provider_code(), "openai");
+  EXPECT_EQ(final_event.outcome(), aigw::v1::NOT_SENT);
+  EXPECT_EQ(final_event.error_code(), "NO_AVAILABLE_KEYS");
+  EXPECT_EQ(final_event.key_id(), 0);
+  EXPECT_EQ(final_event.http_status(), 0);
+}
+
 TEST_F(CompletionPipelineTest, NoKeysIsResourceExhausted) {
-  // Remove deepseek's key; the keypool notices on Reload.
-  ASSERT_TRUE(h_.db().Run([](soci::session& s) {
-                 s << "DELETE FROM t_ai_api_keys WHERE key_name LIKE 'sk-deepseek%'";
-                 return absl::OkStatus();
-               }).ok());
-  auto channel = grpc::CreateChannel(h_.keypool_target(), grpc::InsecureChannelCredentials());
-  auto stub = aigw::v1::KeyPool::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", BearerFor("admin"));
-  aigw::v1::ReloadResponse reloaded;
-  ASSERT_TRUE(stub->Reload(&ctx, {}, &reloaded).ok());
+  RemoveKeysOf("deepseek");
   CallResult r = h_.Run(UserRequest("deepseek", "", "hi"));
   EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted) << r.status;
   EXPECT_TRUE(absl::StrContains(r.status.message(), "No available API keys for provider deepseek"))
