@@ -70,17 +70,40 @@ TokenCount Estimate(int64_t tokens) {
   return TokenCount{tokens, std::string(kEstimate), true};
 }
 
-// The cookbook's num_tokens_from_messages with `count` as the text counter,
-// in units of 1/`scale` token.
+// The cookbook's num_tokens_from_messages and num_tokens_for_tools with
+// `count` as the text counter, in units of 1/`scale` token; images apart.
 template <typename CountFn>
-int64_t ChatTotal(absl::Span<const ChatMessage> messages, int64_t scale,
-                  CountFn&& count) {
+int64_t TextTotal(absl::Span<const ChatMessage> messages, const ToolDefinitionText& tools,
+                  int64_t scale, CountFn&& count) {
   int64_t total = 0;
   for (const ChatMessage& m : messages) {
     total += kTokensPerMessage * scale + count(m.role) + count(m.content);
     if (!m.name.empty()) total += count(m.name) + kTokensPerName * scale;
+    for (absl::string_view text : m.text_parts) total += count(text);
+    for (const ToolCallText& call : m.tool_calls) {
+      total += kTokensPerToolCall * scale + count(call.name) + count(call.arguments);
+    }
   }
+  total += tools.fixed_tokens * scale;
+  for (const std::string& line : tools.lines) total += count(line);
   return total + kReplyPrimingTokens * scale;
+}
+
+struct ImageTotal {
+  int64_t tokens = 0;
+  bool sizes_known = true;
+};
+
+ImageTotal CountImages(absl::Span<const ChatMessage> messages) {
+  ImageTotal total;
+  for (const ChatMessage& m : messages) {
+    for (const ImagePart& image : m.images) {
+      const ImageTokenCount c = CountImageUrlTokens(image.url, image.detail);
+      total.tokens += c.tokens;
+      total.sizes_known = total.sizes_known && c.size_known;
+    }
+  }
+  return total;
 }
 
 }  // namespace
@@ -122,27 +145,38 @@ absl::StatusOr<TokenCount> CountTextTokens(absl::string_view model,
 absl::StatusOr<TokenCount> CountChatTokens(absl::string_view model,
                                            absl::Span<const ChatMessage> messages,
                                            absl::string_view provider_code) {
+  return CountPromptTokens(model, messages, {}, provider_code);
+}
+
+absl::StatusOr<TokenCount> CountPromptTokens(absl::string_view model,
+                                             absl::Span<const ChatMessage> messages,
+                                             absl::Span<const ToolDefinition> tools,
+                                             absl::string_view provider_code) {
   const CountingMethod method = MethodForModel(model, provider_code);
+  const ImageTotal images = CountImages(messages);
   if (method == CountingMethod::kDeepSeekEstimate) {
     // Summed in tenths and rounded once, not per field.
-    return Estimate(CeilTenths(ChatTotal(
-        messages, 10, [](absl::string_view s) { return DeepSeekTenths(s); })));
+    const ToolDefinitionText tool_text = ToolDefinitionsAsText(tools, ToolTokenRule{});
+    return Estimate(CeilTenths(TextTotal(messages, tool_text, 10,
+                                         [](absl::string_view s) { return DeepSeekTenths(s); })) +
+                    images.tokens);
   }
   absl::StatusOr<const Encoding*> encoding =
       method == CountingMethod::kExact ? EncodingForModel(model)
                                        : GetEncoding(kO200kBase);
   if (!encoding.ok()) return encoding.status();
   const Encoding* e = *encoding;
-  const int64_t tokens = ChatTotal(messages, 1, [e](absl::string_view s) {
+  const ToolDefinitionText tool_text = ToolDefinitionsAsText(tools, ToolRuleForEncoding(e->name()));
+  const int64_t tokens = TextTotal(messages, tool_text, 1, [e](absl::string_view s) {
     return static_cast<int64_t>(e->CountTokens(s));
   });
   switch (method) {
     case CountingMethod::kExact:
-      return TokenCount{tokens, e->name(), false};
+      return TokenCount{tokens + images.tokens, e->name(), !images.sizes_known};
     case CountingMethod::kAnthropicEstimate:
-      return Estimate(Scale(tokens, kAnthropicFactor));
+      return Estimate(Scale(tokens, kAnthropicFactor) + images.tokens);
     default:
-      return Estimate(tokens);
+      return Estimate(tokens + images.tokens);
   }
 }
 

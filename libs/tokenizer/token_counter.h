@@ -7,6 +7,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "libs/tokenizer/image_tokens.h"
+#include "libs/tokenizer/tool_tokens.h"
 
 namespace aigw::tokenizer {
 
@@ -33,24 +35,52 @@ namespace aigw::tokenizer {
 // Chat overhead follows OpenAI's cookbook (How_to_count_tokens_with_tiktoken):
 // 3 tokens per message, +1 when it has a name, +3 priming the reply; the role
 // and name strings are counted as text. Estimates use the same structure.
+//
+// Beyond plain text (OpenAI publishes no rule for these; ours):
+//  - text parts count like content, each on its own;
+//  - image parts count by libs/tokenizer/image_tokens.h (never scaled by an
+//    estimate's factor: the rule is per image, not per text token);
+//  - each tool call of an assistant turn: kTokensPerToolCall + its name and
+//    its arguments as text (its id is not shown to the model);
+//  - a tool turn: like any message, its content the result (its
+//    tool_call_id is not counted, like a call's id);
+//  - tool definitions: libs/tokenizer/tool_tokens.h.
 
-// A chat message for counting; the views must outlive the call.
+// An image_url part.
+struct ImagePart {
+  absl::string_view url;
+  ImageDetail detail = ImageDetail::kAuto;
+};
+
+// A tool call on an assistant turn.
+struct ToolCallText {
+  absl::string_view name;
+  absl::string_view arguments;
+};
+
+// A chat message for counting; the views and spans must outlive the call.
 struct ChatMessage {
   absl::string_view role;
   absl::string_view content;
   absl::string_view name;  // empty: no name
+  absl::Span<const absl::string_view> text_parts = {};
+  absl::Span<const ImagePart> images = {};
+  absl::Span<const ToolCallText> tool_calls = {};
 };
 
 struct TokenCount {
   int64_t tokens = 0;
   // o200k_base | cl100k_base | estimate (the values of CountTokensResponse).
   std::string encoding;
+  // No exact tokenizer for the model, or an image of unknown size counted
+  // as kUnknownImageTokens.
   bool is_estimate = false;
 };
 
 inline constexpr int kTokensPerMessage = 3;
 inline constexpr int kTokensPerName = 1;
 inline constexpr int kReplyPrimingTokens = 3;
+inline constexpr int kTokensPerToolCall = 3;
 inline constexpr double kAnthropicFactor = 1.2;
 inline constexpr double kDeepSeekTokensPerChar = 0.3;
 inline constexpr double kDeepSeekTokensPerCjkChar = 0.6;
@@ -74,6 +104,11 @@ absl::StatusOr<TokenCount> CountTextTokens(absl::string_view model,
 absl::StatusOr<TokenCount> CountChatTokens(absl::string_view model,
                                            absl::Span<const ChatMessage> messages,
                                            absl::string_view provider_code = {});
+// Messages and the tool definitions offered with them.
+absl::StatusOr<TokenCount> CountPromptTokens(absl::string_view model,
+                                             absl::Span<const ChatMessage> messages,
+                                             absl::Span<const ToolDefinition> tools,
+                                             absl::string_view provider_code = {});
 
 // Counts a streamed completion when the provider reports no usage. Token
 // boundaries do not respect chunk boundaries, so the deltas are kept and

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/tokenizer/registry.h"
@@ -86,6 +88,107 @@ TEST(ChatCountTest, OverheadPerMessageAndName) {
   const std::vector<ChatMessage> named = {{"user", "hi", "bob"}};
   EXPECT_EQ(Chat("gpt-4o", named).tokens, 3 + 1 + 1 + (1 + 1) + 3);
   EXPECT_EQ(Chat("gpt-4o", {}).tokens, 3);
+}
+
+// Section 7 of the cookbook: two messages and one function, whose counts the
+// OpenAI API confirmed: 105 prompt tokens for gpt-3.5-turbo and gpt-4, 101
+// for gpt-4o and gpt-4o-mini.
+constexpr absl::string_view kWeatherParameters = R"({
+  "type": "object",
+  "properties": {
+    "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+    "unit": {"type": "string", "description": "The unit of temperature to return",
+             "enum": ["celsius", "fahrenheit"]}
+  },
+  "required": ["location"]
+})";
+
+const std::vector<ChatMessage>& WeatherMessages() {
+  static const auto* messages = new std::vector<ChatMessage>{
+      {"system", "You are a helpful assistant that can answer to questions about the weather.", ""},
+      {"user", "What's the weather like in San Francisco?", ""},
+  };
+  return *messages;
+}
+
+TokenCount Prompt(absl::string_view model, absl::Span<const ChatMessage> messages,
+                  absl::Span<const ToolDefinition> tools, absl::string_view provider = {}) {
+  absl::StatusOr<TokenCount> c = CountPromptTokens(model, messages, tools, provider);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *c : TokenCount{};
+}
+
+TEST(PromptCountTest, ToolsMatchTheCookbook) {
+  const ToolDefinition weather{"get_current_weather", "Get the current weather in a given location",
+                               kWeatherParameters};
+  for (absl::string_view model : {"gpt-3.5-turbo", "gpt-4"}) {
+    const TokenCount c = Prompt(model, WeatherMessages(), {weather});
+    EXPECT_EQ(c.tokens, 105) << model;
+    EXPECT_FALSE(c.is_estimate) << model;
+  }
+  for (absl::string_view model : {"gpt-4o", "gpt-4o-mini"}) {
+    EXPECT_EQ(Prompt(model, WeatherMessages(), {weather}).tokens, 101) << model;
+  }
+  // Without tools it is the messages' count.
+  EXPECT_EQ(Prompt("gpt-4o", WeatherMessages(), {}).tokens,
+            Chat("gpt-4o", WeatherMessages()).tokens);
+}
+
+TEST(PromptCountTest, ToolsCountInEstimatesToo) {
+  const ToolDefinition weather{"get_current_weather", "Get the current weather in a given location",
+                               kWeatherParameters};
+  const int64_t bare = Prompt("claude-3-5-sonnet", WeatherMessages(), {}).tokens;
+  const int64_t with_tool = Prompt("claude-3-5-sonnet", WeatherMessages(), {weather}).tokens;
+  // gpt-4o's 101 minus its messages, scaled by 1.2 (rounded once).
+  EXPECT_NEAR(with_tool - bare, (101 - Chat("gpt-4o", WeatherMessages()).tokens) * 1.2, 1.0);
+  EXPECT_GT(Prompt("deepseek-chat", WeatherMessages(), {weather}).tokens,
+            Prompt("deepseek-chat", WeatherMessages(), {}).tokens + 31);
+}
+
+TEST(PromptCountTest, ToolCallsAndResults) {
+  const std::vector<ToolCallText> calls = {{"get_current_weather", R"({"location":"Paris"})"}};
+  std::vector<ChatMessage> messages = WeatherMessages();
+  const int64_t before = Chat("gpt-4o", messages).tokens;
+  messages.push_back(ChatMessage{"assistant", "", "", {}, {}, calls});
+  const int64_t with_call = Chat("gpt-4o", messages).tokens;
+  EXPECT_EQ(with_call - before, kTokensPerMessage + Text("gpt-4o", "assistant").tokens +
+                                    kTokensPerToolCall +
+                                    Text("gpt-4o", "get_current_weather").tokens +
+                                    Text("gpt-4o", R"({"location":"Paris"})").tokens);
+  messages.push_back(ChatMessage{"tool", R"({"temperature": 21})", ""});
+  EXPECT_EQ(Chat("gpt-4o", messages).tokens - with_call,
+            kTokensPerMessage + Text("gpt-4o", "tool").tokens +
+                Text("gpt-4o", R"({"temperature": 21})").tokens);
+}
+
+TEST(PromptCountTest, ImagesByOpenAisRule) {
+  const std::vector<absl::string_view> text = {"What is on this cover?"};
+  const std::vector<ImagePart> low = {{"https://example.com/a.png", ImageDetail::kLow}};
+  const std::vector<ChatMessage> text_only = {{"user", "", "", text}};
+  const int64_t base = Chat("gpt-4o", text_only).tokens;
+  EXPECT_EQ(base, kTokensPerMessage + Text("gpt-4o", "user").tokens +
+                      Text("gpt-4o", "What is on this cover?").tokens + kReplyPrimingTokens);
+
+  TokenCount c = Chat("gpt-4o", {{"user", "", "", text, low}});
+  EXPECT_EQ(c.tokens, base + 85);
+  EXPECT_FALSE(c.is_estimate);
+  // A 2048 x 4096 PNG in a data: URL at high detail: 1105.
+  const std::string png = absl::StrCat(
+      "data:image/png;base64,",
+      absl::Base64Escape(absl::StrCat(std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16),
+                                      std::string("\0\0\x08\0\0\0\x10\0", 8))));
+  const std::vector<ImagePart> high = {{png, ImageDetail::kHigh}, {png, ImageDetail::kLow}};
+  c = Chat("gpt-4o", {{"user", "", "", text, high}});
+  EXPECT_EQ(c.tokens, base + 1105 + 85);
+  EXPECT_FALSE(c.is_estimate);
+  // A remote image at high detail: its size is unknown.
+  const std::vector<ImagePart> remote = {{"https://example.com/a.png", ImageDetail::kHigh}};
+  c = Chat("gpt-4o", {{"user", "", "", text, remote}});
+  EXPECT_EQ(c.tokens, base + kUnknownImageTokens);
+  EXPECT_TRUE(c.is_estimate);
+  // Estimates add images as they are, not scaled like text.
+  const int64_t claude = Chat("claude-3-5-sonnet", text_only).tokens;
+  EXPECT_EQ(Chat("claude-3-5-sonnet", {{"user", "", "", text, low}}).tokens, claude + 85);
 }
 
 TEST(TextCountTest, ExactForOpenAiModels) {
