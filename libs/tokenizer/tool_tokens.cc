@@ -169,6 +169,11 @@ absl::StatusOr<std::vector<ToolProperty>> ReadToolProperties(absl::string_view p
   return std::move(handler.properties());
 }
 
+absl::Status CheckJsonObject(absl::string_view json, int max_depth) {
+  if (json.empty()) return absl::InvalidArgumentError("is empty");
+  return ReadToolProperties(json, max_depth).status();
+}
+
 ToolDefinitionText ToolDefinitionsAsText(absl::Span<const ToolDefinition> tools,
                                          const ToolTokenRule& rule) {
   ToolDefinitionText out;

@@ -68,6 +68,11 @@ inline constexpr int kMaxToolSchemaDepth = 32;
 absl::StatusOr<std::vector<ToolProperty>> ReadToolProperties(
     absl::string_view parameters_json, int max_depth = kMaxToolSchemaDepth);
 
+// OK when `json` is one JSON object nested at most `max_depth` deep; else
+// INVALID_ARGUMENT as ReadToolProperties says it (tool-call arguments,
+// response schemas).
+absl::Status CheckJsonObject(absl::string_view json, int max_depth = kMaxToolSchemaDepth);
+
 // The definitions as the rule above counts them: texts to tokenize, and a
 // fixed number of tokens to add (may be negative only with enums, never in
 // total with the func_init of the function that holds them).

@@ -76,10 +76,11 @@ absl::StatusOr<std::shared_ptr<const Catalogue>> Catalogue::Load(db::Database& d
     const db::Dialect& d = db.dialect();
     ModelEntry m;
     int64_t provider_id = 0;
-    int streaming = 1, active = 1, is_default = 0;
+    int streaming = 1, tools = 0, vision = 0, active = 1, is_default = 0;
     soci::statement stmt =
         (s.prepare << "SELECT id, provider_id, model_code, model_name, max_input_tokens, "
-                      "max_output_tokens, supports_streaming, is_active, is_default, " +
+                      "max_output_tokens, supports_streaming, supports_function_call, "
+                      "supports_vision, is_active, is_default, " +
                           d.DecimalToNanos("cost_per_1k_prompt_tokens") + ", " +
                           d.DecimalToNanos("cost_per_1k_completion_tokens") + ", " +
                           d.DecimalToNanos("cost_per_1k_cached_prompt_tokens") + ", " +
@@ -87,7 +88,7 @@ absl::StatusOr<std::shared_ptr<const Catalogue>> Catalogue::Load(db::Database& d
                           " FROM t_ai_models ORDER BY provider_id, id",
          soci::into(m.id), soci::into(provider_id), soci::into(m.code), soci::into(m.name),
          soci::into(m.max_input_tokens), soci::into(m.max_output_tokens), soci::into(streaming),
-         soci::into(active), soci::into(is_default), soci::into(m.prices.prompt_per_1k_nanos),
+         soci::into(tools), soci::into(vision), soci::into(active), soci::into(is_default), soci::into(m.prices.prompt_per_1k_nanos),
          soci::into(m.prices.completion_per_1k_nanos),
          soci::into(m.prices.cached_prompt_per_1k_nanos),
          soci::into(m.prices.cache_creation_per_1k_nanos));
@@ -96,6 +97,8 @@ absl::StatusOr<std::shared_ptr<const Catalogue>> Catalogue::Load(db::Database& d
       auto it = index.find(provider_id);
       if (it == index.end()) continue;
       m.supports_streaming = streaming != 0;
+      m.supports_function_call = tools != 0;
+      m.supports_vision = vision != 0;
       m.is_active = active != 0;
       m.is_default = is_default != 0;
       providers[it->second].models.push_back(m);

@@ -26,6 +26,11 @@ struct ModelEntry {
   int32_t max_input_tokens = 0;   // 0 = unknown
   int32_t max_output_tokens = 0;  // 0 = unknown
   bool supports_streaming = true;
+  // t_ai_models.supports_function_call / supports_vision: whether requests
+  // with tools or images may go to this model. Load reads them; true here so
+  // that entries built by hand (tests) refuse nothing, like streaming.
+  bool supports_function_call = true;
+  bool supports_vision = true;
   bool is_active = true;
   bool is_default = false;
   providers::ModelPrices prices;

@@ -104,10 +104,10 @@ TEST_P(CatalogueLoadTest, PricesLimitsAndFlagsAreReadExactly) {
   Exec("INSERT INTO t_ai_providers (provider_code, provider_name, base_url, api_format, "
        "is_active, sort_order) VALUES ('mine', 'Mine', 'https://x.example/v1', 'openai', 0, 1)");
   Exec("INSERT INTO t_ai_models (provider_id, model_code, model_name, max_input_tokens, "
-       "max_output_tokens, supports_streaming, is_active, is_default, "
-       "cost_per_1k_prompt_tokens, cost_per_1k_completion_tokens, "
+       "max_output_tokens, supports_streaming, supports_function_call, supports_vision, "
+       "is_active, is_default, cost_per_1k_prompt_tokens, cost_per_1k_completion_tokens, "
        "cost_per_1k_cached_prompt_tokens, cost_per_1k_cache_creation_tokens) "
-       "SELECT id, 'm1', 'M1', 128000, 4096, 0, 1, 1, 0.002, 0.008, 0.000075, 0.000000001 "
+       "SELECT id, 'm1', 'M1', 128000, 4096, 0, 1, 0, 1, 1, 0.002, 0.008, 0.000075, 0.000000001 "
        "FROM t_ai_providers WHERE provider_code = 'mine'");
   Exec("INSERT INTO t_ai_models (provider_id, model_code, model_name, is_active) "
        "SELECT id, 'm2', 'M2', 0 FROM t_ai_providers WHERE provider_code = 'mine'");
@@ -125,13 +125,28 @@ TEST_P(CatalogueLoadTest, PricesLimitsAndFlagsAreReadExactly) {
   EXPECT_EQ(m1.max_input_tokens, 128000);
   EXPECT_EQ(m1.max_output_tokens, 4096);
   EXPECT_FALSE(m1.supports_streaming);
+  EXPECT_TRUE(m1.supports_function_call);
+  EXPECT_FALSE(m1.supports_vision);
   EXPECT_TRUE(m1.is_default);
   EXPECT_EQ(m1.prices.prompt_per_1k_nanos, 2000000);
   EXPECT_EQ(m1.prices.completion_per_1k_nanos, 8000000);
   EXPECT_EQ(m1.prices.cached_prompt_per_1k_nanos, 75000);
   EXPECT_EQ(m1.prices.cache_creation_per_1k_nanos, 1);
   EXPECT_FALSE(mine->models[1].is_active);
+  // The table's defaults: neither tools nor images.
+  EXPECT_FALSE(mine->models[1].supports_function_call);
+  EXPECT_FALSE(mine->models[1].supports_vision);
   EXPECT_EQ(mine->FindModel("m2"), nullptr);
+  // The seed catalogue's flags: GPT-4o calls tools and sees images, DeepSeek
+  // Reasoner does neither.
+  const ModelEntry* gpt4o = (*c)->FindProvider("openai")->FindModel("gpt-4o");
+  ASSERT_NE(gpt4o, nullptr);
+  EXPECT_TRUE(gpt4o->supports_function_call);
+  EXPECT_TRUE(gpt4o->supports_vision);
+  const ModelEntry* reasoner = (*c)->FindProvider("deepseek")->FindModel("deepseek-reasoner");
+  ASSERT_NE(reasoner, nullptr);
+  EXPECT_FALSE(reasoner->supports_function_call);
+  EXPECT_FALSE(reasoner->supports_vision);
 }
 
 TEST_P(CatalogueLoadTest, TheCacheRefreshesAndKeepsTheLastGoodCatalogue) {

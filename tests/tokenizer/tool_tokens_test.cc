@@ -73,6 +73,14 @@ TEST(ReadToolPropertiesTest, RefusesWhatIsNotAJsonObject) {
   EXPECT_TRUE(absl::IsInvalidArgument(ReadToolProperties("nope").status()));
 }
 
+TEST(CheckJsonObjectTest, OneObjectOnly) {
+  EXPECT_TRUE(CheckJsonObject(R"({"location": "Paris", "days": [1, 2]})").ok());
+  EXPECT_TRUE(CheckJsonObject("{}").ok());
+  EXPECT_THAT(CheckJsonObject("").message(), HasSubstr("is empty"));
+  EXPECT_THAT(CheckJsonObject("[]").message(), HasSubstr("is not a JSON object"));
+  EXPECT_THAT(CheckJsonObject("{\"a\": 1").message(), HasSubstr("is not JSON"));
+}
+
 TEST(ReadToolPropertiesTest, DepthIsBoundedWithoutRecursion) {
   auto nested = [](int levels) {
     std::string s;
