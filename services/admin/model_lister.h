@@ -10,7 +10,7 @@
 #include "libs/http/host_allowlist.h"
 #include "libs/http/http_engine.h"
 #include "libs/providers/adapter.h"
-#include "libs/providers/error_class.h"
+#include "libs/providers/outcome.h"
 
 namespace aigw::admin {
 

@@ -19,11 +19,13 @@ namespace aigw::gateway {
 namespace {
 
 using aigw::v1::Outcome;
+using providers::ClassifyAttempt;
+using providers::ClassifyUpstreamError;
+using providers::NextStep;
+using providers::Verdict;
+namespace error_code = providers::error_code;
 
 constexpr int kClientClosedRequest = 499;  // nginx's code for a client that left
-// The call-event error code of an answer over one of the bounds on what an
-// upstream may send (body, headers, one event, JSON depth).
-constexpr char kResponseTooLarge[] = "RESPONSE_TOO_LARGE";
 
 // "req_" + the Unix time in milliseconds (12 hex digits) + 64 random bits.
 // Time first, so ids sort by creation (like a UUIDv7): the usage log's
@@ -98,7 +100,7 @@ absl::Status OverLimit(absl::string_view provider, absl::string_view what) {
 std::string ErrorCode(Outcome outcome, const absl::Status& transport) {
   if (outcome == aigw::v1::NETWORK_ERROR &&
       transport.code() == absl::StatusCode::kDeadlineExceeded) {
-    return "TIMEOUT";
+    return error_code::kTimeout;
   }
   return aigw::v1::Outcome_Name(outcome);
 }
@@ -197,7 +199,7 @@ void CompletionCall::OnLease(LeaseResult result) {
   }
   if (cancelled_) {
     if (has_lease_) {
-      ReportAttempt(aigw::v1::CLIENT_ERROR, kClientClosedRequest, "CANCELLED",
+      ReportAttempt(aigw::v1::CLIENT_ERROR, kClientClosedRequest, error_code::kCancelled,
                     "the client cancelled the call", {}, 0, /*is_final=*/true, /*event=*/false);
     }
     Fail(absl::CancelledError("the client cancelled the call"));
@@ -215,11 +217,11 @@ void CompletionCall::OnLease(LeaseResult result) {
     if (result.status.code() == absl::StatusCode::kResourceExhausted ||
         result.status.code() == absl::StatusCode::kNotFound) {
       failure = absl::Status(result.status.code(), result.status.message());
-      code = "NO_AVAILABLE_KEYS";
+      code = error_code::kNoAvailableKeys;
     } else {
       failure = absl::UnavailableError(
           absl::StrCat("keypool unavailable: ", result.status.message()));
-      code = "KEYPOOL_UNAVAILABLE";
+      code = error_code::kKeypoolUnavailable;
     }
     ++attempt_;
     attempt_started_ = ctx_->clock->Now();
@@ -321,7 +323,7 @@ void CompletionCall::RefuseHost(const absl::Status& refusal) {
   const absl::Status failure(refusal.code(), message);
   RecordFailure(failure, /*upstream=*/false);
   const bool is_final = target_index_ + 1 >= targets_.size();
-  ReportAttempt(aigw::v1::NOT_SENT, 0, "HOST_NOT_ALLOWED", message, {}, 0, is_final,
+  ReportAttempt(aigw::v1::NOT_SENT, 0, error_code::kHostNotAllowed, message, {}, 0, is_final,
                 /*event=*/true);
   NextTarget();
 }
@@ -335,7 +337,7 @@ void CompletionCall::OnData(absl::string_view bytes) {
     if (ev.kind == providers::StreamEvent::Kind::kDelta && ctx_->max_stream_content_bytes > 0) {
       streamed_bytes_ += static_cast<int64_t>(ev.delta_content.size() + ev.delta_reasoning.size());
       if (streamed_bytes_ > ctx_->max_stream_content_bytes) {
-        CutShort({aigw::v1::CLIENT_ERROR, NextStep::kGiveUp, "STREAM_TOO_LARGE",
+        CutShort({aigw::v1::CLIENT_ERROR, NextStep::kGiveUp, error_code::kStreamTooLarge,
                   absl::ResourceExhaustedError(absl::StrCat(
                       provider, " streamed more than ",
                       ByteSizeText(ctx_->max_stream_content_bytes),
@@ -360,12 +362,12 @@ void CompletionCall::OnData(absl::string_view bytes) {
       chunk.set_request_id(request_.request_id());
     }
     if (absl::Status taken = writer_->Write(std::move(chunk), /*last=*/false); !taken.ok()) {
-      CutShort({aigw::v1::CLIENT_ERROR, NextStep::kGiveUp, "CLIENT_TOO_SLOW", std::move(taken)});
+      CutShort({aigw::v1::CLIENT_ERROR, NextStep::kGiveUp, error_code::kClientTooSlow, std::move(taken)});
       return;
     }
   }
   if (st.code() == absl::StatusCode::kResourceExhausted) {  // an event over a bound
-    CutShort({aigw::v1::SERVER_ERROR, NextStep::kNextTarget, kResponseTooLarge,
+    CutShort({aigw::v1::SERVER_ERROR, NextStep::kNextTarget, error_code::kResponseTooLarge,
               OverLimit(provider, st.message())});
   } else if (!st.ok()) {
     stream_error_ = st;
@@ -388,7 +390,7 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
     providers::TokenUsage usage;
     int64_t cost = 0;
     if (first_delta_sent_) ChargeDelivered(&usage, &cost);
-    ReportAttempt(aigw::v1::CLIENT_ERROR, kClientClosedRequest, "CANCELLED",
+    ReportAttempt(aigw::v1::CLIENT_ERROR, kClientClosedRequest, error_code::kCancelled,
                   "the client cancelled the call", usage, cost, /*is_final=*/true,
                   /*event=*/true);
     Fail(absl::CancelledError("the client cancelled the call"));
@@ -409,33 +411,33 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
     return crypto::ScrubSecret(text, lease_.api_key());
   };
   Outcome outcome = ClassifyAttempt(transport, status);
-  NextStep step = NextStepFor(outcome, status);
+  NextStep step = providers::NextStepFor(outcome);
   std::optional<int64_t> retry_after_ms;
-  std::string error_code;
+  std::string code;
   absl::Status failure;
 
   if (outcome == aigw::v1::SUCCESS) {
     if (writer_ != nullptr) {
       if (!stream_error_.ok() && transport.code() == absl::StatusCode::kCancelled) {
         outcome = aigw::v1::SERVER_ERROR;
-        step = NextStepFor(outcome, status);
-        error_code = "BAD_RESPONSE";
+        step = providers::NextStepFor(outcome);
+        code = error_code::kBadResponse;
         failure = absl::UnavailableError(
             absl::StrCat(provider, " sent a malformed stream: ", scrub(stream_error_.message())));
       } else if (stream_.error().has_value()) {
         const providers::UpstreamError& e = *stream_.error();
-        const ErrorVerdict verdict = ClassifyUpstreamError(e);
+        const Verdict verdict = ClassifyUpstreamError(e);
         outcome = verdict.outcome;
         step = verdict.next;
-        error_code = aigw::v1::Outcome_Name(outcome);
+        code = aigw::v1::Outcome_Name(outcome);
         failure = AttemptStatus(outcome, e.http_status, transport, provider,
                                 scrub(absl::StrCat(e.type, e.type.empty() ? "" : ": ", e.message)));
         status = e.http_status;
         retry_after_ms = e.retry_after_ms;
       } else if (!stream_.done() && stream_.completion().finish_reason.empty()) {
         outcome = aigw::v1::NETWORK_ERROR;
-        step = NextStepFor(outcome, status);
-        error_code = "STREAM_INTERRUPTED";
+        step = providers::NextStepFor(outcome);
+        code = error_code::kStreamInterrupted;
         failure = absl::UnavailableError(absl::StrCat(provider, " ended the stream early"));
       } else {
         CountAttempt("SUCCESS", now);
@@ -452,11 +454,11 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
       outcome = aigw::v1::SERVER_ERROR;
       if (parsed.status().code() == absl::StatusCode::kResourceExhausted) {  // nested too deep
         step = NextStep::kNextTarget;
-        error_code = kResponseTooLarge;
+        code = error_code::kResponseTooLarge;
         failure = OverLimit(provider, parsed.status().message());
       } else {
-        step = NextStepFor(outcome, status);
-        error_code = "BAD_RESPONSE";
+        step = providers::NextStepFor(outcome);
+        code = error_code::kBadResponse;
         failure = absl::UnavailableError(absl::StrCat(
             provider, " sent an unreadable answer: ", scrub(parsed.status().message())));
       }
@@ -465,38 +467,38 @@ void CompletionCall::OnHttpDone(absl::Status transport, int status, std::string 
     // The engine cut an answer over its bounds (body, headers).
     outcome = aigw::v1::SERVER_ERROR;
     step = NextStep::kNextTarget;
-    error_code = kResponseTooLarge;
+    code = error_code::kResponseTooLarge;
     failure = OverLimit(provider, transport.message());
   } else if (writer_ != nullptr && transport.code() == absl::StatusCode::kDeadlineExceeded &&
              stream_end_ < deadline_ && now + absl::Seconds(1) >= stream_end_) {
     // The transfer's timeout was the stream's time limit, not the client's.
     step = NextStep::kGiveUp;
-    error_code = "STREAM_TOO_LONG";
+    code = error_code::kStreamTooLong;
     failure = absl::DeadlineExceededError(
         absl::StrCat(provider, "'s stream ran for ", absl::FormatDuration(ctx_->max_stream_duration),
                      ", the gateway's limit per call"));
   } else if (status >= 300 && status < 400) {
     outcome = aigw::v1::SERVER_ERROR;
     step = NextStep::kNextTarget;
-    error_code = "REDIRECT";
+    code = error_code::kRedirect;
     failure = absl::UnavailableError(absl::StrCat(
         provider, " answered with a redirect (HTTP ", status,
         "): the gateway follows no redirects; correct the provider's base_url"));
   } else if (outcome == aigw::v1::NETWORK_ERROR) {
-    error_code = ErrorCode(outcome, transport);
+    code = ErrorCode(outcome, transport);
     failure = AttemptStatus(outcome, 0, transport, provider, scrub(transport.message()));
   } else {
     providers::UpstreamError e =
         adapter.ParseError(status, body, retry_after_header_, ctx_->clock);
-    const ErrorVerdict verdict = ClassifyUpstreamError(e);
+    const Verdict verdict = ClassifyUpstreamError(e);
     outcome = verdict.outcome;
     step = verdict.next;
     retry_after_ms = e.retry_after_ms;
-    error_code = ErrorCode(outcome, transport);
+    code = ErrorCode(outcome, transport);
     failure = AttemptStatus(outcome, status, transport, provider, scrub(e.message));
   }
   CountAttempt(aigw::v1::Outcome_Name(outcome), now);
-  AfterFailure(outcome, step, status, std::move(failure), error_code, retry_after_ms);
+  AfterFailure(outcome, step, status, std::move(failure), code, retry_after_ms);
 }
 
 void CompletionCall::CountAttempt(const std::string& outcome, absl::Time now) {

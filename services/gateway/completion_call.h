@@ -16,6 +16,7 @@
 #include "libs/http/host_allowlist.h"
 #include "libs/http/http_engine.h"
 #include "libs/providers/adapter.h"
+#include "libs/providers/outcome.h"
 #include "libs/providers/stream_accumulator.h"
 #include "services/gateway/catalogue.h"
 #include "services/gateway/event_sink.h"
@@ -110,7 +111,7 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   // the client fell behind. How the attempt is recorded, and what follows.
   struct Cut {
     aigw::v1::Outcome outcome;
-    NextStep step;
+    providers::NextStep step;
     std::string error_code;
     absl::Status status;
   };
@@ -131,7 +132,7 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   // Aborts the transfer; OnHttpDone records the attempt as `cut` says.
   void CutShort(Cut cut);
   // After a failed attempt: retry, move on, or finish.
-  void AfterFailure(aigw::v1::Outcome outcome, NextStep step, int http_status,
+  void AfterFailure(aigw::v1::Outcome outcome, providers::NextStep step, int http_status,
                     absl::Status failure, const std::string& error_code,
                     std::optional<int64_t> retry_after_ms);
   // A lease came back RESOURCE_EXHAUSTED after a 429 on this target: every

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/common/utf8.h"
 #include "libs/crypto/secret_scrub.h"
+#include "libs/providers/outcome.h"
 
 namespace aigw::keypool {
 namespace {
@@ -187,14 +188,15 @@ void KeyEntry::SetError(const UsageReport& report, absl::Time now) {
 
 void KeyEntry::ApplyOutcome(const UsageReport& report, absl::Time leased_at, absl::Time now,
                             const KeyPoolOptions& options) {
-  switch (report.outcome) {
-    case aigw::v1::SUCCESS:
-    case aigw::v1::CLIENT_ERROR:
+  // What the outcome says about the key is providers::KeyVerdictFor's, the
+  // rules the gateway's retries count on.
+  switch (providers::KeyVerdictFor(report.outcome)) {
+    case providers::KeyVerdict::kWorks:
       // The provider answered with this key: it works.
       failures_ = 0;
       if (now >= breaker_until_) half_open_ = false;
       return;
-    case aigw::v1::RATE_LIMITED: {
+    case providers::KeyVerdict::kRateLimited: {
       absl::Duration cooldown = options.default_cooldown;
       if (report.retry_after_ms > 0) {
         cooldown = std::min(absl::Milliseconds(report.retry_after_ms), options.max_cooldown);
@@ -207,21 +209,20 @@ void KeyEntry::ApplyOutcome(const UsageReport& report, absl::Time leased_at, abs
       SetError(report, now);
       return;
     }
-    case aigw::v1::AUTH_FAILED:
+    case providers::KeyVerdict::kRejected:
       if (status_ != KeyStatus::kDisabled) {
         status_ = KeyStatus::kInvalid;
         status_dirty_ = true;
       }
       SetError(report, now);
       return;
-    case aigw::v1::PERMISSION_DENIED:
+    case providers::KeyVerdict::kRefusedRequest:
       // A 403 refuses one request (a model the key may not use, a region),
       // not the key: it keeps serving everything else. Only the reason is
       // kept, for ListKeyStates and the database.
       SetError(report, now);
       return;
-    case aigw::v1::SERVER_ERROR:
-    case aigw::v1::NETWORK_ERROR: {
+    case providers::KeyVerdict::kFailing: {
       SetError(report, now);
       // Calls leased before the breaker last opened were already in flight
       // when it opened; they tell nothing about the key since.
@@ -236,7 +237,7 @@ void KeyEntry::ApplyOutcome(const UsageReport& report, absl::Time leased_at, abs
       }
       return;
     }
-    default:
+    case providers::KeyVerdict::kNothing:
       return;
   }
 }

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/proto_time.h"
 #include "libs/common/utf8.h"
 #include "libs/db/api_log_columns.h"
 #include "libs/db/dialect.h"
+#include "libs/providers/outcome.h"
 #include "services/usage/usage_time.h"
 
 namespace aigw::usage {
@@ -167,15 +169,10 @@ absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& e, absl::TimeZone stats_zon
 v1::Outcome DeriveOutcome(bool success, absl::string_view error_code, int http_status,
                           int64_t key_id) {
   if (success) return v1::SUCCESS;
-  v1::Outcome named;
-  if (v1::Outcome_Parse(std::string(error_code), &named) && named != v1::OUTCOME_UNSPECIFIED) {
-    return named;
+  if (std::optional<v1::Outcome> named = providers::OutcomeForErrorCode(error_code)) {
+    return *named;
   }
-  if (http_status == 429) return v1::RATE_LIMITED;
-  if (http_status == 401) return v1::AUTH_FAILED;
-  if (http_status == 403) return v1::PERMISSION_DENIED;
-  if (http_status >= 500) return v1::SERVER_ERROR;
-  if (http_status >= 400) return v1::CLIENT_ERROR;
+  if (http_status >= 300) return providers::ClassifyAttempt(absl::OkStatus(), http_status);
   if (key_id == 0) return v1::NOT_SENT;
   return v1::NETWORK_ERROR;
 }

@@ -72,10 +72,13 @@ absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& event, absl::TimeZone stats
                                 absl::Time now);
 
 // The log keeps status and error_code, not the outcome: it is read back as
-// the outcome named by error_code when it names one (the default code of a
-// failed event), else from the HTTP status (429, 401/403, 5xx, other 4xx);
-// with neither a status nor a key the attempt never left the gateway
-// (NOT_SENT), with a key but no status it was a network error.
+// the outcome error_code stands for when it names one (an outcome's name, the
+// default code of a failed event, or one of the gateway's own codes, as
+// providers::OutcomeForErrorCode reads them), else from the HTTP status as
+// the gateway classifies it (providers::ClassifyAttempt: 429, 401, 403, 5xx
+// and 408/409, 3xx, other 4xx); with neither a status nor a key the attempt
+// never left the gateway (NOT_SENT), with a key but no status it was a
+// network error.
 v1::Outcome DeriveOutcome(bool success, absl::string_view error_code, int http_status,
                           int64_t key_id);
 

@@ -30,6 +30,19 @@ TEST(DeriveOutcomeTest, ReadsTheOutcomeBackFromCodeOrHttpStatus) {
   EXPECT_EQ(DeriveOutcome(false, "KEYPOOL_UNAVAILABLE", 0, 0), v1::NOT_SENT);
 }
 
+// A row reads back as the gateway decided the attempt: 408 and 409 are the
+// provider's trouble, a redirect a broken upstream, and the gateway's own
+// codes keep the outcome they were logged with.
+TEST(DeriveOutcomeTest, ReadsBackWhatTheGatewayDecided) {
+  EXPECT_EQ(DeriveOutcome(false, "HTTP_408", 408, 7), v1::SERVER_ERROR);
+  EXPECT_EQ(DeriveOutcome(false, "HTTP_409", 409, 7), v1::SERVER_ERROR);
+  EXPECT_EQ(DeriveOutcome(false, "REDIRECT", 302, 7), v1::SERVER_ERROR);
+  EXPECT_EQ(DeriveOutcome(false, "BAD_RESPONSE", 200, 7), v1::SERVER_ERROR);
+  EXPECT_EQ(DeriveOutcome(false, "CLIENT_TOO_SLOW", 200, 7), v1::CLIENT_ERROR);
+  EXPECT_EQ(DeriveOutcome(false, "HOST_NOT_ALLOWED", 0, 0), v1::NOT_SENT);
+  EXPECT_EQ(DeriveOutcome(false, "SOMETHING_ELSE", 200, 7), v1::NETWORK_ERROR);
+}
+
 TEST(ToLogRowTest, CutsDescriptiveTextAndClampsLatencyToTheColumns) {
   v1::CallEvent e;
   e.set_request_id("r");
