@@ -300,6 +300,38 @@ std::vector<std::string> V3ErrorStatsAndLogPartitions(Backend b) {
   return out;
 }
 
+// The keypool's active/standby election and what a standby needs to take
+// over within the limits (services/keypool/leader_election.h,
+// keypool_window_store.h). t_ai_leader_leases: one row per election; the
+// holder renews by bumping `renewals` (every successful UPDATE changes the
+// row, so MySQL's affected-rows count is 1), a takeover bumps `fencing` with
+// a compare-and-set on the (fencing, renewals) it observed. Expiry is in
+// milliseconds since the epoch as integers, the same on both backends.
+// t_ai_keypool_windows: each key's rate window as the active keypool last
+// saved it, stamped with its fencing number.
+std::vector<std::string> V4LeaderLeaseAndKeyWindows(Backend b) {
+  std::vector<std::string> out;
+  const bool my = b == Backend::kMySql;
+  out.push_back(absl::StrCat(
+      "CREATE TABLE IF NOT EXISTS t_ai_leader_leases (\n"
+      "  name VARCHAR(64) NOT NULL PRIMARY KEY,\n"
+      "  holder VARCHAR(255) NOT NULL DEFAULT '',\n"
+      "  fencing BIGINT NOT NULL DEFAULT 0,\n"
+      "  renewals BIGINT NOT NULL DEFAULT 0,\n"
+      "  expires_at_ms BIGINT NOT NULL DEFAULT 0)",
+      my ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" : ""));
+  out.push_back(absl::StrCat(
+      "CREATE TABLE IF NOT EXISTS t_ai_keypool_windows (\n"
+      "  key_id BIGINT NOT NULL PRIMARY KEY,\n"
+      "  fencing BIGINT NOT NULL DEFAULT 0,\n"
+      "  saved_at_ms BIGINT NOT NULL DEFAULT 0,\n"
+      "  recent_requests BIGINT NOT NULL DEFAULT 0,\n"
+      "  recent_tokens BIGINT NOT NULL DEFAULT 0,\n"
+      "  window_events TEXT NOT NULL)",
+      my ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" : ""));
+  return out;
+}
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
@@ -308,6 +340,8 @@ const std::vector<Migration>& AllMigrations() {
       {2, "seed providers openai, anthropic, deepseek and their models", &V2SeedCatalogue},
       {3, "error stats per day, provider, key and code; MySQL: api logs partitioned by month",
        &V3ErrorStatsAndLogPartitions},
+      {4, "keypool leader election lease and saved key rate windows",
+       &V4LeaderLeaseAndKeyWindows},
   };
   return *kMigrations;
 }

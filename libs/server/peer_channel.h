@@ -21,6 +21,22 @@ inline constexpr int kPeerMaxReconnectBackoffMs = 1000;
 // connect attempt a second to a service that is down costs nothing.
 std::shared_ptr<grpc::Channel> CreatePeerChannel(const std::string& target);
 
+// A channel to a service that runs as several replicas of which only some
+// serve (the keypool's active one; its standby answers UNAVAILABLE): calls
+// go round-robin over the replicas whose grpc.health.v1 status for
+// `health_name` is SERVING, following changes as the servers push them (a
+// health watch per replica), so a takeover is followed within milliseconds
+// of the new replica saying so. While none serves, calls fail at once with
+// UNAVAILABLE. `addresses` is one gRPC target ("dns:///keypool-headless:50052"
+// resolving to every replica, re-resolved at most every second) or a
+// comma-separated list of host:port (hosts as IPv4 literals or localhost).
+std::shared_ptr<grpc::Channel> CreateReplicatedPeerChannel(const std::string& addresses,
+                                                           const std::string& health_name);
+
+// The gRPC target CreateReplicatedPeerChannel connects to: a list of
+// host:port becomes "ipv4:a:1,b:2"; anything else is returned as it is.
+std::string ReplicatedPeerTarget(const std::string& addresses);
+
 }  // namespace aigw::server
 
 #endif  // AIGW_LIBS_SERVER_PEER_CHANNEL_H_

@@ -259,6 +259,7 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
                  "RS256 keys\"");
   }
   db_monitor.AttachHealth(server->GetHealthCheckService());
+  if (parts->on_serving) parts->on_serving(server->GetHealthCheckService());
   std::vector<int> metric_ports = exposer->GetListeningPorts();
   spdlog::info("msg=\"serving\" grpc_addr=\"{}\" grpc_port={} metrics_port={}", grpc_addr,
                bound_port, metric_ports.empty() ? 0 : metric_ports.front());

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "libs/auth/server_auth.h"
@@ -51,6 +52,9 @@ struct ServiceParts {
   std::vector<std::unique_ptr<grpc::Service>> services;
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
+  // Called once the gRPC server serves, with its health service (which the
+  // service may then set names of, until on_shutdown returns).
+  std::function<void(grpc::HealthCheckServiceInterface*)> on_serving;
   // Called after the gRPC server has stopped taking calls and drained: stop
   // background work and flush what must not be lost.
   std::function<void()> on_shutdown;

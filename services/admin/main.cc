@@ -73,7 +73,7 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
     // Reload needs role admin: it goes out on the token of the operator
     // whose change it announces (this service holds no key to mint one).
     a->keypool = std::make_unique<GrpcKeyPoolNotifier>(
-        server::CreatePeerChannel(keypool_addr),
+        server::CreateReplicatedPeerChannel(keypool_addr, "aigw.v1.KeyPool"),
         absl::GetFlag(FLAGS_keypool_reload_timeout));
   }
 

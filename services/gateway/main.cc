@@ -20,7 +20,9 @@
 #include "services/gateway/prefetching_key_leaser.h"
 #include "libs/common/logging.h"
 
-ABSL_FLAG(std::string, keypool_addr, "localhost:50052", "KeyPool service [env AIGW_KEYPOOL_ADDR]");
+ABSL_FLAG(std::string, keypool_addr, "localhost:50052",
+          "KeyPool service: one gRPC target resolving to every replica "
+          "(dns:///aigw-keypool-headless:50052) or host:port,host:port [env AIGW_KEYPOOL_ADDR]");
 ABSL_FLAG(std::string, usage_addr, "localhost:50053", "Usage service [env AIGW_USAGE_ADDR]");
 ABSL_FLAG(absl::Duration, catalogue_refresh, absl::Seconds(10),
           "How often providers and models are re-read from the database "
@@ -183,7 +185,9 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   auth::TokenSource* token = g->token.get();
   auto authorization = [token] { return token->AuthorizationHeader(); };
   g->grpc_leaser = std::make_unique<GrpcKeyLeaser>(
-      server::CreatePeerChannel(absl::GetFlag(FLAGS_keypool_addr)),
+      // Every keypool replica; calls go to the active one (health name
+      // aigw.v1.KeyPool SERVING), following a takeover at once.
+      server::CreateReplicatedPeerChannel(absl::GetFlag(FLAGS_keypool_addr), "aigw.v1.KeyPool"),
       absl::GetFlag(FLAGS_keypool_timeout), authorization,
       absl::GetFlag(FLAGS_keypool_report_delay));
   PrefetchingKeyLeaser::Options prefetch;

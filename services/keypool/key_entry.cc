@@ -277,6 +277,16 @@ KeyStateView KeyEntry::View(absl::Time now, absl::CivilDay today) {
   return v;
 }
 
+std::vector<RateWindow::Slice> KeyEntry::WindowSlices(absl::Time now,
+                                                      absl::Duration granularity) {
+  window_.Expire(now);
+  return window_.Slices(granularity);
+}
+
+void KeyEntry::SeedWindow(const std::vector<RateWindow::Slice>& slices) {
+  for (const RateWindow::Slice& s : slices) window_.Seed(s.at, s.requests, s.tokens);
+}
+
 bool KeyEntry::TakeWrite(absl::Time now, absl::CivilDay today, KeyWrite* out) {
   RollDay(today);
   if (status_ == KeyStatus::kRateLimited && now >= cooldown_until_) {

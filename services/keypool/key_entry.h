@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
@@ -127,6 +128,11 @@ class KeyEntry {
                     const KeyPoolOptions& options);
 
   KeyStateView View(absl::Time now, absl::CivilDay today);
+
+  // The rate window's events at `now` in slices (see RateWindow::Slices).
+  std::vector<RateWindow::Slice> WindowSlices(absl::Time now, absl::Duration granularity);
+  // Counts saved events in the rate window (a takeover, oldest first).
+  void SeedWindow(const std::vector<RateWindow::Slice>& slices);
 
   // Moves the daily counters to `today` when the day has changed.
   void RollDay(absl::CivilDay today);

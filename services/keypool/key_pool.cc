@@ -296,6 +296,29 @@ void KeyPool::AckWrites(const std::vector<KeyWrite>& writes, bool ok) {
   }
 }
 
+std::vector<KeyWindow> KeyPool::CollectWindows(absl::Duration granularity) {
+  std::vector<KeyWindow> out;
+  absl::ReaderMutexLock l(&mu_);
+  for (auto& [code, p] : providers_) {
+    absl::MutexLock pl(&p->mu);
+    const absl::Time now = clock_->Now();
+    for (const std::unique_ptr<KeyEntry>& e : p->keys) {
+      out.push_back(KeyWindow{e->id(), e->WindowSlices(now, granularity)});
+    }
+  }
+  return out;
+}
+
+void KeyPool::SeedWindows(const std::vector<KeyWindow>& windows) {
+  absl::ReaderMutexLock l(&mu_);
+  for (const KeyWindow& w : windows) {
+    auto it = keys_.find(w.key_id);
+    if (it == keys_.end()) continue;
+    absl::MutexLock pl(&it->second.provider->mu);
+    it->second.entry->SeedWindow(w.slices);
+  }
+}
+
 int64_t KeyPool::ExpireLeases() {
   const int64_t expired = leases_.Expire(clock_->Now(), options_.lease_timeout);
   if (metrics_ != nullptr) {

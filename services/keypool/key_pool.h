@@ -57,6 +57,12 @@ struct Prefetch {
   std::vector<LeaseGrant>* out = nullptr;
 };
 
+// One key's rate window in slices (KeyPool::CollectWindows / SeedWindows).
+struct KeyWindow {
+  int64_t key_id = 0;
+  std::vector<RateWindow::Slice> slices;
+};
+
 // The in-memory key pool: selection, exact rate windows, daily counters and
 // key health for every provider. No I/O: the KeyStore fills it (Apply) and
 // writes back what CollectWrites gives.
@@ -115,6 +121,14 @@ class KeyPool {
   // What changed since the last call, to be written back; see KeyEntry.
   std::vector<KeyWrite> CollectWrites();
   void AckWrites(const std::vector<KeyWrite>& writes, bool ok);
+
+  // Every key's rate window now, in slices of `granularity`, for a standby
+  // to take over with (KeyWindowStore).
+  std::vector<KeyWindow> CollectWindows(absl::Duration granularity);
+  // Counts saved events in the keys' rate windows (after a fresh load,
+  // before any lease); keys not in the pool are skipped. A key whose events
+  // fill a limit is set aside until they leave the window, like any other.
+  void SeedWindows(const std::vector<KeyWindow>& windows);
 
   // Forgets leases older than the lease timeout; returns how many were never
   // reported.

@@ -232,6 +232,9 @@ absl::StatusOr<PoolSnapshot> KeyStore::Load() {
 absl::Status KeyStore::Write(const std::vector<KeyWrite>& writes) {
   if (writes.empty()) return absl::OkStatus();
   return db_->InTransaction([&](soci::session& s) -> absl::Status {
+    if (fence_) {
+      if (absl::Status fenced = fence_(s); !fenced.ok()) return fenced;
+    }
     for (const KeyWrite& w : writes) {
       long long id = w.key_id;
       long long req = w.requests_today;

@@ -1,6 +1,7 @@
 #ifndef AIGW_SERVICES_KEYPOOL_KEY_STORE_H_
 #define AIGW_SERVICES_KEYPOOL_KEY_STORE_H_
 
+#include <functional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -30,9 +31,16 @@ class KeyStore {
   // status / cooldown_until / last_error where marked, in one transaction.
   absl::Status Write(const std::vector<KeyWrite>& writes);
 
+  // Before the store is shared: runs first in every write transaction; a
+  // status it returns rolls the write back (LeaderElection::Fence: a
+  // replica that was deposed must not overwrite the new active one's rows).
+  using WriteFence = std::function<absl::Status(soci::session&)>;
+  void set_write_fence(WriteFence fence) { fence_ = std::move(fence); }
+
  private:
   db::Database* const db_;
   const crypto::SecretBox* const box_;
+  WriteFence fence_;
 };
 
 // Timestamps as the schema stores them (libs/db/db_time.h).

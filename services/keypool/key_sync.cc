@@ -33,7 +33,11 @@ KeySync::KeySync(KeyPool* pool, KeyStore* store, KeyPoolMetrics* metrics, KeySyn
 
 KeySync::~KeySync() { Stop(); }
 
-absl::StatusOr<int> KeySync::Reload() {
+absl::StatusOr<int> KeySync::Reload() { return LoadAndApply(/*fresh=*/false); }
+
+absl::StatusOr<int> KeySync::ReloadFresh() { return LoadAndApply(/*fresh=*/true); }
+
+absl::StatusOr<int> KeySync::LoadAndApply(bool fresh) {
   absl::MutexLock db(&db_mu_);
   absl::StatusOr<PoolSnapshot> snap = store_->Load();
   if (!snap.ok()) {
@@ -41,7 +45,11 @@ absl::StatusOr<int> KeySync::Reload() {
     return snap.status();
   }
   std::string fingerprint = Fingerprint(*snap);
-  if (!applied_fingerprint_.empty() && fingerprint == applied_fingerprint_) return applied_keys_;
+  if (!fresh && !applied_fingerprint_.empty() && fingerprint == applied_fingerprint_) {
+    return applied_keys_;
+  }
+  // An empty pool first: every key of the snapshot is then new to it.
+  if (fresh) pool_->Apply(PoolSnapshot{});
   applied_keys_ = pool_->Apply(*snap);
   applied_fingerprint_ = std::move(fingerprint);
   return applied_keys_;
@@ -49,6 +57,17 @@ absl::StatusOr<int> KeySync::Reload() {
 
 absl::Status KeySync::Flush() {
   absl::MutexLock db(&db_mu_);
+  if (write_gate_ && !write_gate_()) return absl::OkStatus();
+  absl::Status st = WriteCounters();
+  if (flush_hook_) {
+    absl::Status more = flush_hook_();
+    if (!more.ok() && metrics_ != nullptr) metrics_->CountDbError("write");
+    if (st.ok()) st = more;
+  }
+  return st;
+}
+
+absl::Status KeySync::WriteCounters() {
   std::vector<KeyWrite> writes = pool_->CollectWrites();
   if (writes.empty()) return absl::OkStatus();
   absl::Status st = store_->Write(writes);

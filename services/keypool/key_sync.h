@@ -43,6 +43,17 @@ class KeySync {
   // Re-reads providers and keys and applies them now; returns the number of
   // keys in the pool. On error the pool keeps what it had.
   absl::StatusOr<int> Reload();
+  // The same, but the pool first forgets every key's live state and takes
+  // it from the rows, as a process starting now would: what a standby does
+  // when it takes over (the counters are the last the active one wrote).
+  absl::StatusOr<int> ReloadFresh();
+
+  // Before Start: writes back only while `gate` says so (the active replica
+  // of a pair); a standby's pool is stale and must never be written.
+  void set_write_gate(std::function<bool()> gate) { write_gate_ = std::move(gate); }
+  // Before Start: more to write back with every flush, after the counters
+  // (KeyWindowStore::Save); its error is the flush's when they succeeded.
+  void set_flush_hook(std::function<absl::Status()> hook) { flush_hook_ = std::move(hook); }
   // Writes back what changed now. On error the changes stay pending.
   absl::Status Flush();
   // Expires leases and refreshes the per-key gauges now.
@@ -59,11 +70,15 @@ class KeySync {
 
  private:
   void Loop();
+  absl::StatusOr<int> LoadAndApply(bool fresh);
+  absl::Status WriteCounters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
 
   KeyPool* const pool_;
   KeyStore* const store_;
   KeyPoolMetrics* const metrics_;
   const KeySyncOptions options_;
+  std::function<bool()> write_gate_;
+  std::function<absl::Status()> flush_hook_;
 
   // Serialises database work (Reload, Flush).
   absl::Mutex db_mu_;

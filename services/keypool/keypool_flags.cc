@@ -28,6 +28,22 @@ ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, flush_interval, absl::Seconds(1),
           "How often key counters and status are written back to the database "
           "[env AIGW_KEYPOOL_FLUSH_INTERVAL]");
+ABSL_FLAG(bool, leader_election, true,
+          "Elect one active replica through the database; the others stand by and take over "
+          "when it dies. Off: this process grants on its own (one replica only) "
+          "[env AIGW_KEYPOOL_LEADER_ELECTION]");
+ABSL_FLAG(absl::Duration, leader_lease, absl::Milliseconds(600),
+          "How long an active replica that stopped renewing keeps the lead before a standby "
+          "takes over [env AIGW_KEYPOOL_LEADER_LEASE]");
+ABSL_FLAG(absl::Duration, leader_renew_interval, absl::Milliseconds(150),
+          "How often the active replica renews its lease (at most half of --leader_lease) "
+          "[env AIGW_KEYPOOL_LEADER_RENEW_INTERVAL]");
+ABSL_FLAG(absl::Duration, leader_poll_interval, absl::Milliseconds(100),
+          "How often a standby looks at the lease [env AIGW_KEYPOOL_LEADER_POLL_INTERVAL]");
+ABSL_FLAG(absl::Duration, leader_outage_hold, absl::Seconds(60),
+          "While the database cannot be reached, the active replica keeps granting this long "
+          "after its last renewal; 0 = step down when the lease runs out "
+          "[env AIGW_KEYPOOL_LEADER_OUTAGE_HOLD]");
 
 namespace aigw::keypool {
 
@@ -39,7 +55,12 @@ std::vector<EnvFlag> KeyPoolEnvFlags() {
           {"time_zone", "AIGW_TIME_ZONE"},
           {"lease_timeout", "AIGW_KEYPOOL_LEASE_TIMEOUT"},
           {"poll_interval", "AIGW_KEYPOOL_POLL_INTERVAL"},
-          {"flush_interval", "AIGW_KEYPOOL_FLUSH_INTERVAL"}};
+          {"flush_interval", "AIGW_KEYPOOL_FLUSH_INTERVAL"},
+          {"leader_election", "AIGW_KEYPOOL_LEADER_ELECTION"},
+          {"leader_lease", "AIGW_KEYPOOL_LEADER_LEASE"},
+          {"leader_renew_interval", "AIGW_KEYPOOL_LEADER_RENEW_INTERVAL"},
+          {"leader_poll_interval", "AIGW_KEYPOOL_LEADER_POLL_INTERVAL"},
+          {"leader_outage_hold", "AIGW_KEYPOOL_LEADER_OUTAGE_HOLD"}};
 }
 
 absl::StatusOr<KeyPoolConfig> KeyPoolConfigFromFlags() {
@@ -81,6 +102,13 @@ absl::StatusOr<KeyPoolConfig> KeyPoolConfigFromFlags() {
   }
   c.sync.poll_interval = absl::GetFlag(FLAGS_poll_interval);
   c.sync.flush_interval = absl::GetFlag(FLAGS_flush_interval);
+  c.election.enabled = absl::GetFlag(FLAGS_leader_election);
+  c.election.options.holder = DefaultHolderName();
+  c.election.options.lease = absl::GetFlag(FLAGS_leader_lease);
+  c.election.options.renew_interval = absl::GetFlag(FLAGS_leader_renew_interval);
+  c.election.options.poll_interval = absl::GetFlag(FLAGS_leader_poll_interval);
+  c.election.options.outage_hold = absl::GetFlag(FLAGS_leader_outage_hold);
+  c.election.options.clock = c.clock;
   return c;
 }
 

@@ -40,13 +40,22 @@ void FillLease(const LeaseGrant& grant, aigw::v1::LeaseKeyResponse* out) {
 }  // namespace
 
 
-KeyPoolService::KeyPoolService(KeyPool* pool, AsyncReload reload)
-    : pool_(pool), reload_(std::move(reload)) {}
+KeyPoolService::KeyPoolService(KeyPool* pool, AsyncReload reload, const ServingGate* gate)
+    : pool_(pool), reload_(std::move(reload)), gate_(gate) {}
+
+bool KeyPoolService::Refused(grpc::ServerUnaryReactor* reactor) const {
+  if (gate_ == nullptr) return false;
+  absl::Status st = gate_->CheckServing();
+  if (st.ok()) return false;
+  reactor->Finish(ToGrpcStatus(st));
+  return true;
+}
 
 grpc::ServerUnaryReactor* KeyPoolService::LeaseKey(grpc::CallbackServerContext* ctx,
                                                    const aigw::v1::LeaseKeyRequest* request,
                                                    aigw::v1::LeaseKeyResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (Refused(reactor)) return reactor;
   if (request->prefetch() < 0 || request->prefetch() > Prefetch::kMaxCount) {
     reactor->Finish(grpc::Status(
         grpc::StatusCode::INVALID_ARGUMENT,
@@ -84,6 +93,7 @@ grpc::ServerUnaryReactor* KeyPoolService::ReportUsage(grpc::CallbackServerContex
                                                       const aigw::v1::ReportUsageRequest* request,
                                                       aigw::v1::ReportUsageResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (Refused(reactor)) return reactor;
   reactor->Finish(ToGrpcStatus(pool_->Report(ToUsageReport(*request))));
   return reactor;
 }
@@ -92,6 +102,7 @@ grpc::ServerUnaryReactor* KeyPoolService::ReportUsageBatch(
     grpc::CallbackServerContext* ctx, const aigw::v1::ReportUsageBatchRequest* request,
     aigw::v1::ReportUsageBatchResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (Refused(reactor)) return reactor;
   if (request->reports_size() == 0) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "reports is empty"));
     return reactor;
@@ -117,6 +128,7 @@ grpc::ServerUnaryReactor* KeyPoolService::ListKeyStates(
     grpc::CallbackServerContext* ctx, const aigw::v1::ListKeyStatesRequest* request,
     aigw::v1::ListKeyStatesResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (Refused(reactor)) return reactor;
   absl::StatusOr<std::vector<KeyStateView>> states = pool_->ListKeyStates(request->provider_code());
   if (!states.ok()) {
     reactor->Finish(ToGrpcStatus(states.status()));
@@ -154,6 +166,7 @@ grpc::ServerUnaryReactor* KeyPoolService::Reload(grpc::CallbackServerContext* ct
                                                  const aigw::v1::ReloadRequest* request,
                                                  aigw::v1::ReloadResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (Refused(reactor)) return reactor;
   if (!reload_) {
     reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                  "this keypool has no database to reload from"));

@@ -22,6 +22,15 @@ inline constexpr char kRetryAfterMsMetadata[] = "retry-after-ms";
 // The most reports one ReportUsageBatch takes.
 inline constexpr int kMaxReportBatch = 1000;
 
+// Whether this replica answers the pool's calls now: the active replica of
+// an active/standby pair does, a standby refuses them (KeyPoolRole).
+class ServingGate {
+ public:
+  virtual ~ServingGate() = default;
+  // OK, or the status every call is refused with (UNAVAILABLE).
+  virtual absl::Status CheckServing() const = 0;
+};
+
 // aigw.v1.KeyPool over a KeyPool (callback API). LeaseKey, ReportUsage and
 // ListKeyStates answer inline on the gRPC thread (memory only, no I/O);
 // Reload hands the database read to `reload` and answers when it is done.
@@ -29,7 +38,8 @@ inline constexpr int kMaxReportBatch = 1000;
 class KeyPoolService final : public aigw::v1::KeyPool::CallbackService {
  public:
   // `pool` is not owned. Without `reload`, Reload is FAILED_PRECONDITION.
-  KeyPoolService(KeyPool* pool, AsyncReload reload);
+  // With a `gate` (not owned), every call is refused while it says so.
+  KeyPoolService(KeyPool* pool, AsyncReload reload, const ServingGate* gate = nullptr);
 
   grpc::ServerUnaryReactor* LeaseKey(grpc::CallbackServerContext* ctx,
                                      const aigw::v1::LeaseKeyRequest* request,
@@ -48,8 +58,12 @@ class KeyPoolService final : public aigw::v1::KeyPool::CallbackService {
                                    aigw::v1::ReloadResponse* response) override;
 
  private:
+  // Finishes `reactor` with the gate's refusal and returns true, if any.
+  bool Refused(grpc::ServerUnaryReactor* reactor) const;
+
   KeyPool* const pool_;
   const AsyncReload reload_;
+  const ServingGate* const gate_;
 };
 
 

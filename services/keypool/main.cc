@@ -50,6 +50,11 @@ int main(int argc, char** argv) {
         // back one last time, so a restart resumes today's counts.
         aigw::keypool::KeyPoolRuntime* raw = rt.get();
         parts.on_shutdown = [raw] { raw->Stop(); };
+        // Readiness follows the role: aigw.v1.KeyPool is SERVING only on
+        // the active replica.
+        parts.on_serving = [raw](grpc::HealthCheckServiceInterface* health) {
+          raw->AttachHealth(health);
+        };
         parts.keep_alive.push_back(std::move(rt));
         return parts;
       });

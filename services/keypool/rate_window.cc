@@ -60,6 +60,38 @@ void RateWindow::Remove(uint64_t handle, int64_t tokens) {
   Adjust(handle, -tokens);
 }
 
+std::vector<RateWindow::Slice> RateWindow::Slices(absl::Duration granularity) const {
+  const int64_t g = std::max<int64_t>(1, absl::ToInt64Nanoseconds(granularity));
+  std::vector<Slice> out;
+  int64_t slice_start = 0;
+  for (const Bucket& b : buckets_) {
+    if (out.empty() || b.first_ns - slice_start >= g) {
+      out.push_back(Slice{absl::FromUnixNanos(b.last_ns), 0, 0});
+      slice_start = b.first_ns;
+    }
+    Slice& s = out.back();
+    s.at = std::max(s.at, absl::FromUnixNanos(b.last_ns));
+    s.requests += b.requests;
+    s.tokens += b.tokens;
+  }
+  return out;
+}
+
+void RateWindow::Seed(absl::Time at, int64_t requests, int64_t tokens) {
+  if (requests <= 0 && tokens <= 0) return;
+  requests = std::max<int64_t>(0, requests);
+  tokens = std::max<int64_t>(0, tokens);
+  const int64_t ns = absl::ToUnixNanos(at);
+  requests_ += requests;
+  tokens_ += tokens;
+  if (!buckets_.empty() && ns <= buckets_.back().last_ns) {
+    buckets_.back().requests += requests;
+    buckets_.back().tokens += tokens;
+    return;
+  }
+  buckets_.push_back(Bucket{ns, ns, requests, tokens});
+}
+
 absl::Time RateWindow::EarliestFit(absl::Time now, int64_t max_requests, int64_t max_tokens,
                                    int64_t tokens) const {
   if (max_tokens > 0 && tokens > max_tokens) return absl::InfiniteFuture();

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -61,6 +62,22 @@ class RateWindow {
                          int64_t tokens) const;
 
   size_t bucket_count() const { return buckets_.size(); }
+
+  // Events merged into slices, for saving the window (a standby takes over
+  // with it): `at` is the time of the newest event a slice holds, so a
+  // slice leaves a window no earlier than any of its events did.
+  struct Slice {
+    absl::Time at;
+    int64_t requests = 0;
+    int64_t tokens = 0;
+  };
+  // The events in the window (as of the last Expire), oldest first, each
+  // slice spanning less than `granularity`.
+  std::vector<Slice> Slices(absl::Duration granularity) const;
+  // Counts `requests` requests carrying `tokens` at `at`, like that many
+  // Adds (restoring a saved window, oldest first; an `at` before the newest
+  // event lands in the newest bucket, which errs towards counting longer).
+  void Seed(absl::Time at, int64_t requests, int64_t tokens);
 
  private:
   struct Bucket {
