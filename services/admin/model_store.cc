@@ -14,6 +14,7 @@
 #include "libs/db/dialect.h"
 #include "services/admin/admin_db.h"
 #include "services/admin/input_checks.h"
+#include "services/admin/model_capabilities.h"
 #include "services/admin/provider_store.h"
 #include "soci/soci.h"
 
@@ -327,11 +328,15 @@ void AddListed(soci::session& s, long long provider_id, const providers::ModelIn
   std::string name = m.display_name.empty() ? m.id : m.display_name;
   if (name.size() > 128) name = name.substr(0, 128);
   const std::string type = GuessModelType(m.id);
+  // Tools and images as the vendor documents the family; an admin may change
+  // them, and a later sync keeps what is set.
+  const ModelCapabilities known = KnownCapabilities(m.id);
+  int tools = known.function_call ? 1 : 0, vision = known.vision ? 1 : 0;
   s << "INSERT INTO t_ai_models (provider_id, model_code, model_name, model_type, "
-       "supports_streaming, is_active, is_default, created_at, updated_at) VALUES "
-       "(:p, :c, :n, :ty, 1, 1, 0, :t1, :t2)",
-      soci::use(provider_id), soci::use(m.id), soci::use(name), soci::use(type), soci::use(now),
-      soci::use(now);
+       "supports_streaming, supports_function_call, supports_vision, is_active, is_default, "
+       "created_at, updated_at) VALUES (:p, :c, :n, :ty, 1, :tl, :v, 1, 0, :t1, :t2)",
+      soci::use(provider_id), soci::use(m.id), soci::use(name), soci::use(type), soci::use(tools),
+      soci::use(vision), soci::use(now), soci::use(now);
 }
 
 void SetActive(soci::session& s, long long id, int active, const std::string& now) {

@@ -286,6 +286,33 @@ TEST_P(ModelStoreTest, SyncNamesModelsAndTakesEachUsableIdOnce) {
   EXPECT_EQ(ByCode(p.id(), "claude-long").model_name(), long_name.substr(0, 128));
 }
 
+TEST_P(ModelStoreTest, SyncedModelsStartWithTheirFamilysToolsAndImages) {
+  // Before, every synced model had neither, so the gateway refused tools and
+  // images to a freshly synced gpt-4.1.
+  const v1::Provider p = NewProvider("fake-openai", "https://x.example/v1");
+  ASSERT_TRUE(models_->ApplySync(p.id(), Listed({"gpt-4.1-2025-04-14", "gpt-3.5-turbo-0125",
+                                                 "text-embedding-3-small", "my-finetune"}))
+                  .ok());
+  EXPECT_TRUE(ByCode(p.id(), "gpt-4.1-2025-04-14").supports_function_call());
+  EXPECT_TRUE(ByCode(p.id(), "gpt-4.1-2025-04-14").supports_vision());
+  EXPECT_TRUE(ByCode(p.id(), "gpt-3.5-turbo-0125").supports_function_call());
+  EXPECT_FALSE(ByCode(p.id(), "gpt-3.5-turbo-0125").supports_vision());
+  EXPECT_FALSE(ByCode(p.id(), "text-embedding-3-small").supports_function_call());
+  EXPECT_FALSE(ByCode(p.id(), "my-finetune").supports_vision());
+
+  // What an admin sets stays through the next sync.
+  v1::UpdateModelRequest hand;
+  hand.set_id(ByCode(p.id(), "my-finetune").id());
+  hand.set_supports_function_call(true);
+  ASSERT_TRUE(models_->Update(hand).ok());
+  hand.set_id(ByCode(p.id(), "gpt-4.1-2025-04-14").id());
+  hand.set_supports_function_call(false);
+  ASSERT_TRUE(models_->Update(hand).ok());
+  ASSERT_TRUE(models_->ApplySync(p.id(), Listed({"gpt-4.1-2025-04-14", "my-finetune"})).ok());
+  EXPECT_TRUE(ByCode(p.id(), "my-finetune").supports_function_call());
+  EXPECT_FALSE(ByCode(p.id(), "gpt-4.1-2025-04-14").supports_function_call());
+}
+
 TEST_P(ModelStoreTest, AnEmptyListChangesNothing) {
   const int64_t openai = ProviderId("openai");
   const size_t before = Models(openai, /*is_active=*/true).size();
