@@ -79,7 +79,11 @@ absl::Status KeySync::WriteCounters() {
 void KeySync::Upkeep() {
   const int64_t expired = pool_->ExpireLeases();
   if (expired > 0) spdlog::warn("msg=\"leases expired unreported\" count={}", expired);
-  if (metrics_ != nullptr) {
+  if (metrics_ != nullptr && write_gate_ && !write_gate_()) {
+    // A standby's pool is stale: its keys show only on the active replica,
+    // so sums over replicas (alerts, dashboards) count each key once.
+    metrics_->UpdateKeys({});
+  } else if (metrics_ != nullptr) {
     absl::StatusOr<std::vector<KeyStateView>> states = pool_->ListKeyStates("");
     if (states.ok()) metrics_->UpdateKeys(*states);
   }

@@ -56,7 +56,8 @@ class KeySync {
   void set_flush_hook(std::function<absl::Status()> hook) { flush_hook_ = std::move(hook); }
   // Writes back what changed now. On error the changes stay pending.
   absl::Status Flush();
-  // Expires leases and refreshes the per-key gauges now.
+  // Expires leases and refreshes the per-key gauges now (a standby, whose
+  // write gate is closed, shows none).
   void Upkeep();
 
   // Runs a Reload on the background thread (callers on gRPC threads must

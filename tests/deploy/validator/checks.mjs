@@ -182,15 +182,17 @@ export function crossChecks(objects, { templates, entrypointScript, requireScale
     }
   }
 
-  // The keypool: one replica that is never two (StatefulSet, or a Deployment
-  // with Recreate), with no HPA and no PDB.
+  // The keypool: a StatefulSet of one replica, or of an active and a
+  // standby with the leader election on (never off with several), with no
+  // HPA; a PDB only with a standby.
   const keypools = workloads.filter((w) => podOf(w).spec.containers.some((c) => c.args?.[0] === "keypool"));
   if (keypools.length !== 1) fail("keypool", `expected one keypool workload, found ${keypools.length}`);
+  const electionOff = String(config?.data?.AIGW_KEYPOOL_LEADER_ELECTION ?? "true").toLowerCase() === "false";
   for (const k of keypools) {
     const where = `${k.kind}/${k.metadata.name}`;
-    if (k.spec.replicas !== 1) fail(where, "the keypool must have exactly one replica");
-    if (k.kind === "Deployment" && k.spec.strategy?.type !== "Recreate") fail(where, "a keypool Deployment needs strategy Recreate");
-    if (k.kind !== "StatefulSet" && k.kind !== "Deployment") fail(where, "the keypool must be a StatefulSet or Deployment");
+    if (k.kind !== "StatefulSet") fail(where, "the keypool must be a StatefulSet");
+    if (!(k.spec.replicas === 1 || k.spec.replicas === 2)) fail(where, "the keypool runs one replica, or an active and a standby");
+    if (k.spec.replicas > 1 && electionOff) fail(where, "several keypool replicas need the leader election (AIGW_KEYPOOL_LEADER_ELECTION)");
   }
 
   for (const svc of byKind("Service")) {
@@ -215,7 +217,7 @@ export function crossChecks(objects, { templates, entrypointScript, requireScale
   // Addresses in the ConfigMap point at Services that serve them.
   for (const key of ["AIGW_KEYPOOL_ADDR", "AIGW_USAGE_ADDR"]) {
     const value = config?.data?.[key];
-    const [host, port] = (value ?? "").split(":");
+    const [host, port] = (value ?? "").replace(/^dns:\/\/\//, "").split(":");
     const svc = find("Service", host.split(".")[0]);
     const want = key === "AIGW_KEYPOOL_ADDR" ? "keypool" : "usage";
     if (!svc || !svc.spec.ports.some((p) => p.port === Number(port) && p.name === "grpc")) {
@@ -242,7 +244,9 @@ export function crossChecks(objects, { templates, entrypointScript, requireScale
     const where = `PodDisruptionBudget/${pdb.metadata.name}`;
     const selected = workloads.filter((w) => w.kind !== "Job" && matches(pdb.spec.selector?.matchLabels, podOf(w).metadata?.labels));
     if (selected.length !== 1) fail(where, `selects ${selected.length} workloads`);
-    else if (keypools.includes(selected[0])) fail(where, "a PDB on the single keypool would block node drains");
+    else if (keypools.includes(selected[0]) && !(selected[0].spec.replicas >= 2 && pdb.spec.minAvailable === 1)) {
+      fail(where, "a keypool PDB needs a standby and minAvailable 1 (on a single keypool it would block node drains)");
+    }
   }
   for (const w of workloads) {
     if (w.kind !== "Deployment" || keypools.includes(w)) continue;
