@@ -21,8 +21,9 @@ namespace aigw::usage {
 // understands: a backslash-escaped quote would make it see ":x" inside a
 // literal as a parameter). MySQL's backslash is doubled unless the session
 // runs with NO_BACKSLASH_ESCAPES. NUL bytes are dropped (SQLite cannot carry
-// them in statement text) and invalid UTF-8 becomes U+FFFD, so that a strict
-// utf8mb4 column never refuses a whole batch for one bad byte.
+// them in statement text). Other bytes pass as they are: the text must be
+// valid UTF-8 already (BuildRow cleans every field of a call), or a strict
+// utf8mb4 column refuses the whole batch.
 class SqlQuoter {
  public:
   // Reads the session's sql_mode on MySQL.
