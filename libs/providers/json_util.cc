@@ -27,7 +27,11 @@ namespace {
 
 // Passes a reader's events on to `Out` (the document being built) and stops
 // the parse at the first object or array nested deeper than `max_depth`,
-// before the reader descends into it.
+// before the reader descends into it, and at the first number beyond the
+// range of a double: rapidjson 1.1 refuses most of those itself, but checks
+// only the exponent's digits once the mantissa has outgrown 64 bits, so
+// "18446744073709551616e308" becomes infinity, which JSON cannot carry and
+// no writer writes back.
 template <typename Out>
 class DepthLimit {
  public:
@@ -35,6 +39,7 @@ class DepthLimit {
   DepthLimit(Out& out, int max_depth) : out_(out), max_depth_(max_depth) {}
 
   bool too_deep() const { return too_deep_; }
+  bool out_of_range() const { return out_of_range_; }
 
   bool StartObject() { return Enter() && out_.StartObject(); }
   bool EndObject(rapidjson::SizeType members) {
@@ -52,7 +57,13 @@ class DepthLimit {
   bool Uint(unsigned u) { return out_.Uint(u); }
   bool Int64(int64_t i) { return out_.Int64(i); }
   bool Uint64(uint64_t u) { return out_.Uint64(u); }
-  bool Double(double d) { return out_.Double(d); }
+  bool Double(double d) {
+    if (!std::isfinite(d)) {
+      out_of_range_ = true;
+      return false;
+    }
+    return out_.Double(d);
+  }
   bool RawNumber(const Ch* s, rapidjson::SizeType n, bool copy) {
     return out_.RawNumber(s, n, copy);
   }
@@ -70,6 +81,7 @@ class DepthLimit {
   const int max_depth_;
   int depth_ = 0;
   bool too_deep_ = false;
+  bool out_of_range_ = false;
 };
 
 }  // namespace
@@ -83,10 +95,12 @@ absl::Status ParsedJson::ParseStream(Stream& stream, size_t length) {
   const int max_depth = CurrentParseLimits().max_json_depth;
   rapidjson::ParseResult result;
   bool too_deep = false;
+  bool out_of_range = false;
   auto generate = [&](Document& doc) {
     DepthLimit<Document> limited(doc, max_depth);
     result = reader.Parse<kFlags | rapidjson::kParseStopWhenDoneFlag>(stream, limited);
     too_deep = limited.too_deep();
+    out_of_range = limited.out_of_range();
     return !result.IsError();
   };
   doc_.Populate(generate);
@@ -97,7 +111,8 @@ absl::Status ParsedJson::ParseStream(Stream& stream, size_t length) {
         absl::StrCat("upstream JSON nested deeper than ", max_depth, " levels"));
   }
   return absl::InternalError(absl::StrCat("malformed upstream JSON: ",
-                                          rapidjson::GetParseError_En(result.Code()),
+                                          out_of_range ? "Number too big to be stored in double."
+                                                       : rapidjson::GetParseError_En(result.Code()),
                                           " at offset ", result.Offset(), " of ", length));
 }
 
