@@ -51,7 +51,8 @@ class HostAllowlist {
 
 // The host libcurl would connect to for `url`, lowercased, without brackets
 // or a trailing dot; INVALID_ARGUMENT when libcurl cannot parse it or it has
-// no host.
+// no host, or a host that is neither a name (labels between single dots) nor
+// an IPv6 address.
 absl::StatusOr<std::string> UrlHost(absl::string_view url);
 
 }  // namespace aigw::http

@@ -69,7 +69,9 @@ absl::Status CheckBaseUrl(absl::string_view url, const http::HostAllowlist* allo
   if (u == nullptr || curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
     return Invalid("base_url", absl::StrCat("'", url, "' is not a valid URL"));
   }
-  if (UrlPart(u.get(), CURLUPART_HOST).empty()) {
+  // libcurl also takes hosts such as ".." that no one can mean (nor list in
+  // --provider_host_allowlist); UrlHost does not.
+  if (UrlPart(u.get(), CURLUPART_HOST).empty() || !http::UrlHost(url).ok()) {
     return Invalid("base_url", absl::StrCat("'", url, "' has no host"));
   }
   if (!UrlPart(u.get(), CURLUPART_USER).empty() || !UrlPart(u.get(), CURLUPART_PASSWORD).empty()) {

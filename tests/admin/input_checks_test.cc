@@ -24,7 +24,9 @@ TEST(InputChecksTest, BaseUrls) {
   }
   for (const char* bad : {"", "api.openai.com", "ftp://x", "file:///etc/passwd", "http://",
                           "https:///v1", "http://a b", "http://x.example?q", "http://x.example#f",
-                          "http://u:p@x.example", "http://x.example:0x1"}) {
+                          "http://u:p@x.example", "http://x.example:0x1",
+                          // Found by fuzz/host_allowlist: hosts libcurl takes.
+                          "http://../v1", "http://..c/0", "https://a..b"}) {
     EXPECT_EQ(CheckBaseUrl(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }
