@@ -20,10 +20,12 @@ bool CleanText(std::string* text, size_t max_chars, size_t max_bytes = kAnyLengt
   return true;
 }
 
+// Brings one figure into 0..max in place; true when it changed.
 template <typename Message, typename Get, typename Set>
-bool NotNegative(Message* m, Get get, Set set) {
-  if ((m->*get)() >= 0) return false;
-  (m->*set)(0);
+bool Bounded(Message* m, Get get, Set set, int64_t max = std::numeric_limits<int64_t>::max()) {
+  const int64_t value = (m->*get)();
+  if (value >= 0 && value <= max) return false;
+  (m->*set)(value < 0 ? 0 : max);
   return true;
 }
 
@@ -48,20 +50,21 @@ bool MakeStorable(aigw::v1::CallEvent* e) {
     changed = true;
   }
   using E = aigw::v1::CallEvent;
-  changed |= NotNegative(e, &E::provider_id, &E::set_provider_id);
-  changed |= NotNegative(e, &E::key_id, &E::set_key_id);
-  changed |= NotNegative(e, &E::cost_nanos, &E::set_cost_nanos);
-  changed |= NotNegative(e, &E::latency_ms, &E::set_latency_ms);  // a clock stepped back
-  changed |= NotNegative(e, &E::ttft_ms, &E::set_ttft_ms);
+  changed |= Bounded(e, &E::provider_id, &E::set_provider_id);
+  changed |= Bounded(e, &E::key_id, &E::set_key_id);
+  changed |= Bounded(e, &E::cost_nanos, &E::set_cost_nanos, columns::kMaxCostNanosPerEvent);
+  changed |= Bounded(e, &E::latency_ms, &E::set_latency_ms);  // a clock stepped back
+  changed |= Bounded(e, &E::ttft_ms, &E::set_ttft_ms);
   if (e->has_usage()) {
     using U = aigw::v1::Usage;
     U* u = e->mutable_usage();
-    changed |= NotNegative(u, &U::prompt_tokens, &U::set_prompt_tokens);
-    changed |= NotNegative(u, &U::completion_tokens, &U::set_completion_tokens);
-    changed |= NotNegative(u, &U::total_tokens, &U::set_total_tokens);
-    changed |= NotNegative(u, &U::cached_prompt_tokens, &U::set_cached_prompt_tokens);
-    changed |= NotNegative(u, &U::cache_creation_tokens, &U::set_cache_creation_tokens);
-    changed |= NotNegative(u, &U::reasoning_tokens, &U::set_reasoning_tokens);
+    constexpr int64_t kMax = columns::kMaxTokensPerEvent;
+    changed |= Bounded(u, &U::prompt_tokens, &U::set_prompt_tokens, kMax);
+    changed |= Bounded(u, &U::completion_tokens, &U::set_completion_tokens, kMax);
+    changed |= Bounded(u, &U::total_tokens, &U::set_total_tokens, kMax);
+    changed |= Bounded(u, &U::cached_prompt_tokens, &U::set_cached_prompt_tokens, kMax);
+    changed |= Bounded(u, &U::cache_creation_tokens, &U::set_cache_creation_tokens, kMax);
+    changed |= Bounded(u, &U::reasoning_tokens, &U::set_reasoning_tokens, kMax);
   }
   return changed;
 }
@@ -70,10 +73,11 @@ bool MakeSendable(aigw::v1::ReportUsageRequest* r) {
   bool changed = CleanText(r->mutable_lease_id(), kAnyLength);
   changed |= CleanText(r->mutable_error_message(), kAnyLength, kMaxEventErrorMessageBytes);
   using R = aigw::v1::ReportUsageRequest;
-  changed |= NotNegative(r, &R::prompt_tokens, &R::set_prompt_tokens);
-  changed |= NotNegative(r, &R::completion_tokens, &R::set_completion_tokens);
-  changed |= NotNegative(r, &R::total_tokens, &R::set_total_tokens);
-  changed |= NotNegative(r, &R::retry_after_ms, &R::set_retry_after_ms);
+  constexpr int64_t kMax = columns::kMaxTokensPerEvent;
+  changed |= Bounded(r, &R::prompt_tokens, &R::set_prompt_tokens, kMax);
+  changed |= Bounded(r, &R::completion_tokens, &R::set_completion_tokens, kMax);
+  changed |= Bounded(r, &R::total_tokens, &R::set_total_tokens, kMax);
+  changed |= Bounded(r, &R::retry_after_ms, &R::set_retry_after_ms);
   return changed;
 }
 

@@ -16,12 +16,15 @@ inline constexpr size_t kMaxEventErrorMessageBytes = 1000;
 // it: every text field valid UTF-8 without NULs (a proto3 string that is not
 // UTF-8 makes the whole RecordCalls request undecodable), cut on a character
 // boundary to its t_ai_api_logs column (error_message also to
-// kMaxEventErrorMessageBytes), attempt at least 1, and no negative count,
-// cost or latency. True when anything changed.
+// kMaxEventErrorMessageBytes), attempt at least 1, no negative count, cost
+// or latency, and no token count or cost beyond what one call reaches
+// (kMaxTokensPerEvent, kMaxCostNanosPerEvent: a provider that reports more
+// is wrong, and usage refuses such an event). True when anything changed.
 bool MakeStorable(aigw::v1::CallEvent* event);
 
 // The same for a report to the keypool: its error text is valid UTF-8 of at
-// most kMaxEventErrorMessageBytes, its figures not negative. True when
+// most kMaxEventErrorMessageBytes, its figures not negative and its token
+// counts at most kMaxTokensPerEvent (the keypool adds them up). True when
 // anything changed.
 bool MakeSendable(aigw::v1::ReportUsageRequest* report);
 

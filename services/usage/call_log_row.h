@@ -8,15 +8,13 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "aigw/v1/usage.pb.h"
+#include "libs/db/api_log_columns.h"
 
 namespace aigw::usage {
 
-// Figures of one event beyond any real call (a provider's usage reported
-// wrong): refused, since a few of them would overflow the 64-bit daily sums
-// and fail every transaction that adds to them. Ten billion tokens; 100
-// million USD.
-inline constexpr int64_t kMaxTokensPerEvent = 10'000'000'000;
-inline constexpr int64_t kMaxCostNanosPerEvent = 100'000'000'000'000'000;
+// What no one call reaches (libs/db/api_log_columns.h): refused.
+using ::aigw::db::api_log::kMaxCostNanosPerEvent;
+using ::aigw::db::api_log::kMaxTokensPerEvent;
 
 // One call event as it is stored in t_ai_api_logs (log_columns.h says which
 // field is which column) and counted in the stats: validated, with

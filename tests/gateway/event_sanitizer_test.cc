@@ -2,6 +2,7 @@
 
 #include "services/gateway/event_sanitizer.h"
 
+#include <cstdint>
 #include <string>
 
 #include "absl/time/clock.h"
@@ -92,6 +93,28 @@ TEST(EventSanitizerTest, NegativeFiguresBecomeZero) {
   EXPECT_TRUE(usage::ToLogRow(e, absl::UTCTimeZone(), absl::Now()).ok());
 }
 
+// Found by fuzz/event_sanitizer: a provider's usage of more than ten
+// billion tokens (or what such a count costs) went into the event as it
+// was, and usage refused the event, so the call never reached the log.
+TEST(EventSanitizerTest, FiguresBeyondAnyCallAreCappedToWhatUsageTakes) {
+  aigw::v1::CallEvent e = Event();
+  e.set_outcome(aigw::v1::SUCCESS);
+  e.mutable_usage()->set_prompt_tokens(3942255732722833175);
+  e.mutable_usage()->set_completion_tokens(usage::kMaxTokensPerEvent + 1);
+  e.mutable_usage()->set_total_tokens(INT64_MAX);
+  e.mutable_usage()->set_reasoning_tokens(usage::kMaxTokensPerEvent);
+  e.set_cost_nanos(INT64_MAX);
+  EXPECT_TRUE(MakeStorable(&e));
+  EXPECT_EQ(e.usage().prompt_tokens(), usage::kMaxTokensPerEvent);
+  EXPECT_EQ(e.usage().completion_tokens(), usage::kMaxTokensPerEvent);
+  EXPECT_EQ(e.usage().total_tokens(), usage::kMaxTokensPerEvent);
+  EXPECT_EQ(e.usage().reasoning_tokens(), usage::kMaxTokensPerEvent);
+  EXPECT_EQ(e.cost_nanos(), usage::kMaxCostNanosPerEvent);
+  absl::StatusOr<usage::LogRow> row = usage::ToLogRow(e, absl::UTCTimeZone(), absl::Now());
+  EXPECT_TRUE(row.ok()) << row.status();
+  EXPECT_FALSE(MakeStorable(&e));
+}
+
 TEST(EventSanitizerTest, AReportCarriesValidBoundedErrorText) {
   aigw::v1::ReportUsageRequest r;
   r.set_lease_id("lease-1");
@@ -102,6 +125,12 @@ TEST(EventSanitizerTest, AReportCarriesValidBoundedErrorText) {
   EXPECT_TRUE(IsValidUtf8(r.error_message()));
   EXPECT_EQ(r.total_tokens(), 0);
   EXPECT_FALSE(MakeSendable(&r));
+  // The keypool adds these up (prompt + completion when there is no total).
+  r.set_prompt_tokens(INT64_MAX);
+  r.set_completion_tokens(INT64_MAX);
+  EXPECT_TRUE(MakeSendable(&r));
+  EXPECT_EQ(r.prompt_tokens(), usage::kMaxTokensPerEvent);
+  EXPECT_EQ(r.completion_tokens(), usage::kMaxTokensPerEvent);
 }
 
 }  // namespace
