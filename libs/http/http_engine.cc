@@ -327,7 +327,9 @@ class CurlHttpEngine final : public HttpEngine {
     } else if (r.method != "GET") {
       curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     }
-    for (const std::string& h : r.headers) t->headers = curl_slist_append(t->headers, h.c_str());
+    for (const auto& [name, value] : r.headers) {
+      t->headers = curl_slist_append(t->headers, absl::StrCat(name, ": ", value).c_str());
+    }
     // No "Expect: 100-continue" round trip before a body.
     t->headers = curl_slist_append(t->headers, "Expect:");
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);

@@ -11,21 +11,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "libs/http/http_request.h"
 
 namespace aigw::http {
-
-struct HttpRequest {
-  std::string method = "POST";
-  std::string url;
-  // "Name: value" lines.
-  std::vector<std::string> headers;
-  std::string body;
-  // Whole transfer; zero = none.
-  absl::Duration timeout = absl::ZeroDuration();
-  absl::Duration connect_timeout = absl::Seconds(10);
-  // A stream that sends nothing for this long is cut; zero = none.
-  absl::Duration idle_timeout = absl::ZeroDuration();
-};
 
 // What a transfer reports as it goes. Every callback runs on the engine's
 // loop thread and must not block.

@@ -9,19 +9,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "libs/common/clock.h"
+#include "libs/http/http_request.h"
 #include "libs/providers/chat_types.h"
 #include "libs/providers/stream_parser.h"
 
 namespace aigw::providers {
 
-// Everything the HTTP engine needs to send one upstream call.
-struct HttpRequest {
-  std::string method = "POST";
-  std::string url;
-  // (name, value) pairs; the engine formats them as "name: value".
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;  // empty for GET
-};
+// The request an adapter builds is the one the HTTP engine sends.
+using http::HttpRequest;
 
 // One entry of a provider's model list.
 struct ModelInfo {

@@ -203,7 +203,8 @@ HttpRequest AnthropicAdapter::BuildRequest(const ChatParams& params, absl::strin
   json::Key(w, "model");
   json::String(w, params.model);
   json::Key(w, "max_tokens");
-  w.Int64(params.max_tokens.value_or(kDefaultMaxTokens));
+  w.Int64(params.max_tokens.value_or(
+      params.model_max_output_tokens > 0 ? params.model_max_output_tokens : kDefaultMaxTokens));
 
   std::string scratch;
   if (system_count > 0) {

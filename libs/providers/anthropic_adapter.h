@@ -18,9 +18,9 @@ namespace aigw::providers {
 //  - the rest must alternate user / assistant, so consecutive messages of
 //    the same role are merged (joined with a blank line); any role other
 //    than assistant is sent as user;
-//  - max_tokens is required by Anthropic: when the caller set none,
-//    kDefaultMaxTokens is sent (the gateway normally fills it from the
-//    model's max_output_tokens first);
+//  - max_tokens is required by Anthropic: when the caller set none, the
+//    model's output limit (model_max_output_tokens) is sent, or
+//    kDefaultMaxTokens when that is unknown;
 //  - temperature is clamped to Anthropic's [0, 1] (the gateway accepts up
 //    to 2); stop becomes stop_sequences; user becomes metadata.user_id.
 //

@@ -21,6 +21,9 @@ struct ChatParams {
   std::string model;
   std::vector<ChatMessage> messages;
   std::optional<int64_t> max_tokens;
+  // The model's own output limit (0: unknown): what a format that requires
+  // max_tokens sends when the caller set none.
+  int64_t model_max_output_tokens = 0;
   std::optional<double> temperature;
   std::optional<double> top_p;
   std::vector<std::string> stop;

@@ -1,61 +1,32 @@
 #ifndef AIGW_SERVICES_GATEWAY_COMPLETION_CALL_H_
 #define AIGW_SERVICES_GATEWAY_COMPLETION_CALL_H_
 
-#include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "aigw/v1/chat.pb.h"
-#include "aigw/v1/usage.pb.h"
-#include "libs/common/clock.h"
-#include "libs/http/host_allowlist.h"
 #include "libs/http/http_engine.h"
-#include "libs/providers/adapter.h"
-#include "libs/providers/outcome.h"
-#include "libs/providers/stream_accumulator.h"
 #include "services/gateway/catalogue.h"
+#include "services/gateway/completion_machine.h"
 #include "services/gateway/event_sink.h"
-#include "services/gateway/gateway_metrics.h"
 #include "services/gateway/key_leaser.h"
 #include "services/gateway/request_validation.h"
-#include "services/gateway/retry_policy.h"
 
 namespace aigw::gateway {
 
 // What every completion call shares: the process's engine, keypool client,
-// event sink and settings.
-struct PipelineContext {
+// event sink, timers, and the settings of every call's CompletionMachine.
+struct PipelineContext : CompletionSettings {
   http::HttpEngine* engine = nullptr;
   KeyLeaser* leaser = nullptr;
   EventSink* events = nullptr;
-  GatewayMetrics* metrics = nullptr;  // optional
-  Clock* clock = Clock::Real();
-  RetryOptions retry;
-  // One upstream attempt, whole (unary) or until the first byte (streams).
-  absl::Duration upstream_timeout = absl::Seconds(120);
-  // A stream silent for this long is cut.
-  absl::Duration stream_idle_timeout = absl::Seconds(60);
-  // A stream is cut this long after the call began, whatever the client's
-  // deadline (a trickle of keep-alives must not hold a call for ever).
-  // Zero: no limit.
-  absl::Duration max_stream_duration = absl::Minutes(10);
-  // A stream is cut once its content (text and reasoning) would pass this
-  // many bytes. Zero: no limit.
-  int64_t max_stream_content_bytes = 4 << 20;
-  // --provider_host_allowlist: a target whose URL names another host is
-  // refused without sending (its base_url may have been edited in the
-  // database by hand). Null or empty: any host.
-  const http::HostAllowlist* provider_hosts = nullptr;
   // Runs `fn` on the engine's loop after `delay`. Tests replace it to record
   // the backoff delays and skip the waiting.
   std::function<void(absl::Duration delay, std::function<void()> fn)> schedule;
-  // Uniform in [0, 1): backoff jitter.
-  std::function<double()> random;
 };
 
 // Receives a streamed completion's chunks in order, on the engine thread.
@@ -69,27 +40,23 @@ class ChunkWriter {
   virtual absl::Status Write(aigw::v1::ChatCompletionChunk chunk, bool last) = 0;
 };
 
-// One client request through the pipeline: for each target (the first, then
-// the fallbacks) lease a key, call the provider, report to the keypool, emit
-// a CallEvent; retry with backoff on 5xx and network errors; switch key at
-// once on 429, a rejected key (401) and a 403 for the key, and wait for a
-// 429's Retry-After only when no other key of the target can serve; move to
-// the next target when one is exhausted or refuses every key (403 region).
-// A stream retries only until its first delta has been sent; one that ends
-// after it (client cancel, upstream cut, idle timeout, a bound) is charged
-// for the tokens delivered. What an upstream may send is bounded (body,
-// headers, one event, JSON depth, content and duration of a stream): an
-// attempt over a bound is not retried. Provider error text leaves scrubbed
-// of the key.
+// One client request through the pipeline: the driver of its
+// CompletionMachine (which decides every step: leases, attempts, retries,
+// fallbacks, what is reported). The driver binds the machine's actions to
+// the keypool client, the HTTP engine, the engine's timers, the event sink
+// and the client's ChunkWriter, and feeds their answers back as events.
 //
-// Every step after Start runs on the HTTP engine's loop thread, so the state
-// needs no lock. The object keeps itself alive until it has finished.
-class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
+// Every event reaches the machine on the HTTP engine's loop thread (the
+// lease answer and a cancel are posted there), so the machine needs no lock.
+// The object keeps itself alive until it has finished.
+class CompletionCall : public std::enable_shared_from_this<CompletionCall>,
+                       private CompletionActions {
  public:
   // Unary: the completion or the error. Streams: the final status (the last
   // chunk, with usage and cost, was written before).
   using Done = std::function<void(absl::Status status, aigw::v1::ChatCompletion completion)>;
 
+  // `writer` null: a unary call.
   static std::shared_ptr<CompletionCall> Create(const PipelineContext* ctx,
                                                 aigw::v1::ChatCompletionRequest request,
                                                 std::vector<ResolvedTarget> targets,
@@ -100,114 +67,31 @@ class CompletionCall : public std::enable_shared_from_this<CompletionCall> {
   // The client went away: the upstream transfer is aborted. Thread-safe.
   void Cancel();
 
-  const std::string& request_id() const { return request_.request_id(); }
+  const std::string& request_id() const { return machine_.request_id(); }
 
  private:
-  struct Failure {
-    absl::Status status;  // what the client would get
-    bool upstream = false;  // an upstream answer, not a refused lease
-  };
-  // The gateway ended an attempt itself, mid-stream: a bound was passed or
-  // the client fell behind. How the attempt is recorded, and what follows.
-  struct Cut {
-    aigw::v1::Outcome outcome;
-    providers::NextStep step;
-    std::string error_code;
-    absl::Status status;
-  };
-
   CompletionCall(const PipelineContext* ctx, aigw::v1::ChatCompletionRequest request,
                  std::vector<ResolvedTarget> targets, std::shared_ptr<const Catalogue> catalogue,
                  ChunkWriter* writer, absl::Time deadline, Done done);
 
-  const ResolvedTarget& target() const { return targets_[target_index_]; }
-  void LeaseNext();
-  void OnLease(LeaseResult result);
-  void SendAttempt();
-  // The target's URL is outside --provider_host_allowlist: nothing is sent,
-  // the lease goes back unused, and the call moves to its next target.
-  void RefuseHost(const absl::Status& refusal);
-  void OnData(absl::string_view bytes);
-  void OnHttpDone(absl::Status transport, int status, std::string body);
-  // Aborts the transfer; OnHttpDone records the attempt as `cut` says.
-  void CutShort(Cut cut);
-  // After a failed attempt: retry, move on, or finish.
-  void AfterFailure(aigw::v1::Outcome outcome, providers::NextStep step, int http_status,
-                    absl::Status failure, const std::string& error_code,
-                    std::optional<int64_t> retry_after_ms);
-  // A lease came back RESOURCE_EXHAUSTED after a 429 on this target: every
-  // other key is taken too, so wait as the 429 asked (or, once waited, as the
-  // keypool's `keypool_retry_after_ms` says) and lease again. False when
-  // there is nothing to wait for or it would take too long.
-  bool WaitForRateLimitedKey(int64_t keypool_retry_after_ms);
-  void RecordFailure(const absl::Status& failure, bool upstream);
-  // The upstream-attempt metric for the attempt that just ended.
-  void CountAttempt(const std::string& outcome, absl::Time now);
-  void NextTarget();
-  void Succeed(providers::Completion completion);
-  void Fail(absl::Status status);
-  void Finish(absl::Status status, aigw::v1::ChatCompletion completion);
-  void DoCancel();
-
-  // One attempt's record for the usage service and the keypool.
-  // `event`: also emit the CallEvent (not for a lease never used).
-  void ReportAttempt(aigw::v1::Outcome outcome, int http_status, const std::string& error_code,
-                     const std::string& error_message, const providers::TokenUsage& usage,
-                     int64_t cost_nanos, bool is_final, bool event, int64_t retry_after_ms = 0);
-  // Usage from the provider, or counted by the tokenizer when it sent none.
-  providers::TokenUsage UsageOf(const providers::Completion& c) const;
-  int64_t CountPromptTokens() const;
-  int64_t CountCompletionTokens(const providers::Completion& c) const;
-  // What a stream that ended after content reached the client costs: the
-  // prompt and the completion delivered so far, never zero.
-  void ChargeDelivered(providers::TokenUsage* usage, int64_t* cost) const;
-  // The token and cost metrics of a billed attempt.
-  void RecordSpend(const providers::TokenUsage& usage, int64_t cost_nanos) const;
-  providers::ChatParams BuildParams() const;
-  int64_t EstimatedTokens() const;
+  // CompletionActions.
+  void Lease(const aigw::v1::LeaseKeyRequest& request) override;
+  void Send(http::HttpRequest request) override;
+  void Abort() override;
+  void Schedule(absl::Duration delay) override;
+  void Report(const aigw::v1::ReportUsageRequest& report) override;
+  void Emit(aigw::v1::CallEvent event) override;
+  absl::Status Write(aigw::v1::ChatCompletionChunk chunk, bool last) override;
+  void Finish(absl::Status status, aigw::v1::ChatCompletion completion) override;
 
   const PipelineContext* const ctx_;
-  aigw::v1::ChatCompletionRequest request_;
-  const std::vector<ResolvedTarget> targets_;
-  const std::shared_ptr<const Catalogue> catalogue_;  // keeps targets_ valid
+  const std::shared_ptr<const Catalogue> catalogue_;  // keeps the targets valid
   ChunkWriter* const writer_;
-  const absl::Time deadline_;
-  // When a stream is cut whatever the deadline (max_stream_duration).
-  absl::Time stream_end_;
   Done done_;
   std::shared_ptr<CompletionCall> self_;  // alive until finished
-
-  // Engine-thread state.
-  size_t target_index_ = 0;
-  int attempt_ = 0;         // across targets: the CallEvent's attempt number
-  int target_attempts_ = 0;  // on the current target
-  std::vector<int64_t> excluded_keys_;
-  // The keys of excluded_keys_ that answered 429 and were not waited for yet,
-  // the shortest wait they asked for (none when each asked for longer than
-  // RetryOptions::max_retry_after), and the waits so far on this target.
-  std::vector<int64_t> rate_limited_keys_;
-  std::optional<absl::Duration> rate_limit_wait_;
-  int rate_limit_waits_ = 0;
-  aigw::v1::LeaseKeyResponse lease_;
-  bool has_lease_ = false;
   http::HttpEngine::TransferId transfer_ = 0;
-  bool transfer_active_ = false;
-  bool lease_pending_ = false;
-  std::string retry_after_header_;
-  absl::Time started_;
-  absl::Time attempt_started_;
-  std::optional<absl::Duration> ttft_;
-  std::unique_ptr<providers::StreamParser> parser_;
-  providers::StreamAccumulator stream_;
-  std::vector<providers::StreamEvent> events_scratch_;
-  absl::Status stream_error_;
-  std::optional<Cut> cut_;
-  int64_t streamed_bytes_ = 0;  // content of this attempt's stream so far
-  bool first_delta_sent_ = false;
-  bool cancelled_ = false;
-  bool finished_ = false;
-  // The last failure on each target, for the final error.
-  std::vector<std::optional<Failure>> failures_;
+  // Engine-thread state.
+  CompletionMachine machine_;
 };
 
 }  // namespace aigw::gateway

@@ -123,7 +123,7 @@ TEST_F(HttpEngineTest, PostsBodyAndHeadersAndCollectsTheResponse) {
   HttpRequest req;
   req.url = Url("/echo");
   req.body = "hello";
-  req.headers = {"X-Key: k1", "Content-Type: text/plain"};
+  req.headers = {{"X-Key", "k1"}, {"Content-Type", "text/plain"}};
   Result r = Run(req);
   ASSERT_TRUE(r.transport.ok()) << r.transport;
   EXPECT_EQ(r.status, 200);

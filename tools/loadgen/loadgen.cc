@@ -284,7 +284,7 @@ int RunHttp() {
     aigw::http::HttpRequest req;
     req.url = url;
     req.body = body;
-    req.headers = {"Content-Type: application/json", "Authorization: Bearer sk-direct"};
+    req.headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer sk-direct"}};
     const absl::Time start = absl::Now();
     aigw::http::HttpCallbacks cb;
     cb.on_done = [&, start](absl::Status transport, int status, std::string) {

@@ -1,0 +1,20 @@
+#ifndef AIGW_SERVICES_GATEWAY_CHAT_PARAMS_H_
+#define AIGW_SERVICES_GATEWAY_CHAT_PARAMS_H_
+
+#include "aigw/v1/chat.pb.h"
+#include "libs/providers/chat_types.h"
+#include "services/gateway/catalogue.h"
+
+namespace aigw::gateway {
+
+// The provider-neutral chat call for a client's request to `model`: the
+// messages as they came, max_tokens within the model's output limit (a
+// fallback model may allow less than the first target), the model's limit
+// for formats that require max_tokens, the sampling knobs, and the caller's
+// end-user id. `stream`: the answer is streamed.
+providers::ChatParams BuildChatParams(const aigw::v1::ChatCompletionRequest& request,
+                                      const ModelEntry& model, bool stream);
+
+}  // namespace aigw::gateway
+
+#endif  // AIGW_SERVICES_GATEWAY_CHAT_PARAMS_H_
