@@ -216,7 +216,6 @@ void CompletionMachine::SendAttempt() {
     req.idle_timeout = settings_->stream_idle_timeout;
     parser_ = call.adapter().NewStreamParser();
     stream_ = providers::StreamAccumulator();
-    stream_error_ = absl::OkStatus();
     streamed_bytes_ = 0;
   } else {
     timeout = std::min(settings_->upstream_timeout, remaining);
@@ -247,7 +246,7 @@ void CompletionMachine::OnHeaders(absl::string_view retry_after) {
 }
 
 void CompletionMachine::OnData(absl::string_view bytes) {
-  if (finished_ || cancelled_ || !stream_error_.ok() || cut_.has_value()) return;
+  if (finished_ || cancelled_ || cut_.has_value()) return;
   events_scratch_.clear();
   const absl::Status st = parser_->Feed(bytes, &events_scratch_);
   for (const providers::StreamEvent& ev : events_scratch_) {
@@ -257,8 +256,12 @@ void CompletionMachine::OnData(absl::string_view bytes) {
     CutShort({aigw::v1::SERVER_ERROR, NextStep::kNextTarget, error_code::kResponseTooLarge,
               Call().OverLimit(st.message())});
   } else if (!st.ok()) {
-    stream_error_ = st;
-    out_->Abort();
+    // The parser is not fed again: the attempt ends as an unreadable answer.
+    CutShort({aigw::v1::SERVER_ERROR, providers::NextStepFor(aigw::v1::SERVER_ERROR),
+              error_code::kBadResponse,
+              absl::UnavailableError(absl::StrCat(target().provider->code,
+                                                  " sent a malformed stream: ",
+                                                  Call().Scrub(st.message())))});
   }
 }
 

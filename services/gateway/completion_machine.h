@@ -125,8 +125,9 @@ class CompletionMachine {
     absl::Status status;    // what the client would get
     bool upstream = false;  // an upstream answer, not a refused lease
   };
-  // The gateway ended an attempt itself, mid-stream: a bound was passed or
-  // the client fell behind. How the attempt is recorded, and what follows.
+  // The gateway ended an attempt itself, mid-stream: a bound was passed,
+  // the stream did not parse, or the client fell behind. How the attempt is
+  // recorded, and what follows.
   struct Cut {
     aigw::v1::Outcome outcome;
     providers::NextStep step;
@@ -218,7 +219,6 @@ class CompletionMachine {
   std::unique_ptr<providers::StreamParser> parser_;
   providers::StreamAccumulator stream_;
   std::vector<providers::StreamEvent> events_scratch_;
-  absl::Status stream_error_;
   std::optional<Cut> cut_;
   int64_t streamed_bytes_ = 0;  // content of this attempt's stream so far
   bool first_delta_sent_ = false;

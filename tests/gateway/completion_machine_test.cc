@@ -477,6 +477,21 @@ TEST_F(CompletionMachineTest, AnUnreadableAnswerIsABadResponseRetried) {
   EXPECT_THAT(out_.delays, ElementsAre(absl::Seconds(1)));
 }
 
+TEST_F(CompletionMachineTest, AMalformedStreamIsABadResponseRetried) {
+  Begin({"openai"}, /*stream=*/true);
+  machine_->OnLease(Granted(1));
+  machine_->OnData("data: {\"choices\":[\n\n");
+  EXPECT_EQ(out_.aborts, 1);
+  machine_->OnAttemptDone(absl::CancelledError("cancelled"), 200, "");
+  // The gateway aborted the transfer for what the upstream sent: not a
+  // network failure ("unreachable: cancelled", as it was logged before).
+  ASSERT_EQ(out_.events.size(), 1u);
+  EXPECT_EQ(out_.events[0].outcome(), aigw::v1::SERVER_ERROR);
+  EXPECT_EQ(out_.events[0].error_code(), "BAD_RESPONSE");
+  EXPECT_THAT(out_.events[0].error_message(), HasSubstr("openai sent a malformed stream"));
+  EXPECT_THAT(out_.delays, ElementsAre(absl::Seconds(1)));
+}
+
 TEST_F(CompletionMachineTest, AStreamRelaysDeltasAndEndsWithUsageAndCost) {
   Begin({"openai"}, /*stream=*/true);
   machine_->OnLease(Granted(1));
