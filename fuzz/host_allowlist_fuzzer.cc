@@ -23,16 +23,15 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "fuzz/nul_split.h"
 #include "libs/http/host_allowlist.h"
 #include "libs/providers/adapter.h"
 #include "services/admin/input_checks.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const absl::string_view input(reinterpret_cast<const char*>(data), size);
-  const size_t nul = input.find('\0');
-  if (nul == absl::string_view::npos) return -1;
-  const absl::string_view list_text = input.substr(0, nul);
-  const absl::string_view url = input.substr(nul + 1);
+  const auto parts = aigw::fuzz::SplitAtFirstNul(data, size);
+  if (!parts.has_value()) return -1;
+  const auto [list_text, url] = *parts;
 
   absl::StatusOr<aigw::http::HostAllowlist> list = aigw::http::HostAllowlist::Parse(list_text);
   if (!list.ok()) {

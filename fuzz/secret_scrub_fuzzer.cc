@@ -16,6 +16,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "fuzz/nul_split.h"
 #include "libs/crypto/secret_scrub.h"
 
 namespace {
@@ -40,11 +41,9 @@ bool KeyShaped(absl::string_view key) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const absl::string_view input(reinterpret_cast<const char*>(data), size);
-  const size_t nul = input.find('\0');
-  if (nul == absl::string_view::npos) return -1;
-  const absl::string_view secret = input.substr(0, nul);
-  const absl::string_view text = input.substr(nul + 1);
+  const auto parts = aigw::fuzz::SplitAtFirstNul(data, size);
+  if (!parts.has_value()) return -1;
+  const auto [secret, text] = *parts;
 
   const std::string scrubbed = aigw::crypto::ScrubSecret(text, secret);
   if (secret.empty() || !HoldsPiece(text, secret)) {
