@@ -5,7 +5,9 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "libs/providers/error_body.h"
 #include "libs/providers/json_util.h"
 
@@ -57,15 +59,136 @@ struct RawUsage {
   }
 };
 
+bool IsToolResult(const ChatMessage& m) { return m.role == "tool" || !m.tool_call_id.empty(); }
+
+// A data: URL split into its media type and base64 payload; false when it
+// is not a base64 data: URL.
+bool SplitDataUrl(absl::string_view url, absl::string_view* media_type, absl::string_view* data) {
+  if (!absl::ConsumePrefix(&url, "data:")) return false;
+  const size_t comma = url.find(',');
+  if (comma == absl::string_view::npos) return false;
+  absl::string_view header = url.substr(0, comma);
+  if (!absl::ConsumeSuffix(&header, ";base64")) return false;
+  *media_type = header.substr(0, header.find(';'));
+  *data = url.substr(comma + 1);
+  return true;
+}
+
+void WriteTextBlock(json::Writer& w, absl::string_view text) {
+  if (text.empty()) return;  // Anthropic refuses empty text blocks
+  w.StartObject();
+  json::Key(w, "type");
+  json::String(w, "text");
+  json::Key(w, "text");
+  json::String(w, text);
+  w.EndObject();
+}
+
+// {"type":"image","source":{"type":"base64","media_type","data"}} for a
+// data: URL, {"type":"image","source":{"type":"url","url"}} otherwise.
+void WriteImageBlock(json::Writer& w, absl::string_view url) {
+  w.StartObject();
+  json::Key(w, "type");
+  json::String(w, "image");
+  json::Key(w, "source");
+  w.StartObject();
+  absl::string_view media_type;
+  absl::string_view data;
+  json::Key(w, "type");
+  if (SplitDataUrl(url, &media_type, &data)) {
+    json::String(w, "base64");
+    json::Key(w, "media_type");
+    json::String(w, media_type);
+    json::Key(w, "data");
+    json::String(w, data);
+  } else {
+    json::String(w, "url");
+    json::Key(w, "url");
+    json::String(w, url);
+  }
+  w.EndObject();
+  w.EndObject();
+}
+
+// The message's text and images as blocks.
+void WriteContentBlocks(json::Writer& w, const ChatMessage& m) {
+  if (m.parts.empty()) {
+    WriteTextBlock(w, m.content);
+    return;
+  }
+  for (const ContentPart& part : m.parts) {
+    if (part.kind == ContentPart::Kind::kImageUrl) {
+      WriteImageBlock(w, part.url);
+    } else {
+      WriteTextBlock(w, part.text);
+    }
+  }
+}
+
+// {"type":"tool_result","tool_use_id","content"}: the content a string, or
+// text and image blocks when the tool turn has parts.
+void WriteToolResultBlock(json::Writer& w, const ChatMessage& m) {
+  w.StartObject();
+  json::Key(w, "type");
+  json::String(w, "tool_result");
+  json::Key(w, "tool_use_id");
+  json::String(w, m.tool_call_id);
+  json::Key(w, "content");
+  if (m.parts.empty()) {
+    json::String(w, m.content);
+  } else {
+    w.StartArray();
+    WriteContentBlocks(w, m);
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+// {"type":"tool_use","id","name","input"}: the arguments as an object
+// ({} when they are not one).
+void WriteToolUseBlock(json::Writer& w, const ToolCall& call) {
+  w.StartObject();
+  json::Key(w, "type");
+  json::String(w, "tool_use");
+  json::Key(w, "id");
+  json::String(w, call.id);
+  json::Key(w, "name");
+  json::String(w, call.name);
+  json::Key(w, "input");
+  if (!json::WriteJsonObject(w, call.arguments_json)) {
+    w.StartObject();
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
 // Writes the run of `count` non-system messages in [begin, end) as one
-// message; messages[begin] is the first of them.
+// message; messages[begin] is the first of them. A run of plain text turns
+// is one string (joined with a blank line); any other run is an array of
+// blocks, the run's tool results first (Anthropic wants the results of the
+// previous turn's tool_use blocks at the start of the next user turn).
 void WriteRun(json::Writer& w, const ChatParams& params, size_t begin, size_t end, size_t count,
               absl::string_view role, std::string* scratch) {
   w.StartObject();
   json::Key(w, "role");
   json::String(w, role);
   json::Key(w, "content");
-  if (count == 1) {
+  bool plain = true;
+  for (size_t i = begin; i < end && plain; ++i) plain = params.messages[i].IsPlainText();
+  if (!plain) {
+    w.StartArray();
+    for (size_t i = begin; i < end; ++i) {
+      const ChatMessage& m = params.messages[i];
+      if (!IsSystem(m.role) && IsToolResult(m)) WriteToolResultBlock(w, m);
+    }
+    for (size_t i = begin; i < end; ++i) {
+      const ChatMessage& m = params.messages[i];
+      if (IsSystem(m.role) || IsToolResult(m)) continue;
+      WriteContentBlocks(w, m);
+      for (const ToolCall& call : m.tool_calls) WriteToolUseBlock(w, call);
+    }
+    w.EndArray();
+  } else if (count == 1) {
     json::String(w, params.messages[begin].content);  // the usual case: no copy
   } else {
     scratch->clear();
@@ -75,6 +198,93 @@ void WriteRun(json::Writer& w, const ChatParams& params, size_t begin, size_t en
       scratch->append(params.messages[i].content);
     }
     json::String(w, *scratch);
+  }
+  w.EndObject();
+}
+
+bool HasToolHistory(const ChatParams& params) {
+  for (const ChatMessage& m : params.messages) {
+    if (!m.tool_calls.empty() || IsToolResult(m)) return true;
+  }
+  return false;
+}
+
+void WriteToolDefinition(json::Writer& w, absl::string_view name, absl::string_view description,
+                         absl::string_view schema_json) {
+  w.StartObject();
+  json::Key(w, "name");
+  json::String(w, name);
+  if (!description.empty()) {
+    json::Key(w, "description");
+    json::String(w, description);
+  }
+  json::Key(w, "input_schema");
+  if (!json::WriteJsonObject(w, schema_json)) {
+    // No (usable) parameters: Anthropic still wants an object schema.
+    w.StartObject();
+    json::Key(w, "type");
+    json::String(w, "object");
+    json::Key(w, "properties");
+    w.StartObject();
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
+// tools, tool_choice and the structured-output tool. See the header.
+void WriteTools(json::Writer& w, const ChatParams& params) {
+  const bool structured = params.response_format.IsJson();
+  const ToolChoice& choice = params.tool_choice;
+  // "none" offers no tools, unless earlier turns used them: Anthropic wants
+  // the definitions whenever tool_use or tool_result blocks are present.
+  const bool none = choice.mode == "none";
+  const bool offer_user_tools = !params.tools.empty() && (!none || HasToolHistory(params));
+  if (!offer_user_tools && !structured) return;
+  json::Key(w, "tools");
+  w.StartArray();
+  if (offer_user_tools) {
+    for (const ToolDefinition& tool : params.tools) {
+      WriteToolDefinition(w, tool.name, tool.description, tool.parameters_json);
+    }
+  }
+  if (structured) {
+    WriteToolDefinition(
+        w, AnthropicAdapter::kStructuredOutputTool,
+        "Give your final answer by calling this tool: its input is the answer, a JSON object.",
+        params.response_format.type == "json_schema" ? params.response_format.schema_json
+                                                     : absl::string_view("{\"type\":\"object\"}"));
+  }
+  w.EndArray();
+
+  std::string type;
+  absl::string_view name;
+  if (structured && (!offer_user_tools || none)) {
+    type = "tool";  // the answer must come through the structured-output tool
+    name = AnthropicAdapter::kStructuredOutputTool;
+  } else if (none) {
+    type = "none";
+  } else if (choice.mode == "required") {
+    type = "any";
+  } else if (choice.mode == "tool") {
+    type = "tool";
+    name = choice.name;
+  } else if (choice.mode == "auto" || params.parallel_tool_calls == false) {
+    type = "auto";
+  } else {
+    return;  // Anthropic's default
+  }
+  json::Key(w, "tool_choice");
+  w.StartObject();
+  json::Key(w, "type");
+  json::String(w, type);
+  if (!name.empty()) {
+    json::Key(w, "name");
+    json::String(w, name);
+  }
+  if (params.parallel_tool_calls == false && type != "none") {
+    json::Key(w, "disable_parallel_tool_use");
+    w.Bool(true);
   }
   w.EndObject();
 }
@@ -97,9 +307,11 @@ class AnthropicStreamParser final : public SseStreamParser {
         EmitText(Str(Member(delta, "text")), {}, out);
       } else if (kind == "thinking_delta") {
         EmitText({}, Str(Member(delta, "thinking")), out);
+      } else if (kind == "input_json_delta") {
+        EmitArguments(json::Count(Member(root, "index"), -1), Str(Member(delta, "partial_json")),
+                      out);
       }
-      // input_json_delta (tool arguments) and signature_delta carry nothing
-      // the gateway forwards.
+      // signature_delta carries nothing the gateway forwards.
     } else if (type == "message_start") {
       const json::Value* message = Member(root, "message");
       SeeIdentity(Str(Member(message, "id")), Str(Member(message, "model")));
@@ -112,10 +324,17 @@ class AnthropicStreamParser final : public SseStreamParser {
         EmitText(Str(Member(block, "text")), {}, out);
       } else if (kind == "thinking") {
         EmitText({}, Str(Member(block, "thinking")), out);
+      } else if (kind == "tool_use") {
+        StartToolUse(json::Count(Member(root, "index"), -1), *block, out);
       }
     } else if (type == "message_delta") {
       absl::string_view stop = Str(Member(Member(root, "delta"), "stop_reason"));
-      if (!stop.empty()) Emit(StreamEvent::Kind::kFinish, out).finish_reason = MapAnthropicStopReason(stop);
+      if (!stop.empty()) {
+        std::string finish = MapAnthropicStopReason(stop);
+        // Only the structured-output tool was called: the answer is complete.
+        if (finish == "tool_calls" && structured_block_ >= 0 && tool_blocks_.empty()) finish = "stop";
+        Emit(StreamEvent::Kind::kFinish, out).finish_reason = std::move(finish);
+      }
       UpdateUsage(Member(root, "usage"));
       FlushUsage(out);
     } else if (type == "message_stop") {
@@ -134,6 +353,40 @@ class AnthropicStreamParser final : public SseStreamParser {
   }
 
  private:
+  // content_block_start of a tool_use block: the call's first delta (id and
+  // name; the input arrives as input_json_delta pieces, the start's own
+  // input being {}), numbered densely from 0. The structured-output tool's
+  // input is the answer's content instead.
+  void StartToolUse(int64_t block_index, const json::Value& block, std::vector<StreamEvent>* out) {
+    absl::string_view name = json::StrMember(block, "name");
+    if (name == AnthropicAdapter::kStructuredOutputTool) {
+      structured_block_ = block_index;
+      return;
+    }
+    StreamEvent& e = Emit(StreamEvent::Kind::kToolCall, out);
+    e.tool_call.index = static_cast<int>(tool_blocks_.size());
+    absl::string_view id = json::StrMember(block, "id");
+    e.tool_call.id.assign(id.data(), id.size());
+    e.tool_call.name.assign(name.data(), name.size());
+    tool_blocks_.push_back(block_index);
+  }
+
+  void EmitArguments(int64_t block_index, absl::string_view partial_json,
+                     std::vector<StreamEvent>* out) {
+    if (partial_json.empty()) return;
+    if (block_index == structured_block_) {
+      EmitText(partial_json, {}, out);
+      return;
+    }
+    for (size_t i = 0; i < tool_blocks_.size(); ++i) {
+      if (tool_blocks_[i] != block_index) continue;
+      StreamEvent& e = Emit(StreamEvent::Kind::kToolCall, out);
+      e.tool_call.index = static_cast<int>(i);
+      e.tool_call.arguments_delta.assign(partial_json.data(), partial_json.size());
+      return;
+    }
+  }
+
   void EmitText(absl::string_view content, absl::string_view reasoning,
                 std::vector<StreamEvent>* out) {
     if (content.empty() && reasoning.empty()) return;
@@ -158,6 +411,8 @@ class AnthropicStreamParser final : public SseStreamParser {
 
   RawUsage raw_;
   bool usage_dirty_ = false;
+  std::vector<int64_t> tool_blocks_;  // Anthropic block index of each tool call
+  int64_t structured_block_ = -2;    // the structured-output tool's block, if any
 };
 
 }  // namespace
@@ -189,6 +444,7 @@ HttpRequest AnthropicAdapter::BuildRequest(const ChatParams& params, absl::strin
   size_t system_bytes = 0;
   for (const ChatMessage& m : params.messages) {
     estimate += kPerMessageBytes + m.content.size();
+    for (const ContentPart& part : m.parts) estimate += part.text.size() + part.url.size() + 64;
     if (IsSystem(m.role)) {
       ++system_count;
       system_bytes += m.content.size() + kJoiner.size();
@@ -209,16 +465,25 @@ HttpRequest AnthropicAdapter::BuildRequest(const ChatParams& params, absl::strin
   std::string scratch;
   if (system_count > 0) {
     json::Key(w, "system");
-    if (system_count == 1) {
-      for (const ChatMessage& m : params.messages) {
-        if (IsSystem(m.role)) json::String(w, m.content);
-      }
+    const ChatMessage* only = nullptr;
+    for (const ChatMessage& m : params.messages) {
+      if (IsSystem(m.role)) only = &m;
+    }
+    if (system_count == 1 && only->parts.empty()) {
+      json::String(w, only->content);
     } else {
       scratch.reserve(system_bytes);
       for (const ChatMessage& m : params.messages) {
         if (!IsSystem(m.role)) continue;
-        if (!scratch.empty()) scratch.append(kJoiner.data(), kJoiner.size());
-        scratch.append(m.content);
+        if (m.parts.empty()) {
+          if (!scratch.empty()) scratch.append(kJoiner.data(), kJoiner.size());
+          scratch.append(m.content);
+        }
+        for (const ContentPart& part : m.parts) {  // a system turn's text parts
+          if (part.kind != ContentPart::Kind::kText) continue;
+          if (!scratch.empty()) scratch.append(kJoiner.data(), kJoiner.size());
+          scratch.append(part.text);
+        }
       }
       json::String(w, scratch);
     }
@@ -264,6 +529,7 @@ HttpRequest AnthropicAdapter::BuildRequest(const ChatParams& params, absl::strin
     json::Key(w, "stream");
     w.Bool(true);
   }
+  if (!params.tools.empty() || params.response_format.IsJson()) WriteTools(w, params);
   if (!params.user.empty()) {
     json::Key(w, "metadata");
     w.StartObject();
@@ -296,6 +562,7 @@ absl::StatusOr<Completion> AnthropicAdapter::ParseResponse(absl::string_view bod
   auto assign = [](std::string* out, absl::string_view v) { out->assign(v.data(), v.size()); };
   assign(&c.id, Str(Member(root, "id")));
   assign(&c.model, Str(Member(root, "model")));
+  bool structured = false;
   for (const json::Value& block : content->GetArray()) {
     absl::string_view type = json::StrMember(block, "type");
     if (type == "text") {
@@ -304,10 +571,25 @@ absl::StatusOr<Completion> AnthropicAdapter::ParseResponse(absl::string_view bod
     } else if (type == "thinking") {
       absl::string_view thinking = json::StrMember(block, "thinking");
       c.reasoning_content.append(thinking.data(), thinking.size());
+    } else if (type == "tool_use") {
+      const json::Value* input = Member(block, "input");
+      std::string arguments = input != nullptr && input->IsObject() ? json::ToJsonText(*input) : "{}";
+      absl::string_view name = json::StrMember(block, "name");
+      if (name == AnthropicAdapter::kStructuredOutputTool) {
+        structured = true;
+        c.content.append(arguments);  // the emulated response_format's answer
+        continue;
+      }
+      ToolCall& call = c.tool_calls.emplace_back();
+      call.id = std::string(json::StrMember(block, "id"));
+      call.name = std::string(name);
+      call.arguments_json = std::move(arguments);
     }
   }
   absl::string_view stop = Str(Member(root, "stop_reason"));
   if (!stop.empty()) c.finish_reason = MapAnthropicStopReason(stop);
+  // Only the structured-output tool was called: the answer is complete.
+  if (structured && c.tool_calls.empty() && c.finish_reason == "tool_calls") c.finish_reason = "stop";
   if (const json::Value* usage = Member(root, "usage"); usage != nullptr && usage->IsObject()) {
     RawUsage raw;
     raw.Update(*usage);

@@ -11,10 +11,63 @@
 // gateway copies proto fields in and out.
 namespace aigw::providers {
 
+// A piece of a message: text, or an image by URL (https or data:).
+struct ContentPart {
+  enum class Kind { kText, kImageUrl };
+  Kind kind = Kind::kText;
+  std::string text;    // kText
+  std::string url;     // kImageUrl
+  std::string detail;  // kImageUrl: auto | low | high | empty
+
+  friend bool operator==(const ContentPart&, const ContentPart&) = default;
+};
+
+// A function call the model made (answers, and assistant turns sent back).
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments_json;  // the arguments as JSON text
+
+  friend bool operator==(const ToolCall&, const ToolCall&) = default;
+};
+
 struct ChatMessage {
-  std::string role;  // system | user | assistant
+  std::string role;  // system | user | assistant | tool
   std::string content;
   std::string name;  // optional participant name (OpenAI format only)
+  // Instead of content when the turn holds images. (Default member
+  // initialisers keep {role, content, name} aggregates warning-free.)
+  std::vector<ContentPart> parts = {};
+  std::vector<ToolCall> tool_calls = {};  // assistant turns
+  std::string tool_call_id = {};          // tool turns: the call answered
+
+  // Plain text: no parts, no tool calls, not a tool result. The adapters
+  // keep their cheapest path for these.
+  bool IsPlainText() const {
+    return parts.empty() && tool_calls.empty() && tool_call_id.empty() && role != "tool";
+  }
+};
+
+// A function the model may call.
+struct ToolDefinition {
+  std::string name;
+  std::string description;
+  std::string parameters_json;  // a JSON Schema object; empty = no parameters
+  bool strict = false;
+};
+
+struct ToolChoice {
+  std::string mode;  // auto | none | required | tool | empty (provider default)
+  std::string name;  // mode tool
+};
+
+struct ResponseFormat {
+  std::string type;  // text | json_object | json_schema | empty (= text)
+  std::string name;
+  std::string schema_json;
+  bool strict = false;
+
+  bool IsJson() const { return type == "json_object" || type == "json_schema"; }
 };
 
 struct ChatParams {
@@ -29,6 +82,25 @@ struct ChatParams {
   std::vector<std::string> stop;
   bool stream = false;
   std::string user;  // end-user id passed to the provider for abuse tracking
+  std::vector<ToolDefinition> tools;
+  ToolChoice tool_choice;
+  std::optional<bool> parallel_tool_calls;
+  ResponseFormat response_format;
+  std::optional<double> presence_penalty;
+  std::optional<double> frequency_penalty;
+  std::optional<int64_t> seed;
+};
+
+// A streamed piece of a tool call. The first piece of a call carries its
+// index (0-based position among the answer's calls), id and name; later
+// pieces of the same index carry argument text to append.
+struct ToolCallDelta {
+  int index = 0;
+  std::string id;
+  std::string name;
+  std::string arguments_delta;
+
+  friend bool operator==(const ToolCallDelta&, const ToolCallDelta&) = default;
 };
 
 // Token counts normalised across providers:
@@ -58,6 +130,8 @@ struct Completion {
   std::string finish_reason;
   TokenUsage usage;
   bool has_usage = false;
+  // The tools the model called, in order (finish_reason tool_calls).
+  std::vector<ToolCall> tool_calls;
 };
 
 // A failed upstream call, as far as the response tells.

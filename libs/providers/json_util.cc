@@ -169,4 +169,20 @@ std::string ScalarText(const Value* v) {
   return {};
 }
 
+bool WriteJsonObject(Writer& w, absl::string_view text) {
+  ParsedJson doc;
+  if (!doc.Parse(text).ok() || !doc.root().IsObject()) return false;
+  doc.root().Accept(w);
+  return true;
+}
+
+std::string ToJsonText(const Value& v) {
+  std::string out;
+  StringSink sink(&out);
+  Writer w(sink);
+  v.Accept(w);
+  sink.Finish();
+  return out;
+}
+
 }  // namespace aigw::providers::json

@@ -131,6 +131,14 @@ bool HasCount(const Value* v);
 // A string or a number rendered as text (OpenAI error codes come as both).
 std::string ScalarText(const Value* v);
 
+// Writes the JSON value held in `text` (a caller's schema or tool
+// arguments) as a value of the body being built, re-serialised so that the
+// body stays valid whatever `text` holds. False, with nothing written, when
+// `text` is not JSON or does not hold an object.
+bool WriteJsonObject(Writer& w, absl::string_view text);
+// `v` as compact JSON text (a tool call's input object, as arguments).
+std::string ToJsonText(const Value& v);
+
 }  // namespace aigw::providers::json
 
 #endif  // AIGW_LIBS_PROVIDERS_JSON_UTIL_H_

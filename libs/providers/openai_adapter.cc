@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/providers/error_body.h"
 #include "libs/providers/json_util.h"
@@ -43,6 +44,162 @@ void ReadUsage(const json::Value& u, TokenUsage* out) {
 absl::string_view Reasoning(const json::Value* obj) {
   absl::string_view r = Str(Member(obj, "reasoning_content"));
   return r.empty() ? Str(Member(obj, "reasoning")) : r;
+}
+
+bool IsDeepSeek(absl::string_view model) { return absl::StartsWithIgnoreCase(model, "deepseek"); }
+
+// {"type":"text","text":...} / {"type":"image_url","image_url":{"url","detail"?}}
+void WriteParts(json::Writer& w, const std::vector<ContentPart>& parts) {
+  w.StartArray();
+  for (const ContentPart& part : parts) {
+    w.StartObject();
+    json::Key(w, "type");
+    if (part.kind == ContentPart::Kind::kImageUrl) {
+      json::String(w, "image_url");
+      json::Key(w, "image_url");
+      w.StartObject();
+      json::Key(w, "url");
+      json::String(w, part.url);
+      if (!part.detail.empty()) {
+        json::Key(w, "detail");
+        json::String(w, part.detail);
+      }
+      w.EndObject();
+    } else {
+      json::String(w, "text");
+      json::Key(w, "text");
+      json::String(w, part.text);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+// "tool_calls":[{"id","type":"function","function":{"name","arguments"}}]
+void WriteToolCalls(json::Writer& w, const std::vector<ToolCall>& calls) {
+  json::Key(w, "tool_calls");
+  w.StartArray();
+  for (const ToolCall& call : calls) {
+    w.StartObject();
+    json::Key(w, "id");
+    json::String(w, call.id);
+    json::Key(w, "type");
+    json::String(w, "function");
+    json::Key(w, "function");
+    w.StartObject();
+    json::Key(w, "name");
+    json::String(w, call.name);
+    json::Key(w, "arguments");
+    json::String(w, call.arguments_json.empty() ? absl::string_view("{}") : call.arguments_json);
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void WriteMessage(json::Writer& w, const ChatMessage& m) {
+  w.StartObject();
+  json::Key(w, "role");
+  json::String(w, m.role);
+  json::Key(w, "content");
+  if (!m.parts.empty()) {
+    WriteParts(w, m.parts);
+  } else if (m.content.empty() && !m.tool_calls.empty()) {
+    w.Null();  // an assistant turn that only calls tools
+  } else {
+    json::String(w, m.content);
+  }
+  if (!m.tool_calls.empty()) WriteToolCalls(w, m.tool_calls);
+  if (m.role == "tool") {
+    json::Key(w, "tool_call_id");
+    json::String(w, m.tool_call_id);
+  } else if (!m.name.empty()) {
+    json::Key(w, "name");
+    json::String(w, m.name);
+  }
+  w.EndObject();
+}
+
+// "tools":[{"type":"function","function":{"name","description","parameters","strict"}}]
+void WriteTools(json::Writer& w, const std::vector<ToolDefinition>& tools) {
+  json::Key(w, "tools");
+  w.StartArray();
+  for (const ToolDefinition& tool : tools) {
+    w.StartObject();
+    json::Key(w, "type");
+    json::String(w, "function");
+    json::Key(w, "function");
+    w.StartObject();
+    json::Key(w, "name");
+    json::String(w, tool.name);
+    if (!tool.description.empty()) {
+      json::Key(w, "description");
+      json::String(w, tool.description);
+    }
+    if (!tool.parameters_json.empty()) {
+      json::Key(w, "parameters");
+      if (!json::WriteJsonObject(w, tool.parameters_json)) {
+        w.StartObject();
+        w.EndObject();
+      }
+    }
+    if (tool.strict) {
+      json::Key(w, "strict");
+      w.Bool(true);
+    }
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+// "auto" | "none" | "required" | {"type":"function","function":{"name"}}
+void WriteToolChoice(json::Writer& w, const ToolChoice& choice) {
+  if (choice.mode.empty()) return;
+  json::Key(w, "tool_choice");
+  if (choice.mode == "tool") {
+    w.StartObject();
+    json::Key(w, "type");
+    json::String(w, "function");
+    json::Key(w, "function");
+    w.StartObject();
+    json::Key(w, "name");
+    json::String(w, choice.name);
+    w.EndObject();
+    w.EndObject();
+  } else {
+    json::String(w, choice.mode);
+  }
+}
+
+// OpenAI: {"type":"json_object"} or {"type":"json_schema","json_schema":
+// {"name","schema","strict"}}. DeepSeek takes json_object only, so a schema
+// becomes json_object plus DeepSeekSchemaInstruction.
+void WriteResponseFormat(json::Writer& w, const ResponseFormat& format, bool deepseek) {
+  if (!format.IsJson()) return;
+  json::Key(w, "response_format");
+  w.StartObject();
+  json::Key(w, "type");
+  if (format.type == "json_object" || deepseek) {
+    json::String(w, "json_object");
+  } else {
+    json::String(w, "json_schema");
+    json::Key(w, "json_schema");
+    w.StartObject();
+    json::Key(w, "name");
+    json::String(w, format.name.empty() ? absl::string_view("response") : format.name);
+    json::Key(w, "schema");
+    if (!json::WriteJsonObject(w, format.schema_json)) {
+      w.StartObject();
+      w.EndObject();
+    }
+    if (format.strict) {
+      json::Key(w, "strict");
+      w.Bool(true);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
 }
 
 absl::Status ErrorInBody(const json::Value& root) {
@@ -96,6 +253,10 @@ class OpenAiStreamParser final : public SseStreamParser {
         e.delta_content.assign(content.data(), content.size());
         e.delta_reasoning.assign(reasoning.data(), reasoning.size());
       }
+      if (const json::Value* calls = Member(delta, "tool_calls");
+          calls != nullptr && calls->IsArray()) {
+        for (const json::Value& call : calls->GetArray()) EmitToolCall(call, out);
+      }
       absl::string_view finish = Str(Member(*choice, "finish_reason"));
       if (!finish.empty()) {
         Emit(StreamEvent::Kind::kFinish, out).finish_reason.assign(finish.data(), finish.size());
@@ -108,6 +269,29 @@ class OpenAiStreamParser final : public SseStreamParser {
     }
     return absl::OkStatus();
   }
+
+ private:
+  // One entry of delta.tool_calls: {index, id?, type?, function:{name?,
+  // arguments?}}. The upstream's index is renumbered densely from 0 in the
+  // order calls first appear.
+  void EmitToolCall(const json::Value& call, std::vector<StreamEvent>* out) {
+    const int64_t upstream_index = json::Count(Member(call, "index"), 0);
+    int index = 0;
+    while (index < static_cast<int>(indexes_.size()) && indexes_[index] != upstream_index) ++index;
+    if (index == static_cast<int>(indexes_.size())) indexes_.push_back(upstream_index);
+    const json::Value* function = Member(call, "function");
+    absl::string_view id = Str(Member(call, "id"));
+    absl::string_view name = Str(Member(function, "name"));
+    absl::string_view arguments = Str(Member(function, "arguments"));
+    if (id.empty() && name.empty() && arguments.empty()) return;  // nothing to pass on
+    StreamEvent& e = Emit(StreamEvent::Kind::kToolCall, out);
+    e.tool_call.index = index;
+    e.tool_call.id.assign(id.data(), id.size());
+    e.tool_call.name.assign(name.data(), name.size());
+    e.tool_call.arguments_delta.assign(arguments.data(), arguments.size());
+  }
+
+  std::vector<int64_t> indexes_;  // upstream index of each call, by position
 };
 
 }  // namespace
@@ -133,9 +317,22 @@ HttpRequest OpenAiAdapter::BuildRequest(const ChatParams& params, absl::string_v
   w.StartObject();
   json::Key(w, "model");
   json::String(w, params.model);
+  const bool deepseek = IsDeepSeek(params.model);
   json::Key(w, "messages");
   w.StartArray();
+  if (deepseek && params.response_format.type == "json_schema") {
+    w.StartObject();
+    json::Key(w, "role");
+    json::String(w, "system");
+    json::Key(w, "content");
+    json::String(w, DeepSeekSchemaInstruction(params.response_format));
+    w.EndObject();
+  }
   for (const ChatMessage& m : params.messages) {
+    if (!m.IsPlainText()) {
+      WriteMessage(w, m);
+      continue;
+    }
     w.StartObject();
     json::Key(w, "role");
     json::String(w, m.role);
@@ -174,9 +371,35 @@ HttpRequest OpenAiAdapter::BuildRequest(const ChatParams& params, absl::string_v
     json::Key(w, "user");
     json::String(w, params.user);
   }
+  if (params.presence_penalty.has_value()) {
+    json::DoubleField(w, "presence_penalty", *params.presence_penalty);
+  }
+  if (params.frequency_penalty.has_value()) {
+    json::DoubleField(w, "frequency_penalty", *params.frequency_penalty);
+  }
+  if (params.seed.has_value() && !deepseek) {  // DeepSeek takes no seed
+    json::Key(w, "seed");
+    w.Int64(*params.seed);
+  }
+  // OpenAI refuses tool_choice and parallel_tool_calls without tools.
+  if (!params.tools.empty()) {
+    WriteTools(w, params.tools);
+    WriteToolChoice(w, params.tool_choice);
+    if (params.parallel_tool_calls.has_value()) {
+      json::Key(w, "parallel_tool_calls");
+      w.Bool(*params.parallel_tool_calls);
+    }
+  }
+  WriteResponseFormat(w, params.response_format, deepseek);
   w.EndObject();
   sink.Finish();
   return request;
+}
+
+std::string DeepSeekSchemaInstruction(const ResponseFormat& format) {
+  return absl::StrCat(
+      "Reply with one JSON object only, no other text. It must conform to this JSON Schema",
+      format.name.empty() ? "" : absl::StrCat(" (", format.name, ")"), ": ", format.schema_json);
 }
 
 absl::StatusOr<Completion> OpenAiAdapter::ParseResponse(absl::string_view body) const {
@@ -201,6 +424,16 @@ absl::StatusOr<Completion> OpenAiAdapter::ParseResponse(absl::string_view body) 
   assign(&c.content, Str(Member(message, "content")));
   assign(&c.reasoning_content, Reasoning(message));
   assign(&c.finish_reason, Str(Member(*choice, "finish_reason")));
+  if (const json::Value* calls = Member(message, "tool_calls"); calls != nullptr && calls->IsArray()) {
+    c.tool_calls.reserve(calls->Size());
+    for (const json::Value& call : calls->GetArray()) {
+      const json::Value* function = Member(call, "function");
+      ToolCall& out = c.tool_calls.emplace_back();
+      assign(&out.id, Str(Member(call, "id")));
+      assign(&out.name, Str(Member(function, "name")));
+      assign(&out.arguments_json, Str(Member(function, "arguments")));
+    }
+  }
   if (const json::Value* usage = Member(root, "usage"); usage != nullptr && usage->IsObject()) {
     ReadUsage(*usage, &c.usage);
     c.has_usage = true;

@@ -2,6 +2,7 @@
 #define AIGW_LIBS_PROVIDERS_OPENAI_ADAPTER_H_
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "libs/providers/adapter.h"
@@ -17,6 +18,21 @@ namespace aigw::providers {
 // Requests always ask for stream_options.include_usage when streaming, so
 // the stream ends with a usage chunk (empty choices) before "data: [DONE]".
 // Only choice index 0 is read (the gateway never asks for n > 1).
+//
+// Tools, images and structured output, as OpenAI's Chat Completions takes
+// them: tools as {"type":"function","function":{name, description,
+// parameters, strict}}; tool_choice auto | none | required |
+// {"type":"function","function":{"name"}}; parallel_tool_calls (tool_choice
+// and parallel_tool_calls only with tools, which OpenAI requires); assistant
+// tool_calls (content null when the turn only calls tools); tool turns with
+// tool_call_id; parts as content arrays of text and image_url {url, detail};
+// response_format json_object or json_schema {name, schema, strict}. Tool
+// calls come back from message.tool_calls and, streamed, from
+// delta.tool_calls (renumbered densely from index 0).
+//
+// DeepSeek (a model named deepseek*) takes json_object only: a json_schema
+// request is sent as json_object with DeepSeekSchemaInstruction as a first
+// system message; it takes no seed (not sent).
 class OpenAiAdapter final : public ProviderAdapter {
  public:
   absl::string_view api_format() const override { return "openai"; }
@@ -28,6 +44,11 @@ class OpenAiAdapter final : public ProviderAdapter {
                                      absl::string_view api_key) const override;
   absl::StatusOr<std::vector<ModelInfo>> ParseModelList(absl::string_view body) const override;
 };
+
+// The system message that stands in for a JSON Schema on DeepSeek: it names
+// the schema and says to answer with one JSON object (DeepSeek's JSON mode
+// wants "json" in the prompt).
+std::string DeepSeekSchemaInstruction(const ResponseFormat& format);
 
 }  // namespace aigw::providers
 

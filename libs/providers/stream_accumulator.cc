@@ -24,7 +24,22 @@ void StreamAccumulator::Add(const StreamEvent& event) {
     case StreamEvent::Kind::kDone:
       done_ = true;
       break;
+    case StreamEvent::Kind::kToolCall:
+      AddToolCall(event.tool_call);
+      break;
   }
+}
+
+void StreamAccumulator::AddToolCall(const ToolCallDelta& delta) {
+  std::vector<ToolCall>& calls = completion_.tool_calls;
+  // The parsers number calls densely from 0: an index is either a call seen
+  // before or the next one.
+  if (delta.index < 0 || static_cast<size_t>(delta.index) > calls.size()) return;
+  if (static_cast<size_t>(delta.index) == calls.size()) calls.emplace_back();
+  ToolCall& call = calls[delta.index];
+  if (call.id.empty()) call.id = delta.id;
+  if (call.name.empty()) call.name = delta.name;
+  call.arguments_json.append(delta.arguments_delta);
 }
 
 }  // namespace aigw::providers

@@ -11,8 +11,8 @@
 namespace aigw::providers {
 
 // Folds a stream's events into the Completion it amounts to: text and
-// reasoning concatenated, the first id / model, the last finish_reason and
-// usage. Used for the call log of a streamed call and for callers that want
+// reasoning concatenated, tool calls assembled from their pieces, the first
+// id / model, the last finish_reason and usage. Used for the call log of a streamed call and for callers that want
 // one answer out of a stream.
 class StreamAccumulator {
  public:
@@ -28,6 +28,8 @@ class StreamAccumulator {
   int64_t deltas() const { return deltas_; }
 
  private:
+  void AddToolCall(const ToolCallDelta& delta);
+
   Completion completion_;
   std::optional<UpstreamError> error_;
   bool done_ = false;

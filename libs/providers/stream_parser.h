@@ -20,6 +20,7 @@ struct StreamEvent {
     kFinish,  // finish_reason, in the OpenAI vocabulary
     kError,   // error: the upstream reported a failure inside the stream
     kDone,    // the upstream's end marker ([DONE] or message_stop)
+    kToolCall,  // tool_call: a piece of a tool call
   };
   Kind kind = Kind::kDelta;
   std::string delta_content;
@@ -27,6 +28,7 @@ struct StreamEvent {
   std::string finish_reason;
   TokenUsage usage;
   UpstreamError error;
+  ToolCallDelta tool_call;
   // The upstream's completion id and model, on the first event emitted after
   // the stream revealed them (empty on every later event).
   std::string id;

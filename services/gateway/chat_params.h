@@ -8,10 +8,14 @@
 namespace aigw::gateway {
 
 // The provider-neutral chat call for a client's request to `model`: the
-// messages as they came, max_tokens within the model's output limit (a
-// fallback model may allow less than the first target), the model's limit
-// for formats that require max_tokens, the sampling knobs, and the caller's
-// end-user id. `stream`: the answer is streamed.
+// messages as they came (parts, tool calls and tool turns included),
+// max_tokens within the model's output limit (a fallback model may allow
+// less than the first target), the model's limit for formats that require
+// max_tokens, the sampling knobs (presence_penalty, frequency_penalty and
+// seed too), the caller's end-user id, and tools, tool_choice,
+// parallel_tool_calls and response_format as given: the adapters translate
+// them (validation ran before). `stream`: the answer is streamed. A
+// plain-text request copies nothing it did not copy before tools existed.
 providers::ChatParams BuildChatParams(const aigw::v1::ChatCompletionRequest& request,
                                       const ModelEntry& model, bool stream);
 

@@ -207,6 +207,26 @@ TEST(StreamAccumulatorTest, KeepsTheFirstError) {
   EXPECT_EQ(acc.completion().content, "Hel");
 }
 
+TEST(StreamAccumulatorTest, AssemblesToolCallsFromTheirPieces) {
+  auto piece = [](int index, std::string id, std::string name, std::string args) {
+    StreamEvent e;
+    e.kind = StreamEvent::Kind::kToolCall;
+    e.tool_call = ToolCallDelta{index, std::move(id), std::move(name), std::move(args)};
+    return e;
+  };
+  StreamAccumulator acc;
+  acc.Add(piece(0, "call_a", "get_weather", ""));
+  acc.Add(piece(0, "", "", R"({"city":)"));
+  acc.Add(piece(1, "call_b", "get_time", R"({"tz":"UTC"})"));
+  acc.Add(piece(0, "", "", R"("Paris"})"));
+  acc.Add(piece(7, "call_x", "skipped", "{}"));  // not the next index: ignored
+  acc.Add(piece(-1, "call_y", "skipped", "{}"));
+  EXPECT_EQ(acc.completion().tool_calls,
+            (std::vector<ToolCall>{{"call_a", "get_weather", R"({"city":"Paris"})"},
+                                   {"call_b", "get_time", R"({"tz":"UTC"})"}}));
+  EXPECT_EQ(acc.deltas(), 0);  // tool pieces are not text deltas
+}
+
 // Random corruption of real bodies must give OK or an error status, never a
 // crash (run under ASan/UBSan to make this stronger).
 TEST(RobustnessTest, MutatedBodiesNeverCrash) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
@@ -262,7 +263,7 @@ TEST(AnthropicStreamTest, NewerMessageDeltaUsageOverridesInputCounts) {
                           "usage p=130 c=64 t=194 cached=100 creation=0 reasoning=0", "done"));
 }
 
-TEST(AnthropicStreamTest, UnknownEventsAndToolDeltasAreIgnored) {
+TEST(AnthropicStreamTest, UnknownEventsAndOrphanToolDeltasAreIgnored) {
   const char kStream[] =
       "event: brand_new_event\ndata: {\"type\":\"brand_new_event\",\"x\":1}\n\n"
       "event: content_block_delta\n"
@@ -276,6 +277,263 @@ TEST(AnthropicStreamTest, MalformedEventIsAnInternalError) {
   std::vector<StreamEvent> events;
   absl::Status status = parser->Feed("event: content_block_delta\ndata: {\"type\":\n\n", &events);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+}
+
+// --- Tools, images, structured output ------------------------------------
+
+ChatParams ToolConversation() {
+  ChatParams p = Simple();
+  p.messages = {{"system", "You check the weather.", ""},
+                {"user", "Weather in Paris and Oslo?", ""}};
+  ChatMessage assistant{"assistant", "Checking both.", ""};
+  assistant.tool_calls = {{"toolu_1", "get_weather", R"({"city":"Paris"})"},
+                          {"toolu_2", "get_weather", R"({"city":"Oslo"})"}};
+  p.messages.push_back(assistant);
+  ChatMessage result1{"tool", "18C sunny", ""};
+  result1.tool_call_id = "toolu_1";
+  ChatMessage result2{"tool", "3C snow", ""};
+  result2.tool_call_id = "toolu_2";
+  p.messages.push_back(result1);
+  p.messages.push_back(result2);
+  p.tools = {{"get_weather", "Current weather for a city",
+              R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})",
+              true},
+             {"no_args", "", "", false}};
+  return p;
+}
+
+TEST(AnthropicToolsRequestTest, ToolsToolUseAndMergedToolResults) {
+  ChatParams p = ToolConversation();
+  ChatMessage follow_up{"user", "And Rome?", ""};
+  p.messages.push_back(follow_up);
+  rapidjson::Document doc = ParseBody(Claude().BuildRequest(p, "https://api.anthropic.com", "k"));
+  const auto& tools = doc["tools"];
+  ASSERT_EQ(tools.Size(), 2u);
+  EXPECT_STREQ(tools[0]["name"].GetString(), "get_weather");
+  EXPECT_STREQ(tools[0]["description"].GetString(), "Current weather for a city");
+  EXPECT_STREQ(tools[0]["input_schema"]["properties"]["city"]["type"].GetString(), "string");
+  EXPECT_FALSE(tools[0].HasMember("strict"));
+  EXPECT_FALSE(tools[0].HasMember("type"));
+  EXPECT_STREQ(tools[1]["name"].GetString(), "no_args");
+  EXPECT_FALSE(tools[1].HasMember("description"));
+  EXPECT_STREQ(tools[1]["input_schema"]["type"].GetString(), "object");  // Anthropic needs one
+  EXPECT_FALSE(doc.HasMember("tool_choice"));  // unset: Anthropic's default (auto)
+
+  const auto& messages = doc["messages"];
+  ASSERT_EQ(messages.Size(), 3u);
+  EXPECT_STREQ(messages[0]["content"].GetString(), "Weather in Paris and Oslo?");
+  const auto& assistant = messages[1];
+  EXPECT_STREQ(assistant["role"].GetString(), "assistant");
+  ASSERT_EQ(assistant["content"].Size(), 3u);
+  EXPECT_STREQ(assistant["content"][0]["type"].GetString(), "text");
+  EXPECT_STREQ(assistant["content"][0]["text"].GetString(), "Checking both.");
+  const auto& use = assistant["content"][2];
+  EXPECT_STREQ(use["type"].GetString(), "tool_use");
+  EXPECT_STREQ(use["id"].GetString(), "toolu_2");
+  EXPECT_STREQ(use["name"].GetString(), "get_weather");
+  EXPECT_STREQ(use["input"]["city"].GetString(), "Oslo");  // an object, not text
+  // Both results and the next question in one user turn, results first.
+  const auto& user = messages[2];
+  EXPECT_STREQ(user["role"].GetString(), "user");
+  ASSERT_EQ(user["content"].Size(), 3u);
+  EXPECT_STREQ(user["content"][0]["type"].GetString(), "tool_result");
+  EXPECT_STREQ(user["content"][0]["tool_use_id"].GetString(), "toolu_1");
+  EXPECT_STREQ(user["content"][0]["content"].GetString(), "18C sunny");
+  EXPECT_STREQ(user["content"][1]["tool_use_id"].GetString(), "toolu_2");
+  EXPECT_STREQ(user["content"][1]["content"].GetString(), "3C snow");
+  EXPECT_STREQ(user["content"][2]["type"].GetString(), "text");
+  EXPECT_STREQ(user["content"][2]["text"].GetString(), "And Rome?");
+}
+
+TEST(AnthropicToolsRequestTest, AssistantTurnWithOnlyToolCallsHasNoTextBlock) {
+  ChatParams p = ToolConversation();
+  p.messages[2].content.clear();
+  rapidjson::Document doc = ParseBody(Claude().BuildRequest(p, "https://api.anthropic.com", "k"));
+  const auto& content = doc["messages"][1]["content"];
+  ASSERT_EQ(content.Size(), 2u);
+  EXPECT_STREQ(content[0]["type"].GetString(), "tool_use");
+}
+
+std::string ToolChoiceJson(const ChatParams& p) {
+  rapidjson::Document doc = ParseBody(Claude().BuildRequest(p, "https://api.anthropic.com", "k"));
+  if (!doc.HasMember("tool_choice")) return doc.HasMember("tools") ? "absent" : "no tools";
+  std::string out = doc["tool_choice"]["type"].GetString();
+  if (doc["tool_choice"].HasMember("name")) out += std::string(":") + doc["tool_choice"]["name"].GetString();
+  if (doc["tool_choice"].HasMember("disable_parallel_tool_use")) {
+    out += doc["tool_choice"]["disable_parallel_tool_use"].GetBool() ? " serial" : " parallel";
+  }
+  return out;
+}
+
+TEST(AnthropicToolsRequestTest, ToolChoiceAndParallelToolUse) {
+  ChatParams p = Simple();
+  p.tools = {{"get_weather", "", R"({"type":"object"})", false}};
+  EXPECT_EQ(ToolChoiceJson(p), "absent");
+  p.tool_choice = {"auto", ""};
+  EXPECT_EQ(ToolChoiceJson(p), "auto");
+  p.tool_choice = {"required", ""};
+  EXPECT_EQ(ToolChoiceJson(p), "any");
+  p.tool_choice = {"tool", "get_weather"};
+  EXPECT_EQ(ToolChoiceJson(p), "tool:get_weather");
+  p.parallel_tool_calls = false;
+  EXPECT_EQ(ToolChoiceJson(p), "tool:get_weather serial");
+  p.tool_choice = {};
+  EXPECT_EQ(ToolChoiceJson(p), "auto serial");
+  p.parallel_tool_calls = true;  // Anthropic's default: nothing to say
+  EXPECT_EQ(ToolChoiceJson(p), "absent");
+  // none: no tools offered at all...
+  p.tool_choice = {"none", ""};
+  EXPECT_EQ(ToolChoiceJson(p), "no tools");
+  // ...unless earlier turns hold tool blocks, which need the definitions.
+  ChatParams history = ToolConversation();
+  history.tool_choice = {"none", ""};
+  history.parallel_tool_calls = false;
+  EXPECT_EQ(ToolChoiceJson(history), "none");
+}
+
+TEST(AnthropicToolsRequestTest, ImagesAsBase64AndUrlSources) {
+  ChatParams p = Simple();
+  ChatMessage user{"user", "", ""};
+  user.parts = {{ContentPart::Kind::kImageUrl, "", "data:image/png;base64,iVBORw0KGgo=", "high"},
+                {ContentPart::Kind::kImageUrl, "", "https://example.com/cover.jpg", "low"},
+                {ContentPart::Kind::kText, "Describe both covers", "", ""},
+                {ContentPart::Kind::kText, "", "", ""}};
+  p.messages = {{"system", "You review album art.", ""}, user};
+  rapidjson::Document doc = ParseBody(Claude().BuildRequest(p, "https://api.anthropic.com", "k"));
+  const auto& content = doc["messages"][0]["content"];
+  ASSERT_EQ(content.Size(), 3u);  // the empty text part left out
+  EXPECT_STREQ(content[0]["type"].GetString(), "image");
+  EXPECT_STREQ(content[0]["source"]["type"].GetString(), "base64");
+  EXPECT_STREQ(content[0]["source"]["media_type"].GetString(), "image/png");
+  EXPECT_STREQ(content[0]["source"]["data"].GetString(), "iVBORw0KGgo=");
+  EXPECT_FALSE(content[0].HasMember("detail"));
+  EXPECT_STREQ(content[1]["source"]["type"].GetString(), "url");
+  EXPECT_STREQ(content[1]["source"]["url"].GetString(), "https://example.com/cover.jpg");
+  EXPECT_STREQ(content[2]["type"].GetString(), "text");
+  EXPECT_STREQ(content[2]["text"].GetString(), "Describe both covers");
+  EXPECT_STREQ(doc["system"].GetString(), "You review album art.");
+}
+
+TEST(AnthropicToolsRequestTest, ResponseFormatBecomesAForcedTool) {
+  ChatParams p = Simple();
+  p.response_format = {"json_schema", "song",
+                       R"({"type":"object","properties":{"title":{"type":"string"}}})", true};
+  rapidjson::Document doc = ParseBody(Claude().BuildRequest(p, "https://api.anthropic.com", "k"));
+  EXPECT_FALSE(doc.HasMember("response_format"));
+  ASSERT_EQ(doc["tools"].Size(), 1u);
+  const auto& tool = doc["tools"][0];
+  EXPECT_EQ(std::string(tool["name"].GetString()), AnthropicAdapter::kStructuredOutputTool);
+  EXPECT_STREQ(tool["input_schema"]["properties"]["title"]["type"].GetString(), "string");
+  EXPECT_EQ(ToolChoiceJson(p), absl::StrCat("tool:", AnthropicAdapter::kStructuredOutputTool));
+
+  p.response_format = {"json_object", "", "", false};
+  doc = ParseBody(Claude().BuildRequest(p, "https://api.anthropic.com", "k"));
+  EXPECT_STREQ(doc["tools"][0]["input_schema"]["type"].GetString(), "object");
+
+  // With the caller's own tools their choice stands; both tools are offered.
+  p.tools = {{"lookup", "", "", false}};
+  p.tool_choice = {"auto", ""};
+  doc = ParseBody(Claude().BuildRequest(p, "https://api.anthropic.com", "k"));
+  ASSERT_EQ(doc["tools"].Size(), 2u);
+  EXPECT_STREQ(doc["tools"][0]["name"].GetString(), "lookup");
+  EXPECT_EQ(ToolChoiceJson(p), "auto");
+}
+
+TEST(AnthropicToolsRequestTest, PenaltiesAndSeedAreNotSent) {
+  ChatParams p = Simple();
+  p.presence_penalty = 0.5;
+  p.frequency_penalty = 0.5;
+  p.seed = 3;
+  rapidjson::Document doc = ParseBody(Claude().BuildRequest(p, "https://api.anthropic.com", "k"));
+  EXPECT_FALSE(doc.HasMember("presence_penalty"));
+  EXPECT_FALSE(doc.HasMember("frequency_penalty"));
+  EXPECT_FALSE(doc.HasMember("seed"));
+  EXPECT_FALSE(doc.HasMember("tools"));
+}
+
+// From Anthropic's tool-use guide.
+constexpr char kAnthropicToolResponse[] = R"({
+  "id": "msg_01Aq9w938a90dw8q",
+  "type": "message",
+  "model": "claude-3-5-sonnet-20241022",
+  "stop_reason": "tool_use",
+  "stop_sequence": null,
+  "role": "assistant",
+  "content": [
+    {"type": "text", "text": "I'll check the current weather in San Francisco for you."},
+    {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "get_weather",
+     "input": {"location": "San Francisco, CA", "unit": "celsius"}}
+  ],
+  "usage": {"input_tokens": 384, "output_tokens": 94}
+})";
+
+TEST(AnthropicToolsResponseTest, ToolUseBlocksBecomeToolCalls) {
+  absl::StatusOr<Completion> c = Claude().ParseResponse(kAnthropicToolResponse);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->content, "I'll check the current weather in San Francisco for you.");
+  EXPECT_EQ(c->finish_reason, "tool_calls");
+  EXPECT_EQ(c->tool_calls, (std::vector<ToolCall>{
+                               {"toolu_01A09q90qw90lq917835lq9", "get_weather",
+                                R"({"location":"San Francisco, CA","unit":"celsius"})"}}));
+}
+
+TEST(AnthropicToolsResponseTest, StructuredOutputToolIsTheContent) {
+  const std::string body = absl::StrCat(
+      R"({"id":"msg_s","type":"message","model":"claude-x","role":"assistant","stop_reason":"tool_use",
+          "content":[{"type":"tool_use","id":"toolu_s","name":")",
+      AnthropicAdapter::kStructuredOutputTool,
+      R"(","input":{"title":"Rain","bpm":92}}],"usage":{"input_tokens":10,"output_tokens":5}})");
+  absl::StatusOr<Completion> c = Claude().ParseResponse(body);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->content, R"({"title":"Rain","bpm":92})");
+  EXPECT_TRUE(c->tool_calls.empty());
+  EXPECT_EQ(c->finish_reason, "stop");
+}
+
+// Anthropic's streamed tool use: content_block_start carries the id and
+// name (input {}), input_json_delta pieces the arguments.
+constexpr char kAnthropicToolStream[] =
+    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_t\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":472,\"output_tokens\":2}}}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Checking.\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_a\",\"name\":\"get_weather\",\"input\":{}}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"city\\\": \\\"Par\"}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"is\\\"}\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_b\",\"name\":\"get_time\",\"input\":{}}}\n\n"
+    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{}\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}\n\n"
+    "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":89}}\n\n"
+    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+TEST(AnthropicToolsStreamTest, ToolUseBlocksBecomeToolCallDeltas) {
+  EXPECT_THAT(FeedWhole(Claude(), kAnthropicToolStream),
+              ElementsAre("delta content=[Checking.] reasoning=[] id=msg_t model=claude-x",
+                          "tool_call 0 id=[toolu_a] name=[get_weather] args=[]",
+                          "tool_call 0 id=[] name=[] args=[{\"city\": \"Par]",
+                          "tool_call 0 id=[] name=[] args=[is\"}]",
+                          "tool_call 1 id=[toolu_b] name=[get_time] args=[]",
+                          "tool_call 1 id=[] name=[] args=[{}]", "finish tool_calls",
+                          "usage p=472 c=89 t=561 cached=0 creation=0 reasoning=0", "done"));
+  ExpectSplitInvariant(Claude(), kAnthropicToolStream);
+}
+
+TEST(AnthropicToolsStreamTest, StructuredOutputToolStreamsAsContent) {
+  const std::string stream = absl::StrCat(
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_s\",\"model\":\"claude-x\",\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n"
+      "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_s\",\"name\":\"",
+      AnthropicAdapter::kStructuredOutputTool,
+      "\",\"input\":{}}}\n\n"
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"title\\\":\"}}\n\n"
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\" \\\"Rain\\\"}\"}}\n\n"
+      "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":7}}\n\n"
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+  EXPECT_THAT(FeedWhole(Claude(), stream),
+              ElementsAre("delta content=[{\"title\":] reasoning=[] id=msg_s model=claude-x",
+                          "delta content=[ \"Rain\"}] reasoning=[]", "finish stop",
+                          "usage p=10 c=7 t=17 cached=0 creation=0 reasoning=0", "done"));
 }
 
 TEST(AnthropicModelsTest, ListRequestAndParse) {

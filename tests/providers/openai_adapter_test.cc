@@ -313,6 +313,258 @@ TEST(OpenAiStreamTest, MalformedChunkIsAnInternalError) {
   }
 }
 
+// --- Tools, images, structured output, pass-through knobs ---------------
+
+ChatParams ToolParams() {
+  ChatParams p;
+  p.model = "gpt-4o";
+  p.messages = {{"user", "Weather in Paris and Oslo?", ""}};
+  ChatMessage assistant{"assistant", "", ""};
+  assistant.tool_calls = {{"call_1", "get_weather", R"({"city":"Paris"})"},
+                          {"call_2", "get_weather", R"({"city":"Oslo"})"}};
+  p.messages.push_back(assistant);
+  ChatMessage result1{"tool", "18C sunny", ""};
+  result1.tool_call_id = "call_1";
+  ChatMessage result2{"tool", "3C snow", ""};
+  result2.tool_call_id = "call_2";
+  p.messages.push_back(result1);
+  p.messages.push_back(result2);
+  p.tools = {{"get_weather", "Current weather for a city",
+              R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})",
+              true},
+             {"no_args", "", "", false}};
+  return p;
+}
+
+TEST(OpenAiToolsRequestTest, ToolsAssistantCallsAndToolTurns) {
+  ChatParams p = ToolParams();
+  p.tool_choice = {"required", ""};
+  p.parallel_tool_calls = false;
+  rapidjson::Document doc = ParseBody(OpenAi().BuildRequest(p, "https://api.openai.com/v1", "k"));
+  const auto& tools = doc["tools"];
+  ASSERT_EQ(tools.Size(), 2u);
+  EXPECT_STREQ(tools[0]["type"].GetString(), "function");
+  const auto& f = tools[0]["function"];
+  EXPECT_STREQ(f["name"].GetString(), "get_weather");
+  EXPECT_STREQ(f["description"].GetString(), "Current weather for a city");
+  EXPECT_STREQ(f["parameters"]["type"].GetString(), "object");
+  EXPECT_STREQ(f["parameters"]["properties"]["city"]["type"].GetString(), "string");
+  EXPECT_STREQ(f["parameters"]["required"][0].GetString(), "city");
+  EXPECT_TRUE(f["strict"].GetBool());
+  // No description, parameters or strict: none sent.
+  EXPECT_STREQ(tools[1]["function"]["name"].GetString(), "no_args");
+  EXPECT_FALSE(tools[1]["function"].HasMember("description"));
+  EXPECT_FALSE(tools[1]["function"].HasMember("parameters"));
+  EXPECT_FALSE(tools[1]["function"].HasMember("strict"));
+  EXPECT_STREQ(doc["tool_choice"].GetString(), "required");
+  EXPECT_FALSE(doc["parallel_tool_calls"].GetBool());
+
+  const auto& messages = doc["messages"];
+  ASSERT_EQ(messages.Size(), 4u);
+  EXPECT_STREQ(messages[0]["content"].GetString(), "Weather in Paris and Oslo?");
+  const auto& assistant = messages[1];
+  EXPECT_STREQ(assistant["role"].GetString(), "assistant");
+  EXPECT_TRUE(assistant["content"].IsNull());
+  ASSERT_EQ(assistant["tool_calls"].Size(), 2u);
+  const auto& call = assistant["tool_calls"][1];
+  EXPECT_STREQ(call["id"].GetString(), "call_2");
+  EXPECT_STREQ(call["type"].GetString(), "function");
+  EXPECT_STREQ(call["function"]["name"].GetString(), "get_weather");
+  EXPECT_STREQ(call["function"]["arguments"].GetString(), R"({"city":"Oslo"})");
+  EXPECT_STREQ(messages[2]["role"].GetString(), "tool");
+  EXPECT_STREQ(messages[2]["tool_call_id"].GetString(), "call_1");
+  EXPECT_STREQ(messages[2]["content"].GetString(), "18C sunny");
+  EXPECT_STREQ(messages[3]["tool_call_id"].GetString(), "call_2");
+  EXPECT_FALSE(messages[3].HasMember("name"));
+}
+
+TEST(OpenAiToolsRequestTest, ToolChoiceForms) {
+  ChatParams p = ToolParams();
+  for (const char* mode : {"auto", "none", "required"}) {
+    p.tool_choice = {mode, ""};
+    rapidjson::Document doc = ParseBody(OpenAi().BuildRequest(p, "https://x/v1", "k"));
+    EXPECT_STREQ(doc["tool_choice"].GetString(), mode);
+    EXPECT_FALSE(doc.HasMember("parallel_tool_calls"));  // unset: the provider's default
+  }
+  p.tool_choice = {"tool", "get_weather"};
+  rapidjson::Document doc = ParseBody(OpenAi().BuildRequest(p, "https://x/v1", "k"));
+  EXPECT_STREQ(doc["tool_choice"]["type"].GetString(), "function");
+  EXPECT_STREQ(doc["tool_choice"]["function"]["name"].GetString(), "get_weather");
+  // Without tools OpenAI refuses tool_choice and parallel_tool_calls.
+  p.tools.clear();
+  p.parallel_tool_calls = true;
+  doc = ParseBody(OpenAi().BuildRequest(p, "https://x/v1", "k"));
+  EXPECT_FALSE(doc.HasMember("tools"));
+  EXPECT_FALSE(doc.HasMember("tool_choice"));
+  EXPECT_FALSE(doc.HasMember("parallel_tool_calls"));
+}
+
+TEST(OpenAiToolsRequestTest, ImagePartsWithDetail) {
+  ChatParams p;
+  p.model = "gpt-4o";
+  ChatMessage user{"user", "", ""};
+  user.parts = {{ContentPart::Kind::kText, "Describe the cover", "", ""},
+                {ContentPart::Kind::kImageUrl, "", "https://example.com/a.png", "high"},
+                {ContentPart::Kind::kImageUrl, "", "data:image/jpeg;base64,/9j/4AAQ", ""}};
+  p.messages = {user};
+  rapidjson::Document doc = ParseBody(OpenAi().BuildRequest(p, "https://x/v1", "k"));
+  const auto& content = doc["messages"][0]["content"];
+  ASSERT_TRUE(content.IsArray());
+  ASSERT_EQ(content.Size(), 3u);
+  EXPECT_STREQ(content[0]["type"].GetString(), "text");
+  EXPECT_STREQ(content[0]["text"].GetString(), "Describe the cover");
+  EXPECT_STREQ(content[1]["type"].GetString(), "image_url");
+  EXPECT_STREQ(content[1]["image_url"]["url"].GetString(), "https://example.com/a.png");
+  EXPECT_STREQ(content[1]["image_url"]["detail"].GetString(), "high");
+  EXPECT_STREQ(content[2]["image_url"]["url"].GetString(), "data:image/jpeg;base64,/9j/4AAQ");
+  EXPECT_FALSE(content[2]["image_url"].HasMember("detail"));
+}
+
+TEST(OpenAiToolsRequestTest, ResponseFormats) {
+  ChatParams p = Params();
+  p.response_format = {"json_object", "", "", false};
+  rapidjson::Document doc = ParseBody(OpenAi().BuildRequest(p, "https://x/v1", "k"));
+  EXPECT_STREQ(doc["response_format"]["type"].GetString(), "json_object");
+  EXPECT_FALSE(doc["response_format"].HasMember("json_schema"));
+
+  p.response_format = {"json_schema", "song",
+                       R"({"type":"object","properties":{"title":{"type":"string"}}})", true};
+  doc = ParseBody(OpenAi().BuildRequest(p, "https://x/v1", "k"));
+  const auto& format = doc["response_format"];
+  EXPECT_STREQ(format["type"].GetString(), "json_schema");
+  EXPECT_STREQ(format["json_schema"]["name"].GetString(), "song");
+  EXPECT_STREQ(format["json_schema"]["schema"]["properties"]["title"]["type"].GetString(),
+               "string");
+  EXPECT_TRUE(format["json_schema"]["strict"].GetBool());
+  EXPECT_EQ(doc["messages"].Size(), 4u);  // OpenAI: no instruction added
+
+  p.response_format = {"text", "", "", false};
+  doc = ParseBody(OpenAi().BuildRequest(p, "https://x/v1", "k"));
+  EXPECT_FALSE(doc.HasMember("response_format"));
+}
+
+TEST(OpenAiToolsRequestTest, DeepSeekTurnsASchemaIntoJsonObjectAndAnInstruction) {
+  ChatParams p = Params();
+  p.model = "deepseek-chat";
+  p.seed = 7;
+  p.response_format = {"json_schema", "song", R"({"type":"object"})", true};
+  rapidjson::Document doc = ParseBody(AdapterFor("deepseek").BuildRequest(p, "https://x", "k"));
+  EXPECT_STREQ(doc["response_format"]["type"].GetString(), "json_object");
+  EXPECT_FALSE(doc["response_format"].HasMember("json_schema"));
+  const auto& messages = doc["messages"];
+  ASSERT_EQ(messages.Size(), 5u);
+  EXPECT_STREQ(messages[0]["role"].GetString(), "system");
+  EXPECT_EQ(std::string(messages[0]["content"].GetString()),
+            DeepSeekSchemaInstruction(p.response_format));
+  EXPECT_THAT(messages[0]["content"].GetString(), HasSubstr(R"({"type":"object"})"));
+  EXPECT_THAT(messages[0]["content"].GetString(), HasSubstr("JSON"));
+  EXPECT_STREQ(messages[1]["content"].GetString(), "You write lyrics.");
+  EXPECT_FALSE(doc.HasMember("seed"));  // DeepSeek takes none
+
+  p.response_format = {"json_object", "", "", false};
+  doc = ParseBody(AdapterFor("deepseek").BuildRequest(p, "https://x", "k"));
+  EXPECT_STREQ(doc["response_format"]["type"].GetString(), "json_object");
+  EXPECT_EQ(doc["messages"].Size(), 4u);
+}
+
+TEST(OpenAiToolsRequestTest, PenaltiesSeedAndUserPassThrough) {
+  ChatParams p = Params();
+  p.presence_penalty = 0.5;
+  p.frequency_penalty = -1.25;
+  p.seed = 1234567890123;
+  p.user = "u-1";
+  rapidjson::Document doc = ParseBody(OpenAi().BuildRequest(p, "https://x/v1", "k"));
+  EXPECT_DOUBLE_EQ(doc["presence_penalty"].GetDouble(), 0.5);
+  EXPECT_DOUBLE_EQ(doc["frequency_penalty"].GetDouble(), -1.25);
+  EXPECT_EQ(doc["seed"].GetInt64(), 1234567890123);
+  EXPECT_STREQ(doc["user"].GetString(), "u-1");
+  // Unset: not sent.
+  doc = ParseBody(OpenAi().BuildRequest(Params(), "https://x/v1", "k"));
+  EXPECT_FALSE(doc.HasMember("presence_penalty"));
+  EXPECT_FALSE(doc.HasMember("frequency_penalty"));
+  EXPECT_FALSE(doc.HasMember("seed"));
+  EXPECT_FALSE(doc.HasMember("tools"));
+  EXPECT_FALSE(doc.HasMember("response_format"));
+}
+
+TEST(OpenAiToolsRequestTest, BrokenSchemaTextStillGivesValidJson) {
+  ChatParams p = ToolParams();
+  p.tools[0].parameters_json = R"({"type":"object",)";
+  p.messages[1].tool_calls[0].arguments_json = "";
+  rapidjson::Document doc = ParseBody(OpenAi().BuildRequest(p, "https://x/v1", "k"));
+  EXPECT_TRUE(doc["tools"][0]["function"]["parameters"].IsObject());
+  EXPECT_STREQ(doc["messages"][1]["tool_calls"][0]["function"]["arguments"].GetString(), "{}");
+}
+
+// From OpenAI's function-calling guide (two calls in one turn).
+constexpr char kOpenAiToolResponse[] = R"({
+  "id": "chatcmpl-AAp6pHyv1BzvBMbdFHLrErBmsvEqK",
+  "object": "chat.completion",
+  "created": 1727149655,
+  "model": "gpt-4o-2024-08-06",
+  "choices": [{
+    "index": 0,
+    "message": {
+      "role": "assistant",
+      "content": null,
+      "tool_calls": [
+        {"id": "call_12345xyz", "type": "function",
+         "function": {"name": "get_weather", "arguments": "{\"location\":\"Paris, France\"}"}},
+        {"id": "call_67890abc", "type": "function",
+         "function": {"name": "get_weather", "arguments": "{\"location\":\"Bogot\u00e1, Colombia\"}"}}
+      ],
+      "refusal": null
+    },
+    "logprobs": null,
+    "finish_reason": "tool_calls"
+  }],
+  "usage": {"prompt_tokens": 82, "completion_tokens": 49, "total_tokens": 131}
+})";
+
+TEST(OpenAiToolsResponseTest, ToolCallsComeBack) {
+  absl::StatusOr<Completion> c = OpenAi().ParseResponse(kOpenAiToolResponse);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->content, "");
+  EXPECT_EQ(c->finish_reason, "tool_calls");
+  EXPECT_EQ(c->tool_calls,
+            (std::vector<ToolCall>{
+                {"call_12345xyz", "get_weather", R"({"location":"Paris, France"})"},
+                {"call_67890abc", "get_weather", "{\"location\":\"Bogot\xC3\xA1, Colombia\"}"}}));
+}
+
+// OpenAI's streamed shape: the first chunk of a call has its index, id, type
+// and name with empty arguments; later ones only index and argument pieces.
+constexpr char kOpenAiToolStream[] =
+    "data: {\"id\":\"chatcmpl-t1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}],\"refusal\":null},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n"
+    "data: {\"id\":\"chatcmpl-t1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}]},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n"
+    "data: {\"id\":\"chatcmpl-t1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n"
+    "data: {\"id\":\"chatcmpl-t1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"arguments\":\"\"}}]},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n"
+    "data: {\"id\":\"chatcmpl-t1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{}\"}}]},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n"
+    "data: {\"id\":\"chatcmpl-t1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}],\"usage\":null}\n\n"
+    "data: {\"id\":\"chatcmpl-t1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":80,\"completion_tokens\":30,\"total_tokens\":110}}\n\n"
+    "data: [DONE]\n\n";
+
+TEST(OpenAiToolsStreamTest, ToolCallDeltasByIndex) {
+  EXPECT_THAT(FeedWhole(OpenAi(), kOpenAiToolStream),
+              ElementsAre("tool_call 0 id=[call_a] name=[get_weather] args=[] id=chatcmpl-t1 "
+                          "model=gpt-4o",
+                          "tool_call 0 id=[] name=[] args=[{\"city\":]",
+                          "tool_call 0 id=[] name=[] args=[\"Paris\"}]",
+                          "tool_call 1 id=[call_b] name=[get_time] args=[]",
+                          "tool_call 1 id=[] name=[] args=[{}]", "finish tool_calls",
+                          "usage p=80 c=30 t=110 cached=0 creation=0 reasoning=0", "done"));
+  ExpectSplitInvariant(OpenAi(), kOpenAiToolStream);
+}
+
+TEST(OpenAiToolsStreamTest, SparseUpstreamIndexesAreRenumbered) {
+  const char kStream[] =
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":5,\"id\":\"c5\",\"function\":{\"name\":\"a\",\"arguments\":\"{\\\"x\\\":1}\"}},{\"index\":2000000000,\"id\":\"c9\",\"function\":{\"name\":\"b\"}}]}}]}\n\n"
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":5,\"function\":{\"arguments\":\"\"}}]}}]}\n\n";
+  EXPECT_THAT(FeedWhole(OpenAi(), kStream),
+              ElementsAre("tool_call 0 id=[c5] name=[a] args=[{\"x\":1}]",
+                          "tool_call 1 id=[c9] name=[b] args=[]"));  // the empty piece dropped
+}
+
 TEST(OpenAiModelsTest, ListRequestAndParse) {
   HttpRequest r = OpenAi().BuildListModelsRequest("https://api.deepseek.com/", "sk-1");
   EXPECT_EQ(r.method, "GET");

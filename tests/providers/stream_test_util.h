@@ -36,6 +36,10 @@ inline std::string Describe(const StreamEvent& e) {
     case StreamEvent::Kind::kDone:
       s = "done";
       break;
+    case StreamEvent::Kind::kToolCall:
+      s = absl::StrCat("tool_call ", e.tool_call.index, " id=[", e.tool_call.id, "] name=[",
+                       e.tool_call.name, "] args=[", e.tool_call.arguments_delta, "]");
+      break;
   }
   if (!e.id.empty()) absl::StrAppend(&s, " id=", e.id);
   if (!e.model.empty()) absl::StrAppend(&s, " model=", e.model);
