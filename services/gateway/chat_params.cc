@@ -85,4 +85,34 @@ providers::ChatParams BuildChatParams(const aigw::v1::ChatCompletionRequest& req
   return p;
 }
 
+int CountImages(const aigw::v1::ChatCompletionRequest& request) {
+  int images = 0;
+  for (const aigw::v1::ChatMessage& m : request.messages()) {
+    for (const aigw::v1::ContentPart& p : m.parts()) images += p.has_image_url() ? 1 : 0;
+  }
+  return images;
+}
+
+void SetDelta(const providers::StreamEvent& event, aigw::v1::ChatCompletionChunk* chunk) {
+  if (event.kind == providers::StreamEvent::Kind::kToolCall) {
+    aigw::v1::ToolCallDelta* d = chunk->add_tool_call_deltas();
+    d->set_index(event.tool_call.index);
+    d->set_id(event.tool_call.id);
+    d->set_name(event.tool_call.name);
+    d->set_arguments_delta(event.tool_call.arguments_delta);
+    return;
+  }
+  chunk->set_delta_content(event.delta_content);
+  chunk->set_delta_reasoning_content(event.delta_reasoning);
+}
+
+void SetToolCalls(const std::vector<providers::ToolCall>& calls, aigw::v1::ChatCompletion* out) {
+  for (const providers::ToolCall& call : calls) {
+    aigw::v1::ToolCall* c = out->add_tool_calls();
+    c->set_id(call.id);
+    c->set_name(call.name);
+    c->set_arguments_json(call.arguments_json);
+  }
+}
+
 }  // namespace aigw::gateway

@@ -266,9 +266,13 @@ void CompletionMachine::OnData(absl::string_view bytes) {
 }
 
 bool CompletionMachine::Relay(const providers::StreamEvent& ev) {
-  const bool delta = ev.kind == providers::StreamEvent::Kind::kDelta;
+  // A tool call's piece is content like text: it ends retries and counts
+  // toward the bound.
+  const bool delta = ev.kind == providers::StreamEvent::Kind::kDelta ||
+                     ev.kind == providers::StreamEvent::Kind::kToolCall;
   if (delta && settings_->max_stream_content_bytes > 0) {
-    streamed_bytes_ += static_cast<int64_t>(ev.delta_content.size() + ev.delta_reasoning.size());
+    streamed_bytes_ += static_cast<int64_t>(ev.delta_content.size() + ev.delta_reasoning.size() +
+                                            ev.tool_call.arguments_delta.size());
     if (streamed_bytes_ > settings_->max_stream_content_bytes) {
       CutShort({aigw::v1::CLIENT_ERROR, NextStep::kGiveUp, error_code::kStreamTooLarge,
                 absl::ResourceExhaustedError(absl::StrCat(
@@ -282,8 +286,7 @@ bool CompletionMachine::Relay(const providers::StreamEvent& ev) {
   if (!delta) return true;
   aigw::v1::ChatCompletionChunk chunk;
   chunk.set_id(stream_.completion().id);
-  chunk.set_delta_content(ev.delta_content);
-  chunk.set_delta_reasoning_content(ev.delta_reasoning);
+  SetDelta(ev, &chunk);
   if (!first_delta_sent_) {
     first_delta_sent_ = true;
     ttft_ = settings_->clock->Now() - started_;
@@ -578,6 +581,8 @@ void CompletionMachine::ReportAttempt(Outcome outcome, int http_status,
   ev.set_is_stream(stream_mode_);
   ToProtoTimestamp(attempt_started_, ev.mutable_created_at());
   ev.set_is_final(is_final);
+  if (outcome == aigw::v1::SUCCESS) ev.set_tool_calls(tool_calls_);
+  ev.set_images(CountImages(request_));
   out_->Emit(std::move(ev));
 }
 
@@ -587,6 +592,10 @@ void CompletionMachine::Succeed(providers::Completion completion) {
   const std::string& provider = target().provider->code;
   const std::string& model = target().model->code;
   RecordSpend(usage, cost);
+  tool_calls_ = static_cast<int>(completion.tool_calls.size());
+  if (settings_->metrics != nullptr) {
+    settings_->metrics->ToolCallsAndImages(provider, model, tool_calls_, CountImages(request_));
+  }
   aigw::v1::ChatCompletion out;
   if (stream_mode_) {
     aigw::v1::ChatCompletionChunk last;
@@ -601,6 +610,7 @@ void CompletionMachine::Succeed(providers::Completion completion) {
     last.set_attempts(attempt_);
     out_->Write(std::move(last), /*last=*/true).IgnoreError();  // always taken
   } else {
+    SetToolCalls(completion.tool_calls, &out);
     out.set_id(std::move(completion.id));
     out.set_content(std::move(completion.content));
     out.set_reasoning_content(std::move(completion.reasoning_content));

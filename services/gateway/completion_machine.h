@@ -222,6 +222,7 @@ class CompletionMachine {
   std::optional<Cut> cut_;
   int64_t streamed_bytes_ = 0;  // content of this attempt's stream so far
   bool first_delta_sent_ = false;
+  int tool_calls_ = 0;  // in the successful answer, for its call event
   bool cancelled_ = false;
   bool finished_ = false;
   // The last failure on each target, for the final error.

@@ -63,7 +63,15 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
       fallbacks_(prometheus::BuildCounter()
                      .Name("aigw_gateway_fallbacks_total")
                      .Help("Moves from an exhausted target to the next fallback.")
-                     .Register(registry)) {
+                     .Register(registry)),
+      tool_calls_(prometheus::BuildCounter()
+                      .Name("aigw_gateway_tool_calls_total")
+                      .Help("Tool calls in successful answers, by provider and model.")
+                      .Register(registry)),
+      images_(prometheus::BuildCounter()
+                  .Name("aigw_gateway_images_total")
+                  .Help("Images sent in successful calls, by provider and model.")
+                  .Register(registry)) {
   inflight_ = &prometheus::BuildGauge()
                    .Name("aigw_gateway_inflight_requests")
                    .Help("Client requests in progress.")
@@ -159,6 +167,8 @@ GatewayMetrics::PerModel& GatewayMetrics::ForModel(const std::string& provider,
   pm->cache_creation_tokens = tokens("cache_creation");
   pm->reasoning_tokens = tokens("reasoning");
   pm->cost_usd = &cost_.Add({{"provider", provider}, {"model", model}});
+  pm->tool_calls = &tool_calls_.Add({{"provider", provider}, {"model", model}});
+  pm->images = &images_.Add({{"provider", provider}, {"model", model}});
   absl::MutexLock lock(&mu_);
   auto [it, inserted] = per_model_.emplace(key, std::move(pm));
   return *it->second;
@@ -189,6 +199,14 @@ void GatewayMetrics::Retry(const std::string& provider, const std::string& reaso
 
 void GatewayMetrics::Fallback(const std::string& from, const std::string& to) {
   CounterFor(fallbacks_, {{"from", from}, {"to", to}}).Increment();
+}
+
+void GatewayMetrics::ToolCallsAndImages(const std::string& provider, const std::string& model,
+                                        int tool_calls, int images) {
+  if (tool_calls == 0 && images == 0) return;
+  PerModel& pm = ForModel(provider, model);
+  if (tool_calls > 0) pm.tool_calls->Increment(tool_calls);
+  if (images > 0) pm.images->Increment(images);
 }
 
 }  // namespace aigw::gateway

@@ -30,6 +30,8 @@ namespace aigw::gateway {
 //   aigw_gateway_events_delivered_total, aigw_gateway_events_rejected_total,
 //   aigw_gateway_events_cleaned_total, aigw_gateway_spool_unreadable_bytes_total
 //   aigw_gateway_key_leases_total{source}                 stock | keypool
+//   aigw_gateway_tool_calls_total{provider,model}          tool calls in successful answers
+//   aigw_gateway_images_total{provider,model}              images sent in successful calls
 // Label lookups are cached so the request path takes a shared lock, not
 // prometheus-cpp's label hashing.
 class GatewayMetrics {
@@ -43,6 +45,8 @@ class GatewayMetrics {
     prometheus::Counter* cache_creation_tokens;
     prometheus::Counter* reasoning_tokens;
     prometheus::Counter* cost_usd;
+    prometheus::Counter* tool_calls;
+    prometheus::Counter* images;
   };
   PerModel& ForModel(const std::string& provider, const std::string& model);
 
@@ -52,6 +56,9 @@ class GatewayMetrics {
   void FirstToken(const std::string& provider, double seconds);
   void Retry(const std::string& provider, const std::string& reason);
   void Fallback(const std::string& from, const std::string& to);
+  // A successful call's tool calls and images; nothing for a plain one.
+  void ToolCallsAndImages(const std::string& provider, const std::string& model, int tool_calls,
+                          int images);
 
   prometheus::Gauge& inflight() { return *inflight_; }
   prometheus::Gauge& queue_depth() { return *queue_depth_; }
@@ -80,6 +87,8 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>& cost_;
   prometheus::Family<prometheus::Counter>& retries_;
   prometheus::Family<prometheus::Counter>& fallbacks_;
+  prometheus::Family<prometheus::Counter>& tool_calls_;
+  prometheus::Family<prometheus::Counter>& images_;
   prometheus::Gauge* inflight_;
   prometheus::Gauge* queue_depth_;
   prometheus::Gauge* spool_events_;

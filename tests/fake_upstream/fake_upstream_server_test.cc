@@ -391,6 +391,142 @@ TEST_F(FakeUpstreamServerTest, AnthropicStreamEventSequence) {
                                               "message_delta", "message_stop"}));
 }
 
+// --- tool calls, in each provider's shape ------------------------------------
+
+constexpr char kOpenAiToolBody[] = R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi there"}],
+  "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}},
+           {"type":"function","function":{"name":"get_time"}}]})";
+
+TEST_F(FakeUpstreamServerTest, OpenAiToolCallsJson) {
+  httplib::Result res = OpenAi("/v1/chat/completions", kOpenAiToolBody);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  rapidjson::Document doc = ParseJson(res->body);
+  EXPECT_TRUE(IsNull(doc, "/choices/0/message/content"));
+  EXPECT_EQ(Str(doc, "/choices/0/finish_reason"), "tool_calls");
+  EXPECT_EQ(Size(doc, "/choices/0/message/tool_calls"), 2u);
+  EXPECT_EQ(Str(doc, "/choices/0/message/tool_calls/0/id"), "call_fake_1");
+  EXPECT_EQ(Str(doc, "/choices/0/message/tool_calls/0/type"), "function");
+  EXPECT_EQ(Str(doc, "/choices/0/message/tool_calls/0/function/name"), "get_weather");
+  EXPECT_EQ(Str(doc, "/choices/0/message/tool_calls/0/function/arguments"),
+            R"({"echo":"hi there"})");
+  EXPECT_EQ(Str(doc, "/choices/0/message/tool_calls/1/function/name"), "get_time");
+}
+
+TEST_F(FakeUpstreamServerTest, OpenAiToolCallsStream) {
+  std::string body = kOpenAiToolBody;
+  body.insert(1, R"("stream":true,"stream_options":{"include_usage":true},)");
+  httplib::Result res = OpenAi("/v1/chat/completions", body);
+  ASSERT_TRUE(res);
+  std::vector<SseItem> items = ParseSse(res->body);
+  ASSERT_GE(items.size(), 4u);
+  std::vector<std::string> arguments(2);
+  std::vector<std::string> heads;
+  std::string finish;
+  for (const SseItem& item : items) {
+    if (item.data == "[DONE]") continue;
+    rapidjson::Document data = ParseJson(item.data);
+    if (Has(data, "/choices/0/finish_reason") && !IsNull(data, "/choices/0/finish_reason")) {
+      finish = Str(data, "/choices/0/finish_reason");
+    }
+    const rapidjson::Value* calls = At(data, "/choices/0/delta/tool_calls");
+    if (calls == nullptr) continue;
+    ASSERT_EQ(calls->Size(), 1u);
+    const int64_t index = Int(data, "/choices/0/delta/tool_calls/0/index");
+    ASSERT_TRUE(index == 0 || index == 1) << item.data;
+    if (Has(data, "/choices/0/delta/tool_calls/0/id")) {
+      heads.push_back(absl::StrCat(index, " ", Str(data, "/choices/0/delta/tool_calls/0/id"), " ",
+                                   Str(data, "/choices/0/delta/tool_calls/0/function/name")));
+      EXPECT_EQ(Str(data, "/choices/0/delta/tool_calls/0/type"), "function");
+      EXPECT_EQ(Str(data, "/choices/0/delta/tool_calls/0/function/arguments"), "");
+    } else {
+      EXPECT_FALSE(Has(data, "/choices/0/delta/tool_calls/0/function/name"));
+      arguments[index] += Str(data, "/choices/0/delta/tool_calls/0/function/arguments");
+    }
+  }
+  EXPECT_EQ(heads, (std::vector<std::string>{"0 call_fake_1 get_weather", "1 call_fake_2 get_time"}));
+  EXPECT_EQ(arguments[0], R"({"echo":"hi there"})");
+  EXPECT_EQ(arguments[1], R"({"echo":"hi there"})");
+  EXPECT_EQ(finish, "tool_calls");
+}
+
+constexpr char kAnthropicToolBody[] = R"({"model":"claude-3-5-sonnet-20241022","max_tokens":50,
+  "tools":[{"name":"get_weather","input_schema":{"type":"object"}}],
+  "tool_choice":{"type":"tool","name":"get_weather"},
+  "messages":[{"role":"user","content":"hi there"}]})";
+
+TEST_F(FakeUpstreamServerTest, AnthropicToolUseJson) {
+  httplib::Result res = Anthropic(kAnthropicToolBody);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  rapidjson::Document doc = ParseJson(res->body);
+  EXPECT_EQ(Size(doc, "/content"), 1u);
+  EXPECT_EQ(Str(doc, "/content/0/type"), "tool_use");
+  EXPECT_EQ(Str(doc, "/content/0/id"), "toolu_fake_1");
+  EXPECT_EQ(Str(doc, "/content/0/name"), "get_weather");
+  EXPECT_EQ(Str(doc, "/content/0/input/echo"), "hi there");  // an object, not text
+  EXPECT_EQ(Str(doc, "/stop_reason"), "tool_use");
+}
+
+TEST_F(FakeUpstreamServerTest, AnthropicToolUseStream) {
+  std::string body = kAnthropicToolBody;
+  body.insert(1, R"("stream":true,)");
+  httplib::Result res = Anthropic(body);
+  ASSERT_TRUE(res);
+  std::vector<std::string> events;
+  std::string partial;
+  for (const SseItem& item : ParseSse(res->body)) {
+    rapidjson::Document data = ParseJson(item.data);
+    EXPECT_EQ(Str(data, "/type"), item.event);
+    events.push_back(item.event);
+    if (item.event == "content_block_start") {
+      EXPECT_EQ(Int(data, "/index"), 0);
+      EXPECT_EQ(Str(data, "/content_block/type"), "tool_use");
+      EXPECT_EQ(Str(data, "/content_block/id"), "toolu_fake_1");
+      EXPECT_EQ(Str(data, "/content_block/name"), "get_weather");
+      ASSERT_TRUE(Has(data, "/content_block/input"));
+      EXPECT_TRUE(At(data, "/content_block/input")->IsObject());
+    }
+    if (item.event == "content_block_delta") {
+      EXPECT_EQ(Str(data, "/delta/type"), "input_json_delta");
+      partial += Str(data, "/delta/partial_json");
+    }
+    if (item.event == "message_delta") EXPECT_EQ(Str(data, "/delta/stop_reason"), "tool_use");
+  }
+  EXPECT_EQ(partial, R"({"echo":"hi there"})");
+  EXPECT_EQ(events, (std::vector<std::string>{"message_start", "content_block_start", "ping",
+                                              "content_block_delta", "content_block_delta",
+                                              "content_block_delta", "content_block_stop",
+                                              "message_delta", "message_stop"}));
+}
+
+TEST_F(FakeUpstreamServerTest, ToolResultsAndImagesAreAnsweredInText) {
+  httplib::Result res = Anthropic(R"({"model":"claude-3-5-sonnet-20241022","max_tokens":50,
+    "tools":[{"name":"get_weather","input_schema":{"type":"object"}}],
+    "messages":[{"role":"user","content":"weather?"},
+      {"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}]},
+      {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"sunny"}]}]})");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(Str(ParseJson(res->body), "/content/0/text"), "tool results: sunny");
+
+  res = OpenAi("/v1/chat/completions", R"({"model":"gpt-4o","messages":[{"role":"user","content":[
+    {"type":"text","text":"look"},{"type":"image_url","image_url":{"url":"https://x/a.png"}}]}]})");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(Str(ParseJson(res->body), "/choices/0/message/content"), "echo: look [images: 1]");
+
+  // What a provider refuses is a 400 in its format.
+  res = Anthropic(R"({"model":"claude-3-5-sonnet-20241022","max_tokens":50,
+    "messages":[{"role":"user","content":"q"},
+      {"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"a","input":{}}]},
+      {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"r"}]}]})");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(Str(ParseJson(res->body), "/error/type"), "invalid_request_error");
+  EXPECT_TRUE(absl::StrContains(res->body, "must define tools")) << res->body;
+}
+
 TEST_F(FakeUpstreamServerTest, AnthropicRequiresVersionKeyAndMaxTokens) {
   struct Case {
     httplib::Result res;

@@ -149,5 +149,52 @@ TEST(ChatParamsTest, ToolsChoiceParallelAndResponseFormatAreCopied) {
   EXPECT_TRUE(p.response_format.IsJson());
 }
 
+TEST(ChatParamsTest, CountImagesCountsImagePartsOnly) {
+  aigw::v1::ChatCompletionRequest r = Plain();
+  EXPECT_EQ(CountImages(r), 0);
+  auto* m = r.add_messages();
+  m->set_role("user");
+  m->add_parts()->set_text("two covers");
+  m->add_parts()->mutable_image_url()->set_url("https://example.com/a.png");
+  m->add_parts()->mutable_image_url()->set_url("data:image/png;base64,AAAA");
+  r.add_messages()->add_parts()->mutable_image_url()->set_url("https://example.com/b.png");
+  EXPECT_EQ(CountImages(r), 3);
+}
+
+TEST(ChatParamsTest, SetDeltaCarriesTextOrAToolCallPiece) {
+  providers::StreamEvent text;
+  text.kind = providers::StreamEvent::Kind::kDelta;
+  text.delta_content = "Hel";
+  text.delta_reasoning = "hmm";
+  aigw::v1::ChatCompletionChunk chunk;
+  SetDelta(text, &chunk);
+  EXPECT_EQ(chunk.delta_content(), "Hel");
+  EXPECT_EQ(chunk.delta_reasoning_content(), "hmm");
+  EXPECT_EQ(chunk.tool_call_deltas_size(), 0);
+
+  providers::StreamEvent call;
+  call.kind = providers::StreamEvent::Kind::kToolCall;
+  call.tool_call = {1, "call_b", "get_time", R"({"tz":)"};
+  aigw::v1::ChatCompletionChunk tool_chunk;
+  SetDelta(call, &tool_chunk);
+  ASSERT_EQ(tool_chunk.tool_call_deltas_size(), 1);
+  EXPECT_EQ(tool_chunk.tool_call_deltas(0).index(), 1);
+  EXPECT_EQ(tool_chunk.tool_call_deltas(0).id(), "call_b");
+  EXPECT_EQ(tool_chunk.tool_call_deltas(0).name(), "get_time");
+  EXPECT_EQ(tool_chunk.tool_call_deltas(0).arguments_delta(), R"({"tz":)");
+  EXPECT_EQ(tool_chunk.delta_content(), "");
+}
+
+TEST(ChatParamsTest, SetToolCallsCopiesEveryCallInOrder) {
+  aigw::v1::ChatCompletion out;
+  SetToolCalls({{"call_a", "get_weather", R"({"city":"Paris"})"}, {"call_b", "get_time", "{}"}},
+               &out);
+  ASSERT_EQ(out.tool_calls_size(), 2);
+  EXPECT_EQ(out.tool_calls(0).id(), "call_a");
+  EXPECT_EQ(out.tool_calls(0).name(), "get_weather");
+  EXPECT_EQ(out.tool_calls(0).arguments_json(), R"({"city":"Paris"})");
+  EXPECT_EQ(out.tool_calls(1).name(), "get_time");
+}
+
 }  // namespace
 }  // namespace aigw::gateway

@@ -159,6 +159,22 @@ TEST_F(GatewayMetricsTest, TokensAndCostPerModelAreOneSetOfSeriesEach) {
   EXPECT_EQ(Series(tokens), 10u);
 }
 
+TEST_F(GatewayMetricsTest, ToolCallsAndImagesPerModel) {
+  metrics_.ToolCallsAndImages("openai", "gpt-4o", 0, 0);  // a plain call: nothing
+  EXPECT_EQ(Series("aigw_gateway_tool_calls_total"), 0u);
+  metrics_.ToolCallsAndImages("openai", "gpt-4o", 2, 0);
+  metrics_.ToolCallsAndImages("openai", "gpt-4o", 1, 3);
+  metrics_.ToolCallsAndImages("anthropic", "claude-x", 0, 1);
+  const Labels gpt4o = {{"provider", "openai"}, {"model", "gpt-4o"}};
+  EXPECT_EQ(Counter("aigw_gateway_tool_calls_total", gpt4o), 3);
+  EXPECT_EQ(Counter("aigw_gateway_images_total", gpt4o), 3);
+  EXPECT_EQ(Counter("aigw_gateway_images_total", {{"provider", "anthropic"}, {"model", "claude-x"}}),
+            1);
+  EXPECT_EQ(Counter("aigw_gateway_tool_calls_total",
+                    {{"provider", "anthropic"}, {"model", "claude-x"}}),
+            0);
+}
+
 TEST_F(GatewayMetricsTest, ManyThreadsCountIntoTheSameSeries) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {

@@ -111,7 +111,26 @@ std::string OpenAiChunk(const ResponseMeta& meta, absl::FunctionRef<void(Writer&
 // --- Anthropic ---------------------------------------------------------------
 
 absl::string_view StopReason(const Completion& completion) {
+  if (completion.finish_reason == "tool_calls") return "tool_use";
   return completion.finish_reason == "length" ? "max_tokens" : "end_turn";
+}
+
+// {"id","type":"function","function":{"name","arguments"}}, with `index`
+// first in stream deltas (index >= 0); `arguments` null leaves it out.
+void WriteOpenAiToolCall(Writer& w, int64_t index, const ToolCallOut* call,
+                         absl::string_view arguments) {
+  w.StartObject();
+  if (index >= 0) Field(w, "index", index);
+  if (call != nullptr) {
+    Field(w, "id", absl::StrCat("call_", call->id));
+    Field(w, "type", "function");
+  }
+  w.Key("function");
+  w.StartObject();
+  if (call != nullptr) Field(w, "name", call->name);
+  Field(w, "arguments", arguments);
+  w.EndObject();
+  w.EndObject();
 }
 
 // Anthropic's input_tokens is only the uncached remainder: cache reads and
@@ -167,8 +186,20 @@ std::string OpenAiCompletionJson(const ResponseMeta& meta, const Completion& com
     w.Key("message");
     w.StartObject();
     Field(w, "role", "assistant");
-    Field(w, "content", completion.content);
+    if (completion.content.empty() && !completion.tool_calls.empty()) {
+      NullField(w, "content");
+    } else {
+      Field(w, "content", completion.content);
+    }
     if (IsReasonerModel(meta.model)) Field(w, "reasoning_content", completion.reasoning_content);
+    if (!completion.tool_calls.empty()) {
+      w.Key("tool_calls");
+      w.StartArray();
+      for (const ToolCallOut& call : completion.tool_calls) {
+        WriteOpenAiToolCall(w, -1, &call, call.arguments);
+      }
+      w.EndArray();
+    }
     if (!deepseek) NullField(w, "refusal");
     w.EndObject();
     NullField(w, "logprobs");
@@ -226,11 +257,30 @@ std::vector<SseFrame> OpenAiStreamFrames(const ResponseMeta& meta, const Complet
         "", usage_null, nullptr, deepseek)});
   }
 
+  // Tool calls: the first chunk of each has its index, id, type, name and
+  // empty arguments; the argument pieces follow by index, as OpenAI sends.
+  for (size_t i = 0; i < completion.tool_calls.size(); ++i) {
+    const ToolCallOut& call = completion.tool_calls[i];
+    auto tool_chunk = [&](const ToolCallOut* head, absl::string_view arguments) {
+      frames.push_back({OpenAiChunk(
+          meta,
+          [&](Writer& w) {
+            w.Key("tool_calls");
+            w.StartArray();
+            WriteOpenAiToolCall(w, static_cast<int64_t>(i), head, arguments);
+            w.EndArray();
+          },
+          "", usage_null, nullptr, deepseek)});
+    };
+    tool_chunk(&call, "");
+    for (const std::string& piece : call.argument_deltas) tool_chunk(nullptr, piece);
+  }
+
   const Usage* finish_usage = deepseek && !shape.omit_usage ? &completion.usage : nullptr;
   frames.push_back({OpenAiChunk(
       meta,
       [&](Writer& w) {
-        if (deepseek) Field(w, "content", "");
+        if (deepseek && completion.tool_calls.empty()) Field(w, "content", "");
       },
       completion.finish_reason, usage_null, finish_usage, deepseek)});
 
@@ -260,10 +310,21 @@ std::string AnthropicMessageJson(const ResponseMeta& meta, const Completion& com
     Field(w, "model", meta.model);
     w.Key("content");
     w.StartArray();
-    w.StartObject();
-    Field(w, "type", "text");
-    Field(w, "text", completion.content);
-    w.EndObject();
+    if (!completion.content.empty() || completion.tool_calls.empty()) {
+      w.StartObject();
+      Field(w, "type", "text");
+      Field(w, "text", completion.content);
+      w.EndObject();
+    }
+    for (const ToolCallOut& call : completion.tool_calls) {
+      w.StartObject();
+      Field(w, "type", "tool_use");
+      Field(w, "id", absl::StrCat("toolu_", call.id));
+      Field(w, "name", call.name);
+      w.Key("input");
+      w.RawValue(call.arguments.data(), call.arguments.size(), rapidjson::kObjectType);
+      w.EndObject();
+    }
     w.EndArray();
     Field(w, "stop_reason", StopReason(completion));
     NullField(w, "stop_sequence");
@@ -303,25 +364,72 @@ std::vector<SseFrame> AnthropicStreamFrames(const ResponseMeta& meta, const Comp
                                     w.EndObject();
                                     w.EndObject();
                                   })));
-  frames.push_back(AnthropicEvent(
-      "content_block_start",
-      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"));
-  frames.push_back(AnthropicEvent("ping", R"({"type": "ping"})"));
-  for (const std::string& piece : completion.content_deltas) {
+  int64_t block = 0;
+  auto block_delta = [&](absl::string_view type, absl::string_view key, absl::string_view piece) {
     frames.push_back(AnthropicEvent("content_block_delta", Json([&](Writer& w) {
                                       w.StartObject();
                                       Field(w, "type", "content_block_delta");
-                                      Field(w, "index", int64_t{0});
+                                      Field(w, "index", block);
                                       w.Key("delta");
                                       w.StartObject();
-                                      Field(w, "type", "text_delta");
-                                      Field(w, "text", piece);
+                                      Field(w, "type", type);
+                                      Field(w, key.data(), piece);
                                       w.EndObject();
                                       w.EndObject();
                                     })));
+  };
+  auto block_stop = [&] {
+    frames.push_back(AnthropicEvent("content_block_stop", Json([&](Writer& w) {
+                                      w.StartObject();
+                                      Field(w, "type", "content_block_stop");
+                                      Field(w, "index", block);
+                                      w.EndObject();
+                                    })));
+    ++block;
+  };
+  // Anthropic pings once, after the first block's start.
+  bool pinged = false;
+  auto ping_once = [&] {
+    if (!pinged) frames.push_back(AnthropicEvent("ping", R"({"type": "ping"})"));
+    pinged = true;
+  };
+  const bool text_block = !completion.content.empty() || completion.tool_calls.empty();
+  if (text_block) {
+    frames.push_back(AnthropicEvent(
+        "content_block_start",
+        R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"));
+    ping_once();
+    for (const std::string& piece : completion.content_deltas) {
+      block_delta("text_delta", "text", piece);
+    }
+    block_stop();
   }
-  frames.push_back(
-      AnthropicEvent("content_block_stop", R"({"type":"content_block_stop","index":0})"));
+  // tool_use blocks: the start names the tool with an empty input, the
+  // input follows as input_json_delta pieces (the first one empty, as
+  // Anthropic sends it).
+  for (const ToolCallOut& call : completion.tool_calls) {
+    frames.push_back(AnthropicEvent("content_block_start", Json([&](Writer& w) {
+                                      w.StartObject();
+                                      Field(w, "type", "content_block_start");
+                                      Field(w, "index", block);
+                                      w.Key("content_block");
+                                      w.StartObject();
+                                      Field(w, "type", "tool_use");
+                                      Field(w, "id", absl::StrCat("toolu_", call.id));
+                                      Field(w, "name", call.name);
+                                      w.Key("input");
+                                      w.StartObject();
+                                      w.EndObject();
+                                      w.EndObject();
+                                      w.EndObject();
+                                    })));
+    ping_once();
+    block_delta("input_json_delta", "partial_json", "");
+    for (const std::string& piece : call.argument_deltas) {
+      block_delta("input_json_delta", "partial_json", piece);
+    }
+    block_stop();
+  }
   frames.push_back(AnthropicEvent("message_delta", Json([&](Writer& w) {
                                     w.StartObject();
                                     Field(w, "type", "message_delta");
