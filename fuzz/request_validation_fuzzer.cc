@@ -5,13 +5,19 @@
 // An accepted request must resolve to what it asked for (one target per
 // provider / fallback, each an active model of an active provider, the model
 // named or the provider's default), be within the limits checked, and carry
-// only what the call log can store as sent.
+// only what the call log can store as sent; its tools have valid unique
+// names, its images sit in user turns and within the limit, every tool turn
+// answers a call, penalties lie in [-2, 2], and the first model supports
+// the tools and images it carries.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cmath>
 #include <memory>
+#include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "aigw/v1/chat.pb.h"
@@ -41,7 +47,59 @@ std::shared_ptr<const Catalogue> FixedCatalogue() {
   ProviderEntry batch_only{.id = 4, .code = "batchonly"};
   batch_only.models = {ModelEntry{.id = 6, .code = "b", .supports_streaming = false}};
   ProviderEntry empty{.id = 5, .code = "empty"};
-  return Catalogue::FromProviders({openai, anthropic, off, batch_only, empty});
+  ProviderEntry deepseek{.id = 6, .code = "deepseek", .api_format = "openai"};
+  deepseek.models = {
+      ModelEntry{.id = 7, .code = "deepseek-chat", .supports_vision = false, .is_default = true},
+      ModelEntry{.id = 8,
+                 .code = "deepseek-reasoner",
+                 .supports_function_call = false,
+                 .supports_vision = false}};
+  return Catalogue::FromProviders({openai, anthropic, off, batch_only, empty, deepseek});
+}
+
+bool IsToolName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+// Tools, images, tool turns and knobs of an accepted request.
+void CheckAcceptedContent(const aigw::v1::ChatCompletionRequest& r, const ValidationLimits& limits,
+                          const ModelEntry& first) {
+  if (r.tools_size() > limits.max_tools) abort();
+  absl::flat_hash_set<std::string> names;
+  for (const aigw::v1::Tool& t : r.tools()) {
+    if (!IsToolName(t.name()) || !names.insert(t.name()).second) abort();
+  }
+  if (r.tool_choice().mode() == "tool" && !names.contains(r.tool_choice().name())) abort();
+  int images = 0;
+  bool tool_turns = false;
+  absl::flat_hash_set<std::string> call_ids;
+  for (const aigw::v1::ChatMessage& m : r.messages()) {
+    for (const aigw::v1::ContentPart& p : m.parts()) {
+      if (!p.has_image_url()) continue;
+      if (m.role() != "user") abort();
+      ++images;
+    }
+    for (const aigw::v1::ToolCall& c : m.tool_calls()) {
+      if (m.role() != "assistant" || !IsToolName(c.name())) abort();
+      call_ids.insert(c.id());
+      tool_turns = true;
+    }
+    if (m.role() == "tool") {
+      if (!call_ids.contains(m.tool_call_id())) abort();
+      tool_turns = true;
+    }
+  }
+  if (images > limits.max_images) abort();
+  if ((images > 0 && !first.supports_vision) ||
+      ((tool_turns || !r.tools().empty()) && !first.supports_function_call)) {
+    abort();
+  }
+  if (r.has_presence_penalty() && !(std::fabs(r.presence_penalty()) <= 2.0)) abort();
+  if (r.has_frequency_penalty() && !(std::fabs(r.frequency_penalty()) <= 2.0)) abort();
 }
 
 void CheckAccepted(const aigw::v1::ChatCompletionRequest& r, const Catalogue& catalogue,
@@ -89,6 +147,7 @@ void CheckAccepted(const aigw::v1::ChatCompletionRequest& r, const Catalogue& ca
                                                      r.max_tokens() > targets[0].model->max_output_tokens))) {
     abort();
   }
+  CheckAcceptedContent(r, limits, *targets[0].model);
 }
 
 }  // namespace
@@ -106,6 +165,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   small.max_stop_sequences = 1;
   small.max_fallbacks = 1;
   small.max_request_id_length = 8;
+  small.max_tools = 1;
+  small.max_images = 1;
+  small.max_image_bytes = 64;
   for (const ValidationLimits& limits : {ValidationLimits{}, small}) {
     for (bool streaming : {false, true}) {
       absl::StatusOr<std::vector<ResolvedTarget>> targets =

@@ -8,6 +8,7 @@
 #include "libs/server/grpc_status.h"
 #include "libs/tokenizer/token_counter.h"
 #include "services/gateway/chunk_queue.h"
+#include "services/gateway/prompt_tokens.h"
 
 namespace aigw::gateway {
 namespace {
@@ -343,42 +344,16 @@ grpc::ServerUnaryReactor* ChatServiceImpl::CountTokens(grpc::CallbackServerConte
     finish(target.status());
     return reactor;
   }
-  if (request->messages().empty() == request->text().empty()) {
-    finish(absl::InvalidArgumentError("give either messages or text (exactly one)"));
+  if (absl::Status st = ValidateCountTokensRequest(*request, options_.limits); !st.ok()) {
+    finish(st);
     return reactor;
   }
   const std::string& model = target->model->code;
   const std::string& provider = target->provider->code;
-  absl::StatusOr<tokenizer::TokenCount> count;
-  if (!request->text().empty()) {
-    if (static_cast<int64_t>(request->text().size()) > options_.limits.max_request_bytes) {
-      finish(absl::InvalidArgumentError(absl::StrCat("text is ", request->text().size(),
-                                                     " bytes; the limit is ",
-                                                     options_.limits.max_request_bytes)));
-      return reactor;
-    }
-    count = tokenizer::CountTextTokens(model, request->text(), provider);
-  } else {
-    std::vector<tokenizer::ChatMessage> messages;
-    int64_t bytes = 0;
-    for (int i = 0; i < request->messages_size(); ++i) {
-      const aigw::v1::ChatMessage& m = request->messages(i);
-      if (m.role() != "system" && m.role() != "user" && m.role() != "assistant") {
-        finish(absl::InvalidArgumentError(absl::StrCat("messages[", i, "].role is '", m.role(),
-                                                       "': use system, user or assistant")));
-        return reactor;
-      }
-      bytes += static_cast<int64_t>(m.content().size());
-      messages.push_back(tokenizer::ChatMessage{m.role(), m.content(), m.name()});
-    }
-    if (bytes > options_.limits.max_request_bytes) {
-      finish(absl::InvalidArgumentError(absl::StrCat("messages carry ", bytes,
-                                                     " bytes; the limit is ",
-                                                     options_.limits.max_request_bytes)));
-      return reactor;
-    }
-    count = tokenizer::CountChatTokens(model, messages, provider);
-  }
+  const absl::StatusOr<tokenizer::TokenCount> count =
+      request->text().empty()
+          ? CountPromptTokens(model, provider, request->messages(), request->tools())
+          : tokenizer::CountTextTokens(model, request->text(), provider);
   if (!count.ok()) {
     finish(absl::UnavailableError(absl::StrCat("tokenizer: ", count.status().message())));
     return reactor;

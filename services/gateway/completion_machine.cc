@@ -14,6 +14,7 @@
 #include "libs/tokenizer/token_counter.h"
 #include "services/gateway/chat_params.h"
 #include "services/gateway/event_sanitizer.h"
+#include "services/gateway/prompt_tokens.h"
 
 namespace aigw::gateway {
 namespace {
@@ -115,15 +116,14 @@ providers::ProviderCall CompletionMachine::Call() const {
 }
 
 int64_t CompletionMachine::EstimatedTokens() const {
-  int64_t bytes = 0;
-  for (const auto& m : request_.messages()) bytes += static_cast<int64_t>(m.content().size());
   int64_t completion = request_.has_max_tokens() ? request_.max_tokens() : 0;
   if (completion == 0) {
     const int32_t model_max = target().model->max_output_tokens;
     completion = model_max > 0 ? std::min<int64_t>(model_max, 1024) : 1024;
   }
-  // ~4 bytes a token for English; the keypool reconciles with the real count.
-  return bytes / 4 + completion;
+  // Text at ~4 bytes a token, tools and images by their rules; the keypool
+  // reconciles with the real count.
+  return EstimatePromptTokens(request_) + completion;
 }
 
 void CompletionMachine::LeaseNext() {
@@ -480,16 +480,9 @@ void CompletionMachine::NextTarget() {
 }
 
 int64_t CompletionMachine::CountPromptTokens() const {
-  std::vector<tokenizer::ChatMessage> messages;
-  messages.reserve(request_.messages_size());
-  int64_t bytes = 0;
-  for (const auto& m : request_.messages()) {
-    messages.push_back(tokenizer::ChatMessage{m.role(), m.content(), m.name()});
-    bytes += static_cast<int64_t>(m.content().size());
-  }
-  absl::StatusOr<tokenizer::TokenCount> prompt =
-      tokenizer::CountChatTokens(target().model->code, messages, target().provider->code);
-  return prompt.ok() ? prompt->tokens : (bytes + 3) / 4;
+  absl::StatusOr<tokenizer::TokenCount> prompt = gateway::CountPromptTokens(
+      target().model->code, target().provider->code, request_.messages(), request_.tools());
+  return prompt.ok() ? prompt->tokens : EstimatePromptTokens(request_);
 }
 
 int64_t CompletionMachine::CountCompletionTokens(const providers::Completion& c) const {

@@ -77,6 +77,10 @@ ABSL_FLAG(std::string, provider_host_allowlist, "",
           "provider whose base_url names another host is refused (FAILED_PRECONDITION) without "
           "sending anything; empty: any host [env AIGW_PROVIDER_HOST_ALLOWLIST]");
 ABSL_FLAG(int64_t, max_request_bytes, 1 << 20, "Text per chat request [env AIGW_MAX_REQUEST_BYTES]");
+ABSL_FLAG(int32_t, max_tools, 128, "Tools per chat request [env AIGW_MAX_TOOLS]");
+ABSL_FLAG(int32_t, max_images, 20, "Image parts per chat request [env AIGW_MAX_IMAGES]");
+ABSL_FLAG(int64_t, max_image_bytes, 5 << 20,
+          "One data: URL image, decoded [env AIGW_MAX_IMAGE_BYTES]");
 ABSL_FLAG(int64_t, max_upstream_body_bytes, 8 << 20,
           "A provider's answer or error body, and one server-sent event of a stream, may be this "
           "long; a longer one fails the attempt (not retried) [env AIGW_MAX_UPSTREAM_BODY_BYTES]");
@@ -267,6 +271,9 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
 
   ChatServiceOptions options;
   options.limits.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  options.limits.max_tools = absl::GetFlag(FLAGS_max_tools);
+  options.limits.max_images = absl::GetFlag(FLAGS_max_images);
+  options.limits.max_image_bytes = absl::GetFlag(FLAGS_max_image_bytes);
   options.max_queued_bytes = absl::GetFlag(FLAGS_stream_max_queued_bytes);
   // A request that names no user is recorded under its token's subject.
   auth::ServerAuth* server_auth = ctx.auth;
@@ -308,6 +315,9 @@ int main(int argc, char** argv) {
                     {"event_batch_max_bytes", "AIGW_EVENT_BATCH_MAX_BYTES"},
                     {"upstream_ca_file", "AIGW_UPSTREAM_CA_FILE"},
                     {"max_request_bytes", "AIGW_MAX_REQUEST_BYTES"},
+                    {"max_tools", "AIGW_MAX_TOOLS"},
+                    {"max_images", "AIGW_MAX_IMAGES"},
+                    {"max_image_bytes", "AIGW_MAX_IMAGE_BYTES"},
                     {"max_upstream_body_bytes", "AIGW_MAX_UPSTREAM_BODY_BYTES"},
                     {"max_upstream_header_bytes", "AIGW_MAX_UPSTREAM_HEADER_BYTES"},
                     {"max_upstream_json_depth", "AIGW_MAX_UPSTREAM_JSON_DEPTH"},

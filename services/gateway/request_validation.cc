@@ -1,10 +1,14 @@
 #include "services/gateway/request_validation.h"
 
+#include <tuple>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/common/utf8.h"
 #include "libs/db/api_log_columns.h"
+#include "services/gateway/request_validation_messages.h"
+#include "services/gateway/request_validation_tools.h"
 
 namespace aigw::gateway {
 namespace {
@@ -98,64 +102,125 @@ absl::StatusOr<ResolvedTarget> ResolveTarget(const Catalogue& catalogue,
   return ResolvedTarget{provider, m};
 }
 
-absl::StatusOr<std::vector<ResolvedTarget>> ValidateChatRequest(
-    const aigw::v1::ChatCompletionRequest& request, const Catalogue& catalogue,
-    const ValidationLimits& limits, bool streaming) {
-  if (request.messages().empty()) {
-    return absl::InvalidArgumentError("messages is empty: send at least one message");
-  }
-  if (request.messages_size() > limits.max_messages) {
-    return absl::InvalidArgumentError(absl::StrCat("messages has ", request.messages_size(),
-                                                   " entries; at most ", limits.max_messages,
-                                                   " are accepted"));
-  }
-  int64_t bytes = 0;
-  for (int i = 0; i < request.messages_size(); ++i) {
-    const aigw::v1::ChatMessage& m = request.messages(i);
-    if (m.role() != "system" && m.role() != "user" && m.role() != "assistant") {
-      return absl::InvalidArgumentError(absl::StrCat("messages[", i, "].role is '", m.role(),
-                                                     "': use system, user or assistant"));
+RequestNeeds NeedsOf(const aigw::v1::ChatCompletionRequest& request) {
+  RequestNeeds needs;
+  needs.function_calling = !request.tools().empty();
+  for (const aigw::v1::ChatMessage& m : request.messages()) {
+    if (!m.tool_calls().empty() || m.role() == "tool") needs.function_calling = true;
+    for (const aigw::v1::ContentPart& p : m.parts()) {
+      if (p.has_image_url()) needs.vision = true;
     }
-    if (m.content().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("messages[", i, "].content is empty"));
-    }
-    bytes += static_cast<int64_t>(m.content().size() + m.name().size());
   }
-  if (request.has_temperature() &&
-      !(request.temperature() >= 0.0 && request.temperature() <= 2.0)) {
+  return needs;
+}
+
+absl::Status CheckCapabilities(const ResolvedTarget& target, const RequestNeeds& needs,
+                               absl::string_view field) {
+  const ModelEntry& m = *target.model;
+  absl::string_view capability, flag, what;
+  if (needs.function_calling && !m.supports_function_call) {
+    capability = "function calling", flag = "supports_function_call", what = "tools or tool turns";
+  } else if (needs.vision && !m.supports_vision) {
+    capability = "images", flag = "supports_vision", what = "image parts";
+  } else {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, field.empty() ? "" : ": ", "model '", m.code, "' of provider '",
+      target.provider->code, "' does not support ", capability, " (", flag,
+      " is off in its catalogue entry): send no ", what, ", or choose a model that supports ",
+      capability));
+}
+
+namespace {
+
+bool InRange(double v, double lo, double hi) { return v >= lo && v <= hi; }  // false for NaN
+
+absl::Status CheckSampling(const aigw::v1::ChatCompletionRequest& request) {
+  if (request.has_temperature() && !InRange(request.temperature(), 0.0, 2.0)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "temperature is ", request.temperature(), ": it must be between 0 and 2"));
   }
-  if (request.has_top_p() && !(request.top_p() >= 0.0 && request.top_p() <= 1.0)) {
+  if (request.has_top_p() && !InRange(request.top_p(), 0.0, 1.0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("top_p is ", request.top_p(), ": it must be between 0 and 1"));
   }
+  for (const auto& [name, has, value] :
+       {std::tuple{"presence_penalty", request.has_presence_penalty(), request.presence_penalty()},
+        std::tuple{"frequency_penalty", request.has_frequency_penalty(),
+                   request.frequency_penalty()}}) {
+    if (has && !InRange(value, kMinPenalty, kMaxPenalty)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " is ", value, ": it must be between -2 and 2"));
+    }
+  }
+  if (request.has_seed() &&
+      (request.seed() > kMaxSeedMagnitude || request.seed() < -kMaxSeedMagnitude)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "seed is ", request.seed(), ": it must be between -", kMaxSeedMagnitude, " and ",
+        kMaxSeedMagnitude, " (2^53 - 1, what every provider reads exactly)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> CheckStops(const aigw::v1::ChatCompletionRequest& request,
+                                   const ValidationLimits& limits) {
   if (request.stop_size() > limits.max_stop_sequences) {
     return absl::InvalidArgumentError(absl::StrCat("stop has ", request.stop_size(),
                                                    " sequences; at most ",
                                                    limits.max_stop_sequences, " are accepted"));
   }
+  int64_t bytes = 0;
   for (int i = 0; i < request.stop_size(); ++i) {
     if (request.stop(i).empty()) {
       return absl::InvalidArgumentError(absl::StrCat("stop[", i, "] is empty"));
     }
     bytes += static_cast<int64_t>(request.stop(i).size());
   }
+  return bytes;
+}
+
+absl::Status CheckRequestBytes(int64_t bytes, const ValidationLimits& limits) {
   if (bytes > limits.max_request_bytes) {
     return absl::InvalidArgumentError(absl::StrCat("request carries ", bytes,
                                                    " bytes of text; the limit is ",
                                                    limits.max_request_bytes));
   }
-  if (absl::Status st = CheckRequestId(request.request_id(), limits.max_request_id_length);
+  return absl::OkStatus();
+}
+
+// Messages, tools, tool choice, response format, sampling knobs and stop
+// sequences; what the request needs of its model.
+absl::StatusOr<RequestNeeds> CheckBody(const aigw::v1::ChatCompletionRequest& request,
+                                       const ValidationLimits& limits) {
+  if (request.messages().empty()) {
+    return absl::InvalidArgumentError("messages is empty: send at least one message");
+  }
+  absl::StatusOr<MessagesSummary> messages = CheckMessages(request.messages(), limits);
+  if (!messages.ok()) return messages.status();
+  absl::StatusOr<int64_t> tools = CheckTools(request.tools(), limits.max_tools);
+  if (!tools.ok()) return tools.status();
+  if (absl::Status st = CheckToolChoice(request); !st.ok()) return st;
+  absl::StatusOr<int64_t> schema = CheckResponseFormat(request.response_format());
+  if (!schema.ok()) return schema.status();
+  if (absl::Status st = CheckSampling(request); !st.ok()) return st;
+  absl::StatusOr<int64_t> stops = CheckStops(request, limits);
+  if (!stops.ok()) return stops.status();
+  if (absl::Status st =
+          CheckRequestBytes(messages->text_bytes + *tools + *schema + *stops, limits);
       !st.ok()) {
     return st;
   }
-  if (absl::Status st = CheckCaller(request.caller()); !st.ok()) return st;
+  return RequestNeeds{!request.tools().empty() || messages->has_tool_turns, messages->images > 0};
+}
+
+absl::StatusOr<std::vector<ResolvedTarget>> ResolveTargets(
+    const aigw::v1::ChatCompletionRequest& request, const Catalogue& catalogue,
+    const ValidationLimits& limits) {
   if (request.fallbacks_size() > limits.max_fallbacks) {
     return absl::InvalidArgumentError(absl::StrCat("fallbacks has ", request.fallbacks_size(),
                                                    " targets; at most ", limits.max_fallbacks));
   }
-
   std::vector<ResolvedTarget> targets;
   targets.reserve(1 + request.fallbacks_size());
   absl::StatusOr<ResolvedTarget> first =
@@ -169,23 +234,74 @@ absl::StatusOr<std::vector<ResolvedTarget>> ValidateChatRequest(
     if (!t.ok()) return t.status();
     targets.push_back(*t);
   }
+  return targets;
+}
+
+// What the first target's model must allow: max_tokens, streaming, tools
+// and images.
+absl::Status CheckFirstModel(const aigw::v1::ChatCompletionRequest& request,
+                             const ResolvedTarget& first, const RequestNeeds& needs,
+                             bool streaming) {
+  const ModelEntry& m = *first.model;
   if (request.has_max_tokens()) {
     if (request.max_tokens() <= 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("max_tokens is ", request.max_tokens(), ": it must be positive"));
     }
-    const ModelEntry& m = *targets.front().model;
     if (m.max_output_tokens > 0 && request.max_tokens() > m.max_output_tokens) {
       return absl::InvalidArgumentError(absl::StrCat(
           "max_tokens is ", request.max_tokens(), " but model '", m.code, "' allows at most ",
           m.max_output_tokens));
     }
   }
-  if (streaming && !targets.front().model->supports_streaming) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model '", targets.front().model->code, "' does not support streaming"));
+  if (streaming && !m.supports_streaming) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model '", m.code, "' does not support streaming"));
+  }
+  return CheckCapabilities(first, needs, "");
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ResolvedTarget>> ValidateChatRequest(
+    const aigw::v1::ChatCompletionRequest& request, const Catalogue& catalogue,
+    const ValidationLimits& limits, bool streaming) {
+  absl::StatusOr<RequestNeeds> needs = CheckBody(request, limits);
+  if (!needs.ok()) return needs.status();
+  if (absl::Status st = CheckRequestId(request.request_id(), limits.max_request_id_length);
+      !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = CheckCaller(request.caller()); !st.ok()) return st;
+  absl::StatusOr<std::vector<ResolvedTarget>> targets = ResolveTargets(request, catalogue, limits);
+  if (!targets.ok()) return targets.status();
+  if (absl::Status st = CheckFirstModel(request, targets->front(), *needs, streaming); !st.ok()) {
+    return st;
   }
   return targets;
+}
+
+absl::Status ValidateCountTokensRequest(const aigw::v1::CountTokensRequest& request,
+                                        const ValidationLimits& limits) {
+  if (request.messages().empty() == request.text().empty()) {
+    return absl::InvalidArgumentError("give either messages or text (exactly one)");
+  }
+  if (!request.text().empty()) {
+    if (!request.tools().empty()) {
+      return absl::InvalidArgumentError("tools count with messages, not with text: send messages");
+    }
+    if (static_cast<int64_t>(request.text().size()) > limits.max_request_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("text is ", request.text().size(),
+                                                     " bytes; the limit is ",
+                                                     limits.max_request_bytes));
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<MessagesSummary> messages = CheckMessages(request.messages(), limits);
+  if (!messages.ok()) return messages.status();
+  absl::StatusOr<int64_t> tools = CheckTools(request.tools(), limits.max_tools);
+  if (!tools.ok()) return tools.status();
+  return CheckRequestBytes(messages->text_bytes + *tools, limits);
 }
 
 }  // namespace aigw::gateway

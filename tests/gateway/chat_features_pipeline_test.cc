@@ -16,6 +16,13 @@
 namespace aigw::gateway::testing {
 namespace {
 
+// A whole 1 x 1 PNG: the gateway reads an image's header (its size counts
+// in tokens; a cut image is refused).
+#define AIGW_TEST_PNG_BASE64 \
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4AAAAAElFTkSuQmCC"
+constexpr char kPngBase64[] = AIGW_TEST_PNG_BASE64;
+constexpr char kPngDataUrl[] = "data:image/png;base64," AIGW_TEST_PNG_BASE64;
+
 constexpr char kGetWeatherSchema[] =
     R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})";
 
@@ -51,9 +58,6 @@ class ChatFeaturesPipelineTest : public ::testing::Test {
     time->set_name("get_time");
   }
 
-  // The tool-turn and image cases through the pipeline need the request
-  // validation of tool turns and parts (issue 13 item 3), which lands with
-  // them; the adapters' and the fake's tests cover those mappings meanwhile.
   // user question, assistant calls both tools, both results.
   static aigw::v1::ChatCompletionRequest ToolConversation(const std::string& provider) {
     auto r = UserRequest(provider, "", "Weather and time in Paris?");
@@ -86,7 +90,7 @@ class ChatFeaturesPipelineTest : public ::testing::Test {
     auto* remote = m->add_parts()->mutable_image_url();
     remote->set_url("https://example.com/cover.png");
     remote->set_detail("low");
-    m->add_parts()->mutable_image_url()->set_url("data:image/png;base64,iVBORw0KGgo=");
+    m->add_parts()->mutable_image_url()->set_url(kPngDataUrl);
     return r;
   }
 
@@ -185,6 +189,57 @@ TEST_F(ChatFeaturesPipelineTest, OpenAiToolCallsStreamed) {
   auto events = h_.events().events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].tool_calls(), 1);
+}
+
+TEST_F(ChatFeaturesPipelineTest, OpenAiToolResultsGoBackAsToolTurns) {
+  CallResult r = h_.Run(ToolConversation("openai"));
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.completion.content(), "tool results: 18C sunny; 14:05");
+  EXPECT_EQ(r.completion.finish_reason(), "stop");
+  EXPECT_EQ(r.completion.tool_calls_size(), 0);
+
+  rapidjson::Document body = UpstreamBody();
+  const auto& messages = body["messages"];
+  ASSERT_EQ(messages.Size(), 4u);
+  const auto& assistant = messages[1];
+  EXPECT_STREQ(assistant["role"].GetString(), "assistant");
+  EXPECT_TRUE(assistant["content"].IsNull());
+  ASSERT_EQ(assistant["tool_calls"].Size(), 2u);
+  EXPECT_STREQ(assistant["tool_calls"][0]["id"].GetString(), "call_w");
+  EXPECT_STREQ(assistant["tool_calls"][0]["type"].GetString(), "function");
+  EXPECT_STREQ(assistant["tool_calls"][0]["function"]["name"].GetString(), "get_weather");
+  EXPECT_STREQ(assistant["tool_calls"][0]["function"]["arguments"].GetString(),
+               R"({"city":"Paris"})");
+  EXPECT_STREQ(messages[2]["role"].GetString(), "tool");
+  EXPECT_STREQ(messages[2]["tool_call_id"].GetString(), "call_w");
+  EXPECT_STREQ(messages[2]["content"].GetString(), "18C sunny");
+  EXPECT_STREQ(messages[3]["tool_call_id"].GetString(), "call_t");
+}
+
+TEST_F(ChatFeaturesPipelineTest, OpenAiImagePartsUnaryAndStreamed) {
+  for (bool stream : {false, true}) {
+    SCOPED_TRACE(stream ? "streamed" : "unary");
+    h_.upstream().requests().ClearRequests();
+    CallResult r = h_.Run(ImageRequest("openai"), stream);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(stream ? StreamedText(r) : r.completion.content(),
+              "echo: Describe both covers [images: 2]");
+    rapidjson::Document body = UpstreamBody();
+    const auto& content = body["messages"][0]["content"];
+    ASSERT_TRUE(content.IsArray());
+    ASSERT_EQ(content.Size(), 3u);
+    EXPECT_STREQ(content[0]["type"].GetString(), "text");
+    EXPECT_STREQ(content[0]["text"].GetString(), "Describe both covers");
+    EXPECT_STREQ(content[1]["type"].GetString(), "image_url");
+    EXPECT_STREQ(content[1]["image_url"]["url"].GetString(), "https://example.com/cover.png");
+    EXPECT_STREQ(content[1]["image_url"]["detail"].GetString(), "low");
+    EXPECT_STREQ(content[2]["image_url"]["url"].GetString(), kPngDataUrl);
+    EXPECT_FALSE(content[2]["image_url"].HasMember("detail"));
+  }
+  auto events = h_.events().events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].images(), 2);
+  EXPECT_EQ(events[1].images(), 2);
 }
 
 TEST_F(ChatFeaturesPipelineTest, OpenAiJsonSchemaAndKnobs) {
@@ -297,6 +352,57 @@ TEST_F(ChatFeaturesPipelineTest, AnthropicToolCallsStreamed) {
   EXPECT_EQ(r.chunks.back().finish_reason(), "tool_calls");
   ASSERT_TRUE(r.chunks.back().has_usage());
   EXPECT_GT(r.chunks.back().usage().completion_tokens(), 0);
+}
+
+TEST_F(ChatFeaturesPipelineTest, AnthropicToolResultsMergeIntoOneUserTurn) {
+  for (bool stream : {false, true}) {
+    SCOPED_TRACE(stream ? "streamed" : "unary");
+    h_.upstream().requests().ClearRequests();
+    CallResult r = h_.Run(ToolConversation("anthropic"), stream);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(stream ? StreamedText(r) : r.completion.content(), "tool results: 18C sunny; 14:05");
+
+    rapidjson::Document body = UpstreamBody();
+    const auto& messages = body["messages"];
+    ASSERT_EQ(messages.Size(), 3u);
+    const auto& assistant = messages[1]["content"];
+    ASSERT_EQ(assistant.Size(), 2u);
+    EXPECT_STREQ(assistant[0]["type"].GetString(), "tool_use");
+    EXPECT_STREQ(assistant[0]["id"].GetString(), "call_w");
+    EXPECT_STREQ(assistant[0]["name"].GetString(), "get_weather");
+    EXPECT_STREQ(assistant[0]["input"]["city"].GetString(), "Paris");
+    EXPECT_TRUE(assistant[1]["input"].IsObject());
+    const auto& user = messages[2];
+    EXPECT_STREQ(user["role"].GetString(), "user");
+    ASSERT_EQ(user["content"].Size(), 2u);
+    EXPECT_STREQ(user["content"][0]["type"].GetString(), "tool_result");
+    EXPECT_STREQ(user["content"][0]["tool_use_id"].GetString(), "call_w");
+    EXPECT_STREQ(user["content"][0]["content"].GetString(), "18C sunny");
+    EXPECT_STREQ(user["content"][1]["tool_use_id"].GetString(), "call_t");
+    EXPECT_STREQ(user["content"][1]["content"].GetString(), "14:05");
+  }
+}
+
+TEST_F(ChatFeaturesPipelineTest, AnthropicImageBlocksUnaryAndStreamed) {
+  for (bool stream : {false, true}) {
+    SCOPED_TRACE(stream ? "streamed" : "unary");
+    h_.upstream().requests().ClearRequests();
+    CallResult r = h_.Run(ImageRequest("anthropic"), stream);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(stream ? StreamedText(r) : r.completion.content(),
+              "echo: Describe both covers [images: 2]");
+    rapidjson::Document body = UpstreamBody();
+    const auto& content = body["messages"][0]["content"];
+    ASSERT_EQ(content.Size(), 3u);
+    EXPECT_STREQ(content[0]["type"].GetString(), "text");
+    EXPECT_STREQ(content[1]["type"].GetString(), "image");
+    EXPECT_STREQ(content[1]["source"]["type"].GetString(), "url");
+    EXPECT_STREQ(content[1]["source"]["url"].GetString(), "https://example.com/cover.png");
+    EXPECT_STREQ(content[2]["source"]["type"].GetString(), "base64");
+    EXPECT_STREQ(content[2]["source"]["media_type"].GetString(), "image/png");
+    EXPECT_STREQ(content[2]["source"]["data"].GetString(), kPngBase64);
+  }
+  for (const auto& ev : h_.events().events()) EXPECT_EQ(ev.images(), 2);
 }
 
 TEST_F(ChatFeaturesPipelineTest, AnthropicJsonSchemaIsAForcedToolUnaryAndStreamed) {

@@ -405,6 +405,52 @@ TEST_F(ChatServiceTest, CountTokensCountsTextOrMessagesWithTheModelsTokenizer) {
   EXPECT_GT(r.token_count(), 0);
 }
 
+TEST_F(ChatServiceTest, CountTokensCountsToolsAndImages) {
+  // The OpenAI cookbook's example with a function (How_to_count_tokens_with_
+  // tiktoken, section 7): 101 prompt tokens for gpt-4o by the API.
+  aigw::v1::CountTokensRequest req;
+  req.set_provider_code("openai");
+  req.set_model("gpt-4o");
+  auto* m = req.add_messages();
+  m->set_role("system");
+  m->set_content("You are a helpful assistant that can answer to questions about the weather.");
+  m = req.add_messages();
+  m->set_role("user");
+  m->set_content("What's the weather like in San Francisco?");
+  auto* tool = req.add_tools();
+  tool->set_name("get_current_weather");
+  tool->set_description("Get the current weather in a given location");
+  tool->set_parameters_json(R"({"type": "object", "properties": {
+      "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+      "unit": {"type": "string", "description": "The unit of temperature to return",
+               "enum": ["celsius", "fahrenheit"]}}, "required": ["location"]})");
+  aigw::v1::CountTokensResponse r;
+  ASSERT_TRUE(Call(&Stub::CountTokens, req, &r).ok());
+  EXPECT_EQ(r.token_count(), 101);
+  EXPECT_FALSE(r.is_estimate());
+
+  // A remote image at low detail is 85 more; at high detail its size is
+  // unknown: the rule's most, and an estimate.
+  auto* image = m->add_parts()->mutable_image_url();
+  m->clear_content();
+  image->set_url("https://cdn.example.com/cover.png");
+  image->set_detail("low");
+  m->add_parts()->set_text("What's the weather like in San Francisco?");
+  ASSERT_TRUE(Call(&Stub::CountTokens, req, &r).ok());
+  EXPECT_EQ(r.token_count(), 101 + 85);
+  EXPECT_FALSE(r.is_estimate());
+  image->set_detail("high");
+  ASSERT_TRUE(Call(&Stub::CountTokens, req, &r).ok());
+  EXPECT_EQ(r.token_count(), 101 + 1445);
+  EXPECT_TRUE(r.is_estimate());
+
+  image->set_url("http://cdn.example.com/cover.png");
+  grpc::Status st = Call(&Stub::CountTokens, req, &r);
+  EXPECT_EQ(st.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "neither an https URL nor a data: URL"))
+      << st.error_message();
+}
+
 TEST_F(ChatServiceTest, CountTokensRefusesWhatItCannotCount) {
   aigw::v1::CountTokensResponse r;
   auto code = [&](const aigw::v1::CountTokensRequest& req, std::string* message = nullptr) {
@@ -425,10 +471,13 @@ TEST_F(ChatServiceTest, CountTokensRefusesWhatItCannotCount) {
 
   req.clear_text();
   m = req.add_messages();
-  m->set_role("tool");
+  m->set_role("function");
   m->set_content("x");
   EXPECT_EQ(code(req, &message), StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(message, "messages[1].role is 'tool': use system, user or assistant");
+  EXPECT_EQ(message, "messages[1].role is 'function': use system, user, assistant or tool");
+  m->set_role("tool");  // answering no call
+  EXPECT_EQ(code(req, &message), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(message, "messages[1].tool_call_id is empty: name the tool call this turn answers");
 
   req.clear_messages();
   req.set_text(std::string(1001, 'a'));
@@ -441,7 +490,7 @@ TEST_F(ChatServiceTest, CountTokensRefusesWhatItCannotCount) {
     m->set_content(std::string(501, 'a'));
   }
   EXPECT_EQ(code(req, &message), StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(message, "messages carry 1002 bytes; the limit is 1000");
+  EXPECT_EQ(message, "request carries 1002 bytes of text; the limit is 1000");
 
   aigw::v1::CountTokensRequest unknown;
   unknown.set_provider_code("openai");
