@@ -86,9 +86,19 @@ void GrpcKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
   call->request = request;
   call->done = std::move(done);
   PrepareContext(&call->ctx, lease_timeout_);
+  if (handover_wait_ > absl::ZeroDuration() &&
+      absl::Now() - absl::FromUnixNanos(last_answer_ns_.load(std::memory_order_relaxed)) <
+          handover_wait_) {
+    call->ctx.set_wait_for_ready(true);
+  }
   CallStarted();
   stub_->async()->LeaseKey(&call->ctx, &call->request, &call->response,
                            [this, call](grpc::Status status) {
+                             if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+                                 status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+                               last_answer_ns_.store(absl::ToUnixNanos(absl::Now()),
+                                                     std::memory_order_relaxed);
+                             }
                              LeaseResult result;
                              result.status = server::ToAbslStatus(status);
                              if (status.ok()) {

@@ -66,6 +66,14 @@ class GrpcKeyLeaser : public KeyLeaser {
   // Reports the keypool refused one by one and that were dropped.
   int64_t refused_reports();
 
+  // Before the first call: while a keypool answered less than `wait` ago, a
+  // lease finding none that serves (the active keypool just died and its
+  // standby is taking over, the channel following the replicas' health)
+  // waits for one, within the lease deadline, instead of failing at once.
+  // After `wait` without an answer, leases fail fast again (UNAVAILABLE).
+  // Zero (the default): always fail fast.
+  void set_handover_wait(absl::Duration wait) { handover_wait_ = wait; }
+
  private:
   static constexpr size_t kMaxReportBatch = 1000;
   // A batch this full goes at once, delay or not.
@@ -98,6 +106,10 @@ class GrpcKeyLeaser : public KeyLeaser {
   const absl::Duration lease_timeout_;
   const std::function<std::string()> authorization_;
   const absl::Duration report_delay_;
+  absl::Duration handover_wait_ = absl::ZeroDuration();
+  // When a keypool last answered a lease (any code but UNAVAILABLE and
+  // DEADLINE_EXCEEDED), in Unix nanoseconds.
+  std::atomic<int64_t> last_answer_ns_{0};
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;

@@ -32,6 +32,10 @@ ABSL_FLAG(absl::Duration, upstream_timeout, absl::Seconds(120),
 ABSL_FLAG(absl::Duration, stream_idle_timeout, absl::Seconds(60),
           "A stream silent this long is cut [env AIGW_STREAM_IDLE_TIMEOUT]");
 ABSL_FLAG(absl::Duration, keypool_timeout, absl::Seconds(2), "Deadline of a LeaseKey call to the keypool");
+ABSL_FLAG(absl::Duration, keypool_handover_wait, absl::Seconds(2),
+          "While a keypool answered less than this ago, a lease that finds none serving waits "
+          "for the standby to take over (within --keypool_timeout) instead of failing; 0 = "
+          "always fail at once");
 ABSL_FLAG(absl::Duration, keypool_report_delay, absl::Milliseconds(5),
           "Reports to the keypool are gathered this long into one ReportUsageBatch (0: each "
           "goes at once)");
@@ -188,12 +192,14 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   g->token = ctx.auth->NewTokenSource(auth::kRoleService, "aigw-gateway");
   auth::TokenSource* token = g->token.get();
   auto authorization = [token] { return token->AuthorizationHeader(); };
-  g->grpc_leaser = std::make_unique<GrpcKeyLeaser>(
+  auto grpc_leaser = std::make_unique<GrpcKeyLeaser>(
       // Every keypool replica; calls go to the active one (health name
       // aigw.v1.KeyPool SERVING), following a takeover at once.
       server::CreateReplicatedPeerChannel(absl::GetFlag(FLAGS_keypool_addr), "aigw.v1.KeyPool"),
       absl::GetFlag(FLAGS_keypool_timeout), authorization,
       absl::GetFlag(FLAGS_keypool_report_delay));
+  grpc_leaser->set_handover_wait(absl::GetFlag(FLAGS_keypool_handover_wait));
+  g->grpc_leaser = std::move(grpc_leaser);
   PrefetchingKeyLeaser::Options prefetch;
   prefetch.max_stock = absl::GetFlag(FLAGS_lease_prefetch);
   prefetch.ttl = absl::GetFlag(FLAGS_lease_prefetch_ttl);

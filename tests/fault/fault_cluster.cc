@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "libs/db/migrations.h"
 #include "soci/soci.h"
@@ -67,7 +68,8 @@ std::string ComponentName(Component c) {
 }
 
 absl::StatusOr<std::unique_ptr<FaultCluster>> FaultCluster::Start(db::Backend backend,
-                                                                  const BinaryPaths& bins) {
+                                                                  const BinaryPaths& bins,
+                                                                  int keypool_replicas) {
   std::unique_ptr<FaultCluster> c(new FaultCluster());
   c->backend_ = backend;
   c->bins_ = bins;
@@ -87,15 +89,23 @@ absl::StatusOr<std::unique_ptr<FaultCluster>> FaultCluster::Start(db::Backend ba
     c->db_url_ = absl::StrCat("sqlite3://", c->dir_, "/aigw.db");
   }
   c->upstream_port_ = testing::PickFreePort();
-  c->keypool_port_ = testing::PickFreePort();
+  for (int i = 0; i < std::max(1, keypool_replicas); ++i) {
+    c->keypool_ports_.push_back(testing::PickFreePort());
+    c->keypools_.emplace_back();
+  }
   c->usage_port_ = testing::PickFreePort();
   c->gateway_port_ = testing::PickFreePort();
   c->admin_port_ = testing::PickFreePort();
   c->gateway_metrics_port_ = testing::PickFreePort();
   c->usage_metrics_port_ = testing::PickFreePort();
+  for (auto step : {&FaultCluster::StartFakeUpstream, &FaultCluster::Seed}) {
+    if (absl::Status st = (c.get()->*step)(); !st.ok()) return st;
+  }
+  for (size_t i = 0; i < c->keypools_.size(); ++i) {
+    if (absl::Status st = c->StartKeypool(i); !st.ok()) return st;
+  }
   for (auto step :
-       {&FaultCluster::StartFakeUpstream, &FaultCluster::Seed, &FaultCluster::StartKeypool,
-        &FaultCluster::StartUsage, &FaultCluster::StartGateway, &FaultCluster::StartAdmin}) {
+       {&FaultCluster::StartUsage, &FaultCluster::StartGateway, &FaultCluster::StartAdmin}) {
     if (absl::Status st = (c.get()->*step)(); !st.ok()) return st;
   }
   return c;
@@ -106,7 +116,7 @@ FaultCluster::~FaultCluster() {
   admin_.reset();
   gateway_.reset();
   usage_.reset();
-  keypool_.reset();
+  keypools_.clear();
   upstream_.reset();
   mariadb_.reset();
   std::error_code ec;
@@ -158,16 +168,27 @@ absl::Status FaultCluster::Seed() {
   });
 }
 
-absl::Status FaultCluster::StartKeypool() {
-  auto proc =
-      StartServing({bins_.keypool, "--db_url=" + db_url_, "--grpc_addr=" + Addr(keypool_port_),
-                    "--metrics_addr=127.0.0.1:0", "--db_pool_size=2",
-                    // Calls to deepseek fail on purpose; its key stays leasable.
-                    "--breaker_failures=0", "--flush_interval=200ms", "--poll_interval=1s"},
-                   keypool_port_);
+absl::Status FaultCluster::StartKeypool(size_t replica) {
+  auto proc = StartServing(
+      {bins_.keypool, "--db_url=" + db_url_, "--grpc_addr=" + Addr(keypool_ports_[replica]),
+       "--metrics_addr=127.0.0.1:0", "--db_pool_size=2",
+       // Calls to deepseek fail on purpose; its key stays leasable.
+       "--breaker_failures=0", "--flush_interval=200ms", "--poll_interval=1s"},
+      keypool_ports_[replica]);
   if (!proc.ok()) return proc.status();
-  keypool_ = std::move(*proc);
+  keypools_[replica] = std::move(*proc);
   return absl::OkStatus();
+}
+
+int FaultCluster::ActiveKeypool() const {
+  for (size_t i = 0; i < keypool_ports_.size(); ++i) {
+    if (keypools_[i] != nullptr &&
+        testing::HealthStatusOf(Addr(keypool_ports_[i]), "aigw.v1.KeyPool") ==
+            testing::kHealthServing) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
 }
 
 absl::Status FaultCluster::StartUsage() {
@@ -183,7 +204,7 @@ absl::Status FaultCluster::StartGateway() {
   auto proc = StartServing(
       {bins_.gateway, "--db_url=" + db_url_, "--grpc_addr=" + Addr(gateway_port_),
        absl::StrCat("--metrics_addr=127.0.0.1:", gateway_metrics_port_),
-       "--keypool_addr=" + Addr(keypool_port_), "--usage_addr=" + Addr(usage_port_),
+       "--keypool_addr=" + keypool_target(), "--usage_addr=" + Addr(usage_port_),
        "--spool_dir=" + dir_ + "/spool", "--db_pool_size=2", "--event_flush_interval=50ms",
        "--catalogue_refresh=1s", "--keypool_timeout=1s", "--retry_max_attempts=2",
        "--retry_initial_backoff=10ms", "--retry_max_backoff=50ms"},
@@ -196,7 +217,7 @@ absl::Status FaultCluster::StartGateway() {
 absl::Status FaultCluster::StartAdmin() {
   auto proc = StartServing(
       {bins_.admin, "--db_url=" + db_url_, "--grpc_addr=" + Addr(admin_port_),
-       "--metrics_addr=127.0.0.1:0", "--db_pool_size=2", "--keypool_addr=" + Addr(keypool_port_)},
+       "--metrics_addr=127.0.0.1:0", "--db_pool_size=2", "--keypool_addr=" + keypool_target()},
       admin_port_);
   if (!proc.ok()) return proc.status();
   admin_ = std::move(*proc);
@@ -208,12 +229,28 @@ absl::Status FaultCluster::Kill(Component c) {
     if (mariadb_ == nullptr) return absl::FailedPreconditionError("no MariaDB on SQLite");
     return mariadb_->Kill();
   }
-  std::unique_ptr<testing::Subprocess>& proc = c == Component::kUsage ? usage_ : keypool_;
+  if (c == Component::kKeypool) {
+    killed_keypool_ = keypools_.size() > 1 ? std::max(0, ActiveKeypool()) : 0;
+  }
+  std::unique_ptr<testing::Subprocess>& proc =
+      c == Component::kUsage ? usage_ : keypools_[killed_keypool_];
   if (proc == nullptr) return absl::FailedPreconditionError(ComponentName(c) + " is not running");
+  const absl::Time killed = absl::Now();
   proc->Signal(SIGKILL);
   absl::StatusOr<int> code = proc->Wait(absl::Seconds(30));
   if (!code.ok()) return code.status();
   // Keep the dead process's log for the report; it is replaced at restart.
+  if (c == Component::kKeypool && keypools_.size() > 1) {
+    last_takeover_.reset();
+    while (absl::Now() - killed < absl::Seconds(10)) {
+      const int active = ActiveKeypool();
+      if (active >= 0 && active != killed_keypool_) {
+        last_takeover_ = absl::Now() - killed;
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -225,15 +262,19 @@ absl::Status FaultCluster::Restart(Component c) {
       usage_.reset();
       return StartUsage();
     case Component::kKeypool:
-      keypool_.reset();
-      return StartKeypool();
+      keypools_[killed_keypool_].reset();
+      return StartKeypool(killed_keypool_);
   }
   return absl::InvalidArgumentError("unknown component");
 }
 
 std::string FaultCluster::gateway_target() const { return Addr(gateway_port_); }
 std::string FaultCluster::usage_target() const { return Addr(usage_port_); }
-std::string FaultCluster::keypool_target() const { return Addr(keypool_port_); }
+std::string FaultCluster::keypool_target() const {
+  std::vector<std::string> addrs;
+  for (int port : keypool_ports_) addrs.push_back(Addr(port));
+  return absl::StrJoin(addrs, ",");
+}
 std::string FaultCluster::admin_target() const { return Addr(admin_port_); }
 
 absl::StatusOr<std::unique_ptr<db::Database>> FaultCluster::OpenDatabase() const {
@@ -243,13 +284,14 @@ absl::StatusOr<std::unique_ptr<db::Database>> FaultCluster::OpenDatabase() const
 }
 
 std::vector<std::string> FaultCluster::DeadProcesses() {
+  std::vector<std::pair<std::string, testing::Subprocess*>> procs = {
+      {"fake upstream", upstream_.get()}, {"usage", usage_.get()}, {"gateway", gateway_.get()},
+      {"admin", admin_.get()}};
+  for (size_t i = 0; i < keypools_.size(); ++i) {
+    procs.emplace_back(i == 0 ? "keypool" : absl::StrCat("keypool ", i + 1), keypools_[i].get());
+  }
   std::vector<std::string> dead;
-  for (const auto& [name, proc] :
-       std::vector<std::pair<std::string, testing::Subprocess*>>{{"fake upstream", upstream_.get()},
-                                                                 {"keypool", keypool_.get()},
-                                                                 {"usage", usage_.get()},
-                                                                 {"gateway", gateway_.get()},
-                                                                 {"admin", admin_.get()}}) {
+  for (const auto& [name, proc] : procs) {
     if (proc == nullptr || !proc->Running()) {
       dead.push_back(
           name + (proc == nullptr ? " not started" : " exited: " + LastLines(proc->Stderr(), 3)));
@@ -266,7 +308,9 @@ std::string FaultCluster::Logs(Component c) const {
     case Component::kUsage:
       return usage_ != nullptr ? LastLines(usage_->Stderr()) : "";
     case Component::kKeypool:
-      return keypool_ != nullptr ? LastLines(keypool_->Stderr()) : "";
+      return keypools_[killed_keypool_] != nullptr
+                 ? LastLines(keypools_[killed_keypool_]->Stderr())
+                 : "";
   }
   return "";
 }

@@ -2,6 +2,7 @@
 #define AIGW_TESTS_FAULT_FAULT_CLUSTER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,17 +36,27 @@ class FaultCluster {
  public:
   static constexpr char kJwtSecret[] = "fault-harness-jwt-secret-0123456789abcdef0123";
 
+  // With `keypool_replicas` 2, an active keypool and a standby: gateway and
+  // admin are given both addresses, Kill(kKeypool) kills the active one and
+  // Restart(kKeypool) brings it back (as the standby).
   static absl::StatusOr<std::unique_ptr<FaultCluster>> Start(db::Backend backend,
-                                                             const BinaryPaths& bins);
+                                                             const BinaryPaths& bins,
+                                                             int keypool_replicas = 1);
   ~FaultCluster();
 
   absl::Status Kill(Component c);
+  // After Kill(kKeypool) with a standby: how long after the SIGKILL the
+  // standby said it grants (its aigw.v1.KeyPool health SERVING); none when
+  // it did not within 10 s.
+  std::optional<absl::Duration> last_takeover() const { return last_takeover_; }
+  int keypool_replicas() const { return static_cast<int>(keypool_ports_.size()); }
   // Starts `c` again and waits until it serves (the database: accepts
   // connections).
   absl::Status Restart(Component c);
 
   std::string gateway_target() const;
   std::string usage_target() const;
+  // Every keypool replica ("127.0.0.1:a,127.0.0.1:b" with a standby).
   std::string keypool_target() const;
   std::string admin_target() const;
   int gateway_metrics_port() const { return gateway_metrics_port_; }
@@ -65,7 +76,9 @@ class FaultCluster {
 
  private:
   FaultCluster() = default;
-  absl::Status StartKeypool();
+  absl::Status StartKeypool(size_t replica);
+  // The replica whose aigw.v1.KeyPool health is SERVING, or -1.
+  int ActiveKeypool() const;
   absl::Status StartUsage();
   absl::Status StartGateway();
   absl::Status StartAdmin();
@@ -78,9 +91,13 @@ class FaultCluster {
   std::string db_url_;
   std::unique_ptr<testing::PrivateMariaDb> mariadb_;
   int upstream_port_ = 0;
-  int keypool_port_ = 0, usage_port_ = 0, gateway_port_ = 0, admin_port_ = 0;
+  int usage_port_ = 0, gateway_port_ = 0, admin_port_ = 0;
   int gateway_metrics_port_ = 0, usage_metrics_port_ = 0;
-  std::unique_ptr<testing::Subprocess> upstream_, keypool_, usage_, gateway_, admin_;
+  std::vector<int> keypool_ports_;
+  std::vector<std::unique_ptr<testing::Subprocess>> keypools_;
+  int killed_keypool_ = 0;
+  std::optional<absl::Duration> last_takeover_;
+  std::unique_ptr<testing::Subprocess> upstream_, usage_, gateway_, admin_;
 };
 
 }  // namespace aigw::fault

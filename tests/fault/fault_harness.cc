@@ -51,6 +51,9 @@ ABSL_FLAG(absl::Duration, give_up_after, absl::Seconds(60),
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "after the load, how long the gateway may take to deliver its events");
 ABSL_FLAG(bool, markdown, false, "also print the figures as a docs/FAULTS.md table");
+ABSL_FLAG(int, keypool_replicas, 1,
+          "1, or 2 for an active keypool and a standby (the keypool kill then kills the active "
+          "one and the standby must take over)");
 
 namespace aigw::fault {
 namespace {
@@ -137,6 +140,9 @@ struct KillReport {
   double spooled_at_second_kill = -1, spooled_at_replay = -1;
   absl::Duration down;
   absl::Duration back_up;  // restart to SERVING (the database: accepting connections)
+  // Keypool kill with a standby: SIGKILL of the active one to the standby
+  // granting.
+  std::optional<absl::Duration> takeover;
   std::optional<absl::Duration> clients_ok;  // restart to the end of the last failed call
   int64_t failed_by_fault = 0;
   std::optional<absl::Duration> drained;  // load stopped to every event delivered
@@ -167,6 +173,9 @@ void Print(const std::string& backend, const KillReport& r) {
   const CallLogAudit& a = r.audit;
   std::printf("kill %s (%s): down %s, back up %s after the restart\n", r.plan.name.c_str(),
               backend.c_str(), Seconds(r.down).c_str(), Seconds(r.back_up).c_str());
+  if (r.takeover.has_value()) {
+    std::printf("  the standby granted %s after the kill\n", Seconds(*r.takeover).c_str());
+  }
   if (r.plan.again_mid_replay) {
     std::printf(
         "  killed again at usage's first RecordCalls: %.0f events spooled, %.0f after the kill\n",
@@ -197,6 +206,14 @@ void Print(const std::string& backend, const KillReport& r) {
   std::fflush(stdout);
 }
 
+// The kill as the table names it: with a standby, how fast it took over
+// and how many calls the kill failed.
+std::string KillName(const KillReport& r) {
+  if (!r.takeover.has_value()) return r.plan.name;
+  return absl::StrCat(r.plan.name, " (standby took over in ", Seconds(*r.takeover), "; ",
+                      r.failed_by_fault, " calls failed)");
+}
+
 void PrintMarkdown(const std::string& backend, const std::vector<KillReport>& reports) {
   std::printf(
       "| kill | db | down | calls | client-visible outcomes | log rows | lost | double | "
@@ -206,7 +223,7 @@ void PrintMarkdown(const std::string& backend, const std::vector<KillReport>& re
     const CallLogAudit& a = r.audit;
     std::printf(
         "| %s | %s | %s | %lld | %s | %lld | %lld | %lld | %s | %s | %s | %s | %s / %s / %s |\n",
-        r.plan.name.c_str(), backend.c_str(), Seconds(r.down).c_str(),
+        KillName(r).c_str(), backend.c_str(), Seconds(r.down).c_str(),
         static_cast<long long>(a.calls), Outcomes(a).c_str(), static_cast<long long>(a.rows),
         static_cast<long long>(a.lost), static_cast<long long>(a.doubled),
         r.stats.ok() ? "yes" : "NO", Seconds(r.back_up).c_str(),
@@ -248,6 +265,10 @@ KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, const KillPlan&
   const absl::Time killed = absl::Now();
   if (absl::Status st = cluster.Kill(component); !st.ok()) {
     r.problems.push_back(absl::StrCat("kill: ", st.message()));
+  }
+  if (component == Component::kKeypool && cluster.keypool_replicas() > 1) {
+    r.takeover = cluster.last_takeover();
+    if (!r.takeover.has_value()) r.problems.push_back("the standby keypool did not take over");
   }
   absl::SleepFor(absl::GetFlag(FLAGS_down));
   absl::Time restarted = absl::Now();
@@ -362,7 +383,13 @@ int Main() {
   const BinaryPaths bins{AIGW_GATEWAY_BIN, AIGW_KEYPOOL_BIN, AIGW_USAGE_BIN, AIGW_ADMIN_BIN,
                          AIGW_FAKE_UPSTREAM_BIN};
   const absl::Time setup = absl::Now();
-  absl::StatusOr<std::unique_ptr<FaultCluster>> cluster = FaultCluster::Start(backend, bins);
+  const int keypools = absl::GetFlag(FLAGS_keypool_replicas);
+  if (keypools != 1 && keypools != 2) {
+    std::fprintf(stderr, "--keypool_replicas must be 1 or 2\n");
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<FaultCluster>> cluster =
+      FaultCluster::Start(backend, bins, keypools);
   if (!cluster.ok()) {
     std::fprintf(stderr, "cluster setup failed: %s\n",
                  std::string(cluster.status().message()).c_str());

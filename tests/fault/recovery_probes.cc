@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "aigw/v1/admin.grpc.pb.h"
 #include "aigw/v1/keypool.grpc.pb.h"
+#include "libs/server/peer_channel.h"
 #include "aigw/v1/usage.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/server/grpc_status.h"
@@ -18,14 +19,22 @@ namespace {
 constexpr const char* kProbeNames[] = {"usage ingests", "usage queries", "admin", "keypool reload"};
 
 // A fresh channel that reconnects briskly, so the figure is the service's
-// recovery and not this channel's reconnect backoff.
-std::shared_ptr<grpc::Channel> ProbeChannel(const std::string& target) {
+// recovery and not this channel's reconnect backoff. With a `health_name`,
+// to whichever of the replicas in `target` serves it (the active keypool).
+std::shared_ptr<grpc::Channel> ProbeChannel(const std::string& target,
+                                            const std::string& health_name = "") {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  if (!health_name.empty()) {
+    args.SetServiceConfigJSON(absl::StrCat(
+        R"({"loadBalancingConfig": [{"round_robin": {}}], "healthCheckConfig": )",
+        R"({"serviceName": ")", health_name, R"("}})"));
+  }
+  return grpc::CreateCustomChannel(server::ReplicatedPeerTarget(target),
+                                   grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace
@@ -106,7 +115,7 @@ absl::Status RecoveryProbes::Probe(size_t i) {
       return server::ToAbslStatus(stub->ListProviders(&ctx, req, &resp));
     }
     default: {
-      auto stub = aigw::v1::KeyPool::NewStub(ProbeChannel(cluster_->keypool_target()));
+      auto stub = aigw::v1::KeyPool::NewStub(ProbeChannel(cluster_->keypool_target(), "aigw.v1.KeyPool"));
       aigw::v1::ReloadRequest req;
       aigw::v1::ReloadResponse resp;
       return server::ToAbslStatus(stub->Reload(&ctx, req, &resp));

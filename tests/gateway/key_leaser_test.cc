@@ -15,6 +15,7 @@
 #include "aigw/v1/keypool.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/gateway/gateway_harness.h"
+#include "tests/testing/subprocess.h"
 
 namespace aigw::gateway::testing {
 namespace {
@@ -247,6 +248,72 @@ TEST(GrpcKeyLeaserNarrowingTest, AKeypoolWithoutTheBatchRpcGetsReportsOneByOne) 
   ReportAll(keypool.NewLeaser(), {Report("a"), Report("b"), Report("c")});
   EXPECT_EQ(keypool.applied(), (std::multiset<std::string>{"a", "b", "c"}));
   EXPECT_EQ(keypool.single_calls(), 3);
+}
+
+// A keypool on a given port that grants every lease.
+class GrantingKeyPool final : public aigw::v1::KeyPool::CallbackService {
+ public:
+  explicit GrantingKeyPool(int port) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials());
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~GrantingKeyPool() override { server_->Shutdown(); }
+  bool serving() const { return server_ != nullptr; }
+
+  grpc::ServerUnaryReactor* LeaseKey(grpc::CallbackServerContext* ctx,
+                                     const aigw::v1::LeaseKeyRequest*,
+                                     aigw::v1::LeaseKeyResponse* response) override {
+    response->set_lease_id("granted");
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  std::unique_ptr<grpc::Server> server_;
+};
+
+std::future<LeaseResult> LeaseLater(GrpcKeyLeaser& leaser) {
+  auto p = std::make_shared<std::promise<LeaseResult>>();
+  aigw::v1::LeaseKeyRequest req;
+  req.set_provider_code("openai");
+  leaser.Lease(req, [p](LeaseResult r) { p->set_value(std::move(r)); });
+  return p->get_future();
+}
+
+// The active keypool dies and another takes its place: a lease asked for in
+// between waits for it instead of failing.
+TEST(GrpcKeyLeaserHandoverTest, ALeaseWaitsForTheNextKeypoolAfterOneAnsweredAMomentAgo) {
+  const int port = aigw::testing::PickFreePort();
+  auto first = std::make_unique<GrantingKeyPool>(port);
+  ASSERT_TRUE(first->serving());
+  GrpcKeyLeaser leaser(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()),
+      absl::Seconds(20));
+  leaser.set_handover_wait(absl::Seconds(20));
+  ASSERT_TRUE(LeaseLater(leaser).get().status.ok());
+  first.reset();
+  std::future<LeaseResult> waiting = LeaseLater(leaser);
+  GrantingKeyPool second(port);
+  ASSERT_TRUE(second.serving());
+  LeaseResult r = waiting.get();
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.lease.lease_id(), "granted");
+}
+
+TEST(GrpcKeyLeaserHandoverTest, WithoutTheWaitALeaseFailsAtOnceWhileNoKeypoolServes) {
+  const int port = aigw::testing::PickFreePort();
+  auto first = std::make_unique<GrantingKeyPool>(port);
+  ASSERT_TRUE(first->serving());
+  GrpcKeyLeaser leaser(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()),
+      absl::Seconds(20));
+  ASSERT_TRUE(LeaseLater(leaser).get().status.ok());
+  first.reset();
+  LeaseResult r = LeaseLater(leaser).get();
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kUnavailable) << r.status;
 }
 
 }  // namespace

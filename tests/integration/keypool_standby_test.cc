@@ -15,7 +15,6 @@
 #include "libs/auth/auth_policy.h"
 #include "libs/auth/jwt.h"
 #include "soci/soci.h"
-#include "testing/health_client.grpc.pb.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/test_database.h"
 
@@ -55,14 +54,7 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& target) {
 
 // grpc.health.v1 status of the name aigw.v1.KeyPool (-1: no answer).
 int KeyPoolHealth(const std::string& target) {
-  auto stub = grpc::health::v1::Health::NewStub(Channel(target));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(500)));
-  grpc::health::v1::HealthCheckRequest req;
-  req.set_service("aigw.v1.KeyPool");
-  grpc::health::v1::HealthCheckResponse resp;
-  if (!stub->Check(&ctx, req, &resp).ok()) return -1;
-  return resp.status();
+  return testing::HealthStatusOf(target, "aigw.v1.KeyPool");
 }
 
 bool WaitForKeyPoolHealth(const std::string& target, int status, absl::Duration timeout) {
@@ -104,20 +96,20 @@ TEST(KeyPoolStandbyTest, StandbyTakesOverWhenTheActiveReplicaIsKilled) {
   ASSERT_NE(a.proc, nullptr);
   ASSERT_TRUE(testing::WaitForServing(a.target, absl::Seconds(20)).ok()) << a.proc->Stderr();
   // The first replica found the lease free: active as soon as it serves.
-  EXPECT_EQ(KeyPoolHealth(a.target), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(KeyPoolHealth(a.target), testing::kHealthServing);
   ASSERT_TRUE(Lease(a.target).ok());
 
   Replica b = StartReplica((*tdb)->url());
   ASSERT_NE(b.proc, nullptr);
   ASSERT_TRUE(testing::WaitForServing(b.target, absl::Seconds(20)).ok()) << b.proc->Stderr();
-  EXPECT_EQ(KeyPoolHealth(b.target), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(KeyPoolHealth(b.target), testing::kHealthNotServing);
   grpc::Status refused = Lease(b.target);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
   EXPECT_EQ(testing::MetricValue(b.metrics_port, "aigw_keypool_role{role=\"standby\"}"), 1);
 
   const absl::Time killed = absl::Now();
   a.proc->Signal(SIGKILL);
-  ASSERT_TRUE(WaitForKeyPoolHealth(b.target, grpc::health::v1::HealthCheckResponse::SERVING,
+  ASSERT_TRUE(WaitForKeyPoolHealth(b.target, testing::kHealthServing,
                                    absl::Seconds(10)))
       << b.proc->Stderr();
   // Not asserted (a loaded machine stretches it); the lease is 600 ms.

@@ -179,6 +179,20 @@ absl::Status WaitForServing(const std::string& target, absl::Duration timeout) {
   return absl::DeadlineExceededError(absl::StrCat(target, " not SERVING: ", last));
 }
 
+int HealthStatusOf(const std::string& target, const std::string& service) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(500)));
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service(service);
+  grpc::health::v1::HealthCheckResponse resp;
+  if (!stub->Check(&ctx, req, &resp).ok()) return -1;
+  return resp.status();
+}
+
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
   CURL* curl = curl_easy_init();
   std::string body;

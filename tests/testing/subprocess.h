@@ -47,6 +47,13 @@ int PickFreePort();
 // Polls grpc.health.v1.Health/Check on `target` until SERVING or timeout.
 absl::Status WaitForServing(const std::string& target, absl::Duration timeout);
 
+// grpc.health.v1.Health/Check of `service` on `target`, once (500 ms):
+// the HealthCheckResponse status (1 SERVING, 2 NOT_SERVING), or -1 without
+// an answer.
+int HealthStatusOf(const std::string& target, const std::string& service);
+inline constexpr int kHealthServing = 1;
+inline constexpr int kHealthNotServing = 2;
+
 // GET http://127.0.0.1:<port><path>; the body, or an error for non-200.
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
 
