@@ -37,7 +37,8 @@ BatchingEventSink::BatchingEventSink(Options options, EventUploader* uploader, E
 BatchingEventSink::~BatchingEventSink() { Stop(); }
 
 void BatchingEventSink::Start() {
-  thread_ = std::thread([this] { Run(); });
+  started_ = true;
+  sender_.Start();
 }
 
 void BatchingEventSink::Stop() {
@@ -46,7 +47,19 @@ void BatchingEventSink::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  if (thread_.joinable()) thread_.join();
+  if (!started_) return;
+  sender_.Stop();
+  // What is still queued goes now, from this thread: the sender's is gone.
+  for (;;) {
+    const bool progressed = SendOnce();
+    absl::MutexLock lock(&mu_);
+    if (queue_.empty()) break;
+    if (!progressed) {
+      // Usage down and the disk refusing writes: nothing more can be done.
+      spdlog::error("msg=\"call events lost at shutdown\" events={}", queue_.size());
+      break;
+    }
+  }
 }
 
 void BatchingEventSink::Emit(aigw::v1::CallEvent event) {
@@ -58,6 +71,8 @@ void BatchingEventSink::Emit(aigw::v1::CallEvent event) {
     if (cleaned) ++cleaned_;
     if (queue_.size() < options_.queue_capacity) {
       queue_.push_back(std::move(event));
+      // A full batch goes without waiting for the flush interval.
+      if (queue_.size() == options_.batch_size) sender_.RunNow();
       return;
     }
   }
@@ -315,41 +330,38 @@ bool BatchingEventSink::Deliver(aigw::v1::RecordCallsRequest batch) {
   return true;
 }
 
-void BatchingEventSink::Run() {
+aigw::v1::RecordCallsRequest BatchingEventSink::TakeBatch() {
+  aigw::v1::RecordCallsRequest batch;
+  absl::MutexLock lock(&mu_);
+  size_t bytes = 0;
+  while (!queue_.empty() && static_cast<size_t>(batch.events_size()) < options_.batch_size) {
+    const size_t n = EventBytes(queue_.front());
+    if (batch.events_size() > 0 && bytes + n > options_.max_batch_bytes) break;
+    *batch.add_events() = std::move(queue_.front());
+    queue_.pop_front();
+    bytes += n;
+  }
+  return batch;
+}
+
+bool BatchingEventSink::SendOnce() {
+  aigw::v1::RecordCallsRequest batch = TakeBatch();
+  // Spooled events go first once usage is back, so the spool drains.
+  if (absl::Now() >= usage_down_until_ && spool_->bytes() > 0 && !ReplaySpool()) {
+    usage_down_until_ = absl::Now() + options_.retry_interval;
+  }
+  const bool progressed = batch.events_size() == 0 || Deliver(std::move(batch));
+  Notify();
+  return progressed;
+}
+
+void BatchingEventSink::SendBatches() {
   for (;;) {
-    aigw::v1::RecordCallsRequest batch;
-    bool stopping;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || queue_.size() >= options_.batch_size;
-      };
-      mu_.AwaitWithTimeout(absl::Condition(&ready), options_.flush_interval);
-      stopping = stopping_;
-      size_t bytes = 0;
-      while (!queue_.empty() && static_cast<size_t>(batch.events_size()) < options_.batch_size) {
-        const size_t n = EventBytes(queue_.front());
-        if (batch.events_size() > 0 && bytes + n > options_.max_batch_bytes) break;
-        *batch.add_events() = std::move(queue_.front());
-        queue_.pop_front();
-        bytes += n;
-      }
-    }
-    // Spooled events go first once usage is back, so the spool drains.
-    if (absl::Now() >= usage_down_until_ && spool_->bytes() > 0 && !ReplaySpool()) {
-      usage_down_until_ = absl::Now() + options_.retry_interval;
-    }
-    const bool progressed = batch.events_size() == 0 || Deliver(std::move(batch));
-    Notify();
-    if (stopping) {
-      absl::MutexLock lock(&mu_);
-      if (queue_.empty()) break;
-      if (!progressed) {
-        // Usage down and the disk refusing writes: nothing more can be done.
-        spdlog::error("msg=\"call events lost at shutdown\" events={}", queue_.size());
-        break;
-      }
-    }
+    SendOnce();
+    absl::MutexLock lock(&mu_);
+    // A full batch waiting goes at once; a partial one waits for the next
+    // flush interval.
+    if (stopping_ || queue_.size() < options_.batch_size) return;
   }
 }
 

@@ -6,7 +6,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -15,6 +14,7 @@
 #include "absl/time/time.h"
 #include "aigw/v1/usage.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/common/periodic_task.h"
 #include "services/gateway/event_spool.h"
 
 namespace aigw::gateway {
@@ -104,7 +104,14 @@ class BatchingEventSink : public EventSink {
   }
 
  private:
-  void Run();
+  // The sender's chore: one round of SendOnce, more while a full batch
+  // waits.
+  void SendBatches();
+  // Replays the spool when usage may be back, then delivers one batch taken
+  // from the queue; false when that batch could be neither delivered nor
+  // spooled (it went back to the queue).
+  bool SendOnce();
+  aigw::v1::RecordCallsRequest TakeBatch();
   // Delivers or spools one batch; false when neither worked (the events
   // went back to the queue).
   bool Deliver(aigw::v1::RecordCallsRequest batch);
@@ -141,8 +148,10 @@ class BatchingEventSink : public EventSink {
   int64_t rejected_events_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t cleaned_ ABSL_GUARDED_BY(mu_) = 0;
   std::unique_ptr<EventSpool> rejected_;
-  std::thread thread_;
-  // Sender thread only.
+  // Sends every flush_interval, and at once when a batch is full.
+  PeriodicTask sender_{options_.flush_interval, [this] { SendBatches(); }};
+  bool started_ = false;
+  // Sender thread only (and Stop's, once the sender is gone).
   absl::Time usage_down_until_ = absl::InfinitePast();
 };
 

@@ -25,7 +25,11 @@ GrpcKeyLeaser::GrpcKeyLeaser(std::shared_ptr<grpc::Channel> channel, absl::Durat
       lease_timeout_(lease_timeout),
       authorization_(std::move(authorization)),
       report_delay_(report_delay) {
-  if (report_delay_ > absl::ZeroDuration()) flusher_ = std::thread([this] { FlushLoop(); });
+  if (report_delay_ > absl::ZeroDuration()) {
+    // Runs when asked: report_delay_ after reports start waiting.
+    flusher_ = std::make_unique<PeriodicTask>(absl::InfiniteDuration(), [this] { SendReports(); });
+    flusher_->Start();
+  }
 }
 
 GrpcKeyLeaser::~GrpcKeyLeaser() {
@@ -33,30 +37,13 @@ GrpcKeyLeaser::~GrpcKeyLeaser() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  if (flusher_.joinable()) flusher_.join();
+  if (flusher_ != nullptr) flusher_->Stop();
   SendReports();
   absl::MutexLock lock(&mu_);
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return in_flight_ == 0 && (pending_reports_.empty() || !batches_supported_);
   };
   mu_.AwaitWithTimeout(absl::Condition(&idle), absl::Seconds(5));
-}
-
-void GrpcKeyLeaser::FlushLoop() {
-  absl::MutexLock lock(&mu_);
-  for (;;) {
-    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_ || (!pending_reports_.empty() && !batch_in_flight_);
-    };
-    mu_.Await(absl::Condition(&ready));
-    if (stopping_) return;
-    // Gather for the delay; shutdown cuts it short.
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), report_delay_);
-    if (stopping_) return;
-    mu_.Unlock();
-    SendReports();
-    mu_.Lock();
-  }
 }
 
 void GrpcKeyLeaser::PrepareContext(grpc::ClientContext* ctx, absl::Duration timeout) const {
@@ -129,9 +116,19 @@ void GrpcKeyLeaser::Report(const aigw::v1::ReportUsageRequest& request) {
     // Error text cut inside a character would make the whole batch
     // undecodable to the keypool.
     MakeSendable(&pending_reports_.back());
-    if (batch_in_flight_ || !SendNowLocked()) return;
+    if (batch_in_flight_) return;  // its answer sends or schedules these
+    if (!SendNowLocked()) {
+      GatherLocked();
+      return;
+    }
   }
   SendReports();
+}
+
+void GrpcKeyLeaser::GatherLocked() {
+  // The flusher sends them report_delay_ after the first began to wait;
+  // later ones do not put that off.
+  if (!pending_reports_.empty() && flusher_ != nullptr) flusher_->RunWithin(report_delay_);
 }
 
 bool GrpcKeyLeaser::SendNowLocked() const {
@@ -189,8 +186,9 @@ void GrpcKeyLeaser::SendReports() {
           absl::MutexLock lock(&mu_);
           batch_in_flight_ = false;
           now = SendNowLocked();
+          if (!now) GatherLocked();
         }
-        if (now) SendReports();  // else the flusher gathers for its delay
+        if (now) SendReports();
         CallDone();  // last: the destructor may run from here on
       });
 }

@@ -5,13 +5,13 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "aigw/v1/keypool.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/common/periodic_task.h"
 
 namespace aigw::gateway {
 
@@ -87,6 +87,8 @@ class GrpcKeyLeaser : public KeyLeaser {
   void CallDone();
   // Whether pending reports go now rather than after the flusher's delay.
   bool SendNowLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Has the flusher send what is pending after the delay.
+  void GatherLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends what is pending if no batch is under way.
   void SendReports();
   void ReportOne(const aigw::v1::ReportUsageRequest& request);
@@ -100,7 +102,6 @@ class GrpcKeyLeaser : public KeyLeaser {
   // Halves a refused batch, or drops its report once it stands alone.
   void Narrow(aigw::v1::ReportUsageBatchRequest batch, const grpc::Status& status,
               std::shared_ptr<std::atomic<int>> singled_out);
-  void FlushLoop();
 
   std::unique_ptr<aigw::v1::KeyPool::Stub> stub_;
   const absl::Duration lease_timeout_;
@@ -119,7 +120,8 @@ class GrpcKeyLeaser : public KeyLeaser {
   // A batch was answered OK once: the keypool has the RPC.
   bool batches_answered_ ABSL_GUARDED_BY(mu_) = false;
   int64_t refused_reports_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread flusher_;
+  // Sends the gathered reports (only with a report delay).
+  std::unique_ptr<PeriodicTask> flusher_;
 };
 
 }  // namespace aigw::gateway

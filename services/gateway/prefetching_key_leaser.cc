@@ -19,9 +19,10 @@ PrefetchingKeyLeaser::PrefetchingKeyLeaser(KeyLeaser* inner, Clock* clock, Optio
     : inner_(inner), clock_(clock), options_([&] {
         options.max_stock = std::clamp(options.max_stock, 0, kMaxStock);
         return options;
-      }()) {
+      }()),
+      sweeper_(options_.sweep_interval, [this] { ReleaseExpired(); }) {
   if (options_.max_stock > 0 && options_.sweep_interval > absl::ZeroDuration()) {
-    sweeper_ = std::thread([this] { SweepLoop(); });
+    sweeper_.Start();
   }
 }
 
@@ -30,23 +31,12 @@ PrefetchingKeyLeaser::~PrefetchingKeyLeaser() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  if (sweeper_.joinable()) sweeper_.join();
+  sweeper_.Stop();
   ReleaseAll();
   // A refill answering from now on gives its leases straight back.
   absl::MutexLock lock(&mu_);
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return rpcs_running_ == 0; };
   mu_.AwaitWithTimeout(absl::Condition(&idle), absl::Seconds(5));
-}
-
-void PrefetchingKeyLeaser::SweepLoop() {
-  absl::MutexLock lock(&mu_);
-  while (!stopping_) {
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.sweep_interval);
-    if (stopping_) break;
-    mu_.Unlock();
-    ReleaseExpired();
-    mu_.Lock();
-  }
 }
 
 PrefetchingKeyLeaser::Stock& PrefetchingKeyLeaser::StockFor(const std::string& provider_code) {

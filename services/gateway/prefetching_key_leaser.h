@@ -6,7 +6,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -15,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/common/clock.h"
+#include "libs/common/periodic_task.h"
 #include "prometheus/counter.h"
 #include "services/gateway/key_leaser.h"
 
@@ -151,7 +151,6 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
   void Absorb(Stock& stock, aigw::v1::LeaseKeyResponse answer, std::vector<Handoff>* handoffs,
               std::vector<std::string>* unwanted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Release(std::vector<std::string> lease_ids);
-  void SweepLoop();
   // Whether the key was seen rate-limited or refused and is not to be kept
   // ready before `shunned_` says.
   bool Shunned(int64_t key_id, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -169,7 +168,8 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // LeaseKey calls still running (the destructor waits for them).
   int rpcs_running_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread sweeper_;
+  // Gives back the ready leases unused for `ttl` (ReleaseExpired).
+  PeriodicTask sweeper_;
 };
 
 }  // namespace aigw::gateway

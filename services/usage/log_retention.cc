@@ -148,7 +148,11 @@ void DropExpiredPartitions(soci::session& s, const std::vector<Partition>& parts
 
 LogRetention::LogRetention(db::Database* db, RetentionOptions options, UsageMetrics* metrics,
                            Clock* clock)
-    : db_(db), options_(options), metrics_(metrics), clock_(clock) {
+    : db_(db),
+      options_(options),
+      metrics_(metrics),
+      clock_(clock),
+      job_(options.interval, [this] { RunAndLog(); }) {
   if (options_.batch_rows < 1) options_.batch_rows = 1;
 }
 
@@ -239,39 +243,24 @@ absl::Status LogRetention::DeleteInBatches(absl::Time cutoff, RetentionReport& r
     if (!st.ok()) return st;
     report.deleted_rows += deleted;
     if (deleted < options_.batch_rows) return absl::OkStatus();
-    {
-      absl::MutexLock lock(&mu_);
-      if (stop_) return absl::OkStatus();
-    }
+    if (job_.stopping()) return absl::OkStatus();
   }
 }
 
 void LogRetention::Start() {
-  absl::MutexLock lock(&mu_);
-  if (thread_.joinable()) return;
-  stop_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  job_.Start();
+  job_.RunNow();
 }
 
-void LogRetention::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stop_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-}
+void LogRetention::Stop() { job_.Stop(); }
 
-void LogRetention::Loop() {
-  while (true) {
-    absl::StatusOr<RetentionReport> r = RunOnce();
-    if (!r.ok()) {
-      spdlog::warn("msg=\"log retention failed\" error=\"{}\"", std::string(r.status().message()));
-    } else if (r->deleted_rows > 0) {
-      spdlog::info("msg=\"log retention\" deleted_rows={} dropped_partitions={}", r->deleted_rows,
-                   r->dropped_partitions);
-    }
-    absl::MutexLock lock(&mu_);
-    if (mu_.AwaitWithTimeout(absl::Condition(&stop_), options_.interval)) return;
+void LogRetention::RunAndLog() {
+  absl::StatusOr<RetentionReport> r = RunOnce();
+  if (!r.ok()) {
+    spdlog::warn("msg=\"log retention failed\" error=\"{}\"", std::string(r.status().message()));
+  } else if (r->deleted_rows > 0) {
+    spdlog::info("msg=\"log retention\" deleted_rows={} dropped_partitions={}", r->deleted_rows,
+                 r->dropped_partitions);
   }
 }
 

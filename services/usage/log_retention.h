@@ -2,13 +2,11 @@
 #define AIGW_SERVICES_USAGE_LOG_RETENTION_H_
 
 #include <cstdint>
-#include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/common/clock.h"
+#include "libs/common/periodic_task.h"
 #include "libs/db/database.h"
 #include "services/usage/usage_metrics.h"
 
@@ -69,16 +67,14 @@ class LogRetention {
  private:
   absl::Status MaintainPartitions(soci::session& s, absl::Time cutoff, RetentionReport& report);
   absl::Status DeleteInBatches(absl::Time cutoff, RetentionReport& report);
-  void Loop();
+  // The background job: RunOnce, its outcome logged.
+  void RunAndLog();
 
   db::Database* db_;
   RetentionOptions options_;
   UsageMetrics* metrics_;
   Clock* clock_;
-
-  absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  PeriodicTask job_;
 };
 
 }  // namespace aigw::usage
