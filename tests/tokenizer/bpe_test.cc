@@ -9,26 +9,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/tokenizer/registry.h"
+#include "tests/tokenizer/toy_ranks.h"
 
 namespace aigw::tokenizer {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// A rank file with all 256 bytes (ranks 0..255) plus `extra` tokens.
-std::string ToyRanks(const std::vector<std::string>& extra) {
-  std::string file;
-  for (int b = 0; b < 256; ++b) {
-    absl::StrAppend(&file, absl::Base64Escape(std::string(1, static_cast<char>(b))),
-                    " ", b, "\n");
-  }
-  uint32_t rank = 256;
-  for (const std::string& t : extra) {
-    absl::StrAppend(&file, absl::Base64Escape(t), " ", rank++, "\n");
-  }
-  return file;
-}
 
 std::unique_ptr<BpeRanks> Parse(const std::string& file) {
   absl::StatusOr<std::unique_ptr<BpeRanks>> r = BpeRanks::Parse(file);

@@ -1,12 +1,8 @@
 #include "libs/tokenizer/token_counter.h"
 
-#include <atomic>
-#include <cstdlib>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/flags/flag.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -16,7 +12,6 @@
 namespace aigw::tokenizer {
 namespace {
 
-using ::testing::HasSubstr;
 
 // The example conversation of OpenAI's cookbook
 // (How_to_count_tokens_with_tiktoken.ipynb), whose counts the OpenAI API
@@ -282,36 +277,6 @@ TEST(MethodTest, ModelNameBeatsProvider) {
             CountingMethod::kGenericEstimate);
 }
 
-TEST(ModelMappingTest, FamiliesAndPrefixes) {
-  using Name = absl::optional<absl::string_view>;
-  const Name o200k(kO200kBase), cl100k(kCl100kBase);
-  EXPECT_EQ(EncodingNameForModel("gpt-4o"), o200k);
-  EXPECT_EQ(EncodingNameForModel("gpt-4o-mini-2024-07-18"), o200k);
-  EXPECT_EQ(EncodingNameForModel("chatgpt-4o-latest"), o200k);
-  EXPECT_EQ(EncodingNameForModel("gpt-4.1-nano"), o200k);
-  EXPECT_EQ(EncodingNameForModel("o1"), o200k);
-  EXPECT_EQ(EncodingNameForModel("o1-preview"), o200k);
-  EXPECT_EQ(EncodingNameForModel("o3-mini"), o200k);
-  EXPECT_EQ(EncodingNameForModel("o4-mini-2025-04-16"), o200k);
-  EXPECT_EQ(EncodingNameForModel("gpt-5"), o200k);
-  EXPECT_EQ(EncodingNameForModel("GPT-4o"), o200k);
-  EXPECT_EQ(EncodingNameForModel("openai/gpt-4o"), o200k);
-  EXPECT_EQ(EncodingNameForModel("ft:gpt-4o-mini-2024-07-18:org::abc123"), o200k);
-  EXPECT_EQ(EncodingNameForModel("gpt-4"), cl100k);
-  EXPECT_EQ(EncodingNameForModel("gpt-4-turbo-2024-04-09"), cl100k);
-  EXPECT_EQ(EncodingNameForModel("gpt-4-32k"), cl100k);
-  EXPECT_EQ(EncodingNameForModel("gpt-3.5-turbo-0125"), cl100k);
-  EXPECT_EQ(EncodingNameForModel("gpt-35-turbo"), cl100k);
-  EXPECT_EQ(EncodingNameForModel("text-embedding-3-small"), cl100k);
-  EXPECT_EQ(EncodingNameForModel("ft:gpt-3.5-turbo-0613:org::x"), cl100k);
-  EXPECT_EQ(EncodingNameForModel("o10"), absl::nullopt);
-  EXPECT_EQ(EncodingNameForModel("gpt-40"), absl::nullopt);
-  EXPECT_EQ(EncodingNameForModel("text-davinci-003"), absl::nullopt);
-  EXPECT_EQ(EncodingNameForModel("claude-3-opus"), absl::nullopt);
-  EXPECT_EQ(EncodingNameForModel(""), absl::nullopt);
-  EXPECT_FALSE(EncodingForModel("claude-3-opus").ok());
-}
-
 TEST(CompletionCounterTest, CountsTheJoinedStream) {
   CompletionTokenCounter counter("gpt-4o");
   // Chunk boundaries inside words and inside a multi-byte character.
@@ -323,47 +288,6 @@ TEST(CompletionCounterTest, CountsTheJoinedStream) {
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->tokens, Text("gpt-4o", text).tokens);
   EXPECT_EQ(counter.text(), text);
-}
-
-TEST(ConcurrencyTest, ThreadsShareTheRegistry) {
-  const std::string text =
-      "Concurrent counting 并发计数 with emoji 😀 and numbers 12345.";
-  const int64_t want = Text("gpt-4o", text).tokens;
-  std::vector<std::thread> threads;
-  std::atomic<int> wrong{0};
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < 200; ++i) {
-        absl::StatusOr<TokenCount> c = CountTextTokens("gpt-4o-mini", text);
-        if (!c.ok() || c->tokens != want) ++wrong;
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(wrong.load(), 0);
-}
-
-TEST(DataDirTest, FlagThenEnvThenBuildDefault) {
-  const std::string build_default = DataDir();
-  EXPECT_FALSE(build_default.empty());
-  setenv("AIGW_TOKENIZER_DATA_DIR", "/from/env", 1);
-  EXPECT_EQ(DataDir(), "/from/env");
-  absl::SetFlag(&FLAGS_tokenizer_data_dir, "/from/flag");
-  EXPECT_EQ(DataDir(), "/from/flag");
-  absl::SetFlag(&FLAGS_tokenizer_data_dir, "");
-  unsetenv("AIGW_TOKENIZER_DATA_DIR");
-  EXPECT_EQ(DataDir(), build_default);
-}
-
-TEST(LoadTest, MissingOrWrongFilesAreErrors) {
-  absl::StatusOr<std::unique_ptr<Encoding>> missing =
-      Encoding::Load(O200kBaseSpec(), "/nonexistent/o200k_base.tiktoken");
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  // cl100k's file under o200k's spec fails the SHA-256 check.
-  absl::StatusOr<std::unique_ptr<Encoding>> wrong = Encoding::Load(
-      O200kBaseSpec(), DataDir() + "/cl100k_base.tiktoken");
-  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(wrong.status().message(), HasSubstr("SHA-256"));
 }
 
 }  // namespace
