@@ -188,9 +188,18 @@ absl::StatusOr<Claims> VerifyJwt(absl::string_view secret, absl::string_view tok
   return VerifyJwt(JwtKeySet::Hs256Only(secret), token, now);
 }
 
-absl::StatusOr<Claims> VerifyJwt(const JwtKeySet& keys, absl::string_view token,
-                                 absl::Time now) {
-  if (keys.empty()) return absl::FailedPreconditionError("no key to verify tokens with");
+namespace {
+
+// The three parts of a compact JWS, still encoded.
+struct CompactJws {
+  absl::string_view header;
+  absl::string_view payload;
+  absl::string_view signature;
+  // What the signature signs: "header.payload".
+  absl::string_view signing_input;
+};
+
+absl::StatusOr<CompactJws> SplitCompactJws(absl::string_view token) {
   if (token.empty()) return Unauthenticated("empty");
   if (token.size() > kMaxTokenBytes) return Unauthenticated("too long");
   const size_t dot1 = token.find('.');
@@ -198,13 +207,21 @@ absl::StatusOr<Claims> VerifyJwt(const JwtKeySet& keys, absl::string_view token,
   if (dot2 == absl::string_view::npos || token.find('.', dot2 + 1) != absl::string_view::npos) {
     return Unauthenticated("not a compact JWS (header.payload.signature)");
   }
-  const absl::string_view header_b64 = token.substr(0, dot1);
-  const absl::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
-  const absl::string_view signature_b64 = token.substr(dot2 + 1);
+  return CompactJws{token.substr(0, dot1), token.substr(dot1 + 1, dot2 - dot1 - 1),
+                    token.substr(dot2 + 1), token.substr(0, dot2)};
+}
 
-  // The header names the algorithm, but only the keys decide: a token is
-  // checked against keys of that algorithm alone, so an RSA public key is
-  // never taken as an HMAC secret, and "none" matches no key at all.
+// What the header says about the key that signed the token.
+struct JwsHeader {
+  std::string alg;
+  std::string kid;  // empty when the header has none
+  bool has_kid = false;
+};
+
+// The header names the algorithm, but only the keys decide: a token is
+// checked against keys of that algorithm alone, so an RSA public key is
+// never taken as an HMAC secret, and "none" matches no key at all.
+absl::StatusOr<JwsHeader> ReadHeader(absl::string_view header_b64) {
   rapidjson::Document header;
   if (absl::Status st = ParseObject(header_b64, "header", &header); !st.ok()) return st;
   bool duplicate = false;
@@ -221,26 +238,32 @@ absl::StatusOr<Claims> VerifyJwt(const JwtKeySet& keys, absl::string_view token,
   const rapidjson::Value* kid = UniqueMember(header, "kid", &duplicate);
   if (duplicate || (kid != nullptr && !kid->IsString())) return Unauthenticated("kid must be a string");
   if (header.HasMember("crit")) return Unauthenticated("critical header extensions unsupported");
+  JwsHeader out;
+  out.alg = alg->GetString();
+  if (kid != nullptr) {
+    out.kid.assign(kid->GetString(), kid->GetStringLength());
+    out.has_kid = true;
+  }
+  return out;
+}
 
-  const std::vector<const JwtKey*> candidates = keys.Candidates(
-      alg->GetString(),
-      kid == nullptr ? absl::string_view() : absl::string_view(kid->GetString(), kid->GetStringLength()));
+// The accepted key whose signature the token carries.
+absl::StatusOr<const JwtKey*> FindSigner(const JwtKeySet& keys, const JwsHeader& header,
+                                         const CompactJws& jws) {
+  const std::vector<const JwtKey*> candidates = keys.Candidates(header.alg, header.kid);
   if (candidates.empty()) {
-    return Unauthenticated(absl::StrCat("no accepted ", alg->GetString(), " key",
-                                        kid == nullptr ? "" : " has this kid"));
+    return Unauthenticated(absl::StrCat("no accepted ", header.alg, " key",
+                                        header.has_kid ? " has this kid" : ""));
   }
   std::string signature;
-  if (!Base64UrlDecode(signature_b64, &signature)) return Unauthenticated("bad signature");
-  const absl::string_view signing_input = token.substr(0, dot2);
-  const JwtKey* signer = nullptr;
+  if (!Base64UrlDecode(jws.signature, &signature)) return Unauthenticated("bad signature");
   for (const JwtKey* k : candidates) {
-    if (k->Verify(signing_input, signature)) {
-      signer = k;
-      break;
-    }
+    if (k->Verify(jws.signing_input, signature)) return k;
   }
-  if (signer == nullptr) return Unauthenticated("bad signature");
+  return Unauthenticated("bad signature");
+}
 
+absl::StatusOr<Claims> ReadClaims(absl::string_view payload_b64) {
   rapidjson::Document payload;
   if (absl::Status st = ParseObject(payload_b64, "payload", &payload); !st.ok()) return st;
   Claims claims;
@@ -258,18 +281,38 @@ absl::StatusOr<Claims> VerifyJwt(const JwtKeySet& keys, absl::string_view token,
   absl::StatusOr<std::string> sub = ReadString(payload, "sub");
   if (!sub.ok()) return sub.status();
   claims.subject = *std::move(sub);
-  // What the signer may vouch for: the gateway's key makes service tokens
-  // only, so whoever holds it cannot make an admin token; operators' keys
-  // never make service tokens, which keeps the two credentials apart.
-  if (signer->scope() == KeyScope::kService && claims.role != kRoleService) {
+  return claims;
+}
+
+// What the signer may vouch for: the gateway's key makes service tokens
+// only, so whoever holds it cannot make an admin token; operators' keys
+// never make service tokens, which keeps the two credentials apart.
+absl::Status CheckSignerScope(const JwtKey& signer, const Claims& claims) {
+  if (signer.scope() == KeyScope::kService && claims.role != kRoleService) {
     return Unauthenticated("a service key signs only role service");
   }
-  if (signer->scope() == KeyScope::kOperator && claims.role == kRoleService) {
+  if (signer.scope() == KeyScope::kOperator && claims.role == kRoleService) {
     return Unauthenticated("role service needs a service key, not an operator key");
   }
+  return absl::OkStatus();
+}
 
-  if (now >= claims.expires_at) return Unauthenticated("expired");
-  if (now < claims.not_before) return Unauthenticated("not valid yet (nbf)");
+}  // namespace
+
+absl::StatusOr<Claims> VerifyJwt(const JwtKeySet& keys, absl::string_view token,
+                                 absl::Time now) {
+  if (keys.empty()) return absl::FailedPreconditionError("no key to verify tokens with");
+  absl::StatusOr<CompactJws> jws = SplitCompactJws(token);
+  if (!jws.ok()) return jws.status();
+  absl::StatusOr<JwsHeader> header = ReadHeader(jws->header);
+  if (!header.ok()) return header.status();
+  absl::StatusOr<const JwtKey*> signer = FindSigner(keys, *header, *jws);
+  if (!signer.ok()) return signer.status();
+  absl::StatusOr<Claims> claims = ReadClaims(jws->payload);
+  if (!claims.ok()) return claims.status();
+  if (absl::Status st = CheckSignerScope(**signer, *claims); !st.ok()) return st;
+  if (now >= claims->expires_at) return Unauthenticated("expired");
+  if (now < claims->not_before) return Unauthenticated("not valid yet (nbf)");
   return claims;
 }
 

@@ -43,14 +43,7 @@ KeyEntry* KeyPool::Select(ProviderState& p, absl::Time now, absl::Span<const int
   return nullptr;
 }
 
-absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
-                                          int64_t estimated_tokens,
-                                          absl::Span<const int64_t> exclude_key_ids,
-                                          absl::Duration* retry_after,
-                                          const Prefetch* prefetch) {
-  const bool refill = prefetch != nullptr && prefetch->refill;
-  const auto started = std::chrono::steady_clock::now();
-  if (retry_after != nullptr) *retry_after = absl::InfiniteDuration();
+absl::Status KeyPool::CheckLeaseArgs(absl::string_view provider_code, int64_t estimated_tokens) {
   if (provider_code.empty()) {
     CountLease(kUnknownProvider, "invalid_argument");
     return absl::InvalidArgumentError("provider_code is required");
@@ -60,6 +53,55 @@ absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
     return absl::InvalidArgumentError(
         absl::StrCat("estimated_tokens must not be negative (got ", estimated_tokens, ")"));
   }
+  return absl::OkStatus();
+}
+
+KeyEntry* KeyPool::LeastRecentlyUsedHealthy(ProviderState& p, absl::Time now,
+                                            absl::Span<const int64_t> exclude) {
+  KeyEntry* chosen = nullptr;
+  for (const std::unique_ptr<KeyEntry>& up : p.keys) {
+    KeyEntry* e = up.get();
+    if (!e->Healthy(now) || Contains(exclude, e->id())) continue;
+    if (chosen == nullptr || e->last_used_at() < chosen->last_used_at() ||
+        (e->last_used_at() == chosen->last_used_at() && e->priority() > chosen->priority())) {
+      chosen = e;
+    }
+  }
+  return chosen;
+}
+
+void KeyPool::LeaseMore(ProviderState& p, absl::Time now, const LeaseRecord& first,
+                        absl::Span<const int64_t> exclude, const Prefetch& prefetch,
+                        std::vector<LeaseRecord>* records) {
+  const int count = std::min(prefetch.count, Prefetch::kMaxCount);
+  records->reserve(count);
+  prefetch.out->reserve(prefetch.out->size() + count);
+  for (int i = 0; i < count; ++i) {
+    KeyEntry* e = Select(p, now, exclude, [&](KeyEntry* k) {
+      return k->FitsWithHeadroom(now, first.day, first.estimated_tokens);
+    });
+    if (e == nullptr) break;
+    LeaseRecord r = first;
+    r.key_id = e->id();
+    r.window_handle = e->Record(now, first.day, first.estimated_tokens);
+    MoveToTail(p, e);
+    records->push_back(r);
+    LeaseGrant g;
+    g.key = e->identity();
+    g.provider = p.info;
+    prefetch.out->push_back(std::move(g));
+  }
+}
+
+absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
+                                          int64_t estimated_tokens,
+                                          absl::Span<const int64_t> exclude_key_ids,
+                                          absl::Duration* retry_after,
+                                          const Prefetch* prefetch) {
+  const bool refill = prefetch != nullptr && prefetch->refill;
+  const auto started = std::chrono::steady_clock::now();
+  if (retry_after != nullptr) *retry_after = absl::InfiniteDuration();
+  if (absl::Status st = CheckLeaseArgs(provider_code, estimated_tokens); !st.ok()) return st;
 
   LeaseRecord record;
   LeaseGrant grant;
@@ -89,14 +131,7 @@ absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
     if (chosen == nullptr && p.policy == KeyPolicy::kLru && !refill) {
       // Past every limit: the least recently used healthy key of any
       // priority (the higher priority at a tie), parked ones included.
-      for (const std::unique_ptr<KeyEntry>& up : p.keys) {
-        KeyEntry* e = up.get();
-        if (!e->Healthy(now) || Contains(exclude_key_ids, e->id())) continue;
-        if (chosen == nullptr || e->last_used_at() < chosen->last_used_at() ||
-            (e->last_used_at() == chosen->last_used_at() && e->priority() > chosen->priority())) {
-          chosen = e;
-        }
-      }
+      chosen = LeastRecentlyUsedHealthy(p, now, exclude_key_ids);
       grant.over_limit = chosen != nullptr;
     }
     if (chosen == nullptr) {
@@ -117,44 +152,28 @@ absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
     grant.key = chosen->identity();
     grant.provider = p.info;
     counter = grant.over_limit ? p.leases_over_limit : p.leases_ok;
-
     if (prefetch != nullptr && prefetch->count > 0 && prefetch->out != nullptr &&
         !grant.over_limit) {
-      const int count = std::min(prefetch->count, Prefetch::kMaxCount);
-      extra_records.reserve(count);
-      prefetch->out->reserve(prefetch->out->size() + count);
-      for (int i = 0; i < count; ++i) {
-        KeyEntry* e = Select(p, now, exclude_key_ids, [&](KeyEntry* k) {
-          return k->FitsWithHeadroom(now, today, estimated_tokens);
-        });
-        if (e == nullptr) break;
-        LeaseRecord r = record;
-        r.key_id = e->id();
-        r.window_handle = e->Record(now, today, estimated_tokens);
-        MoveToTail(p, e);
-        extra_records.push_back(r);
-        LeaseGrant g;
-        g.key = e->identity();
-        g.provider = p.info;
-        prefetch->out->push_back(std::move(g));
-      }
+      LeaseMore(p, now, record, exclude_key_ids, *prefetch, &extra_records);
     }
   }
   grant.lease_id = leases_.Issue(record);
   if (counter != nullptr) counter->Increment();
-  if (!extra_records.empty()) {
-    std::vector<LeaseGrant>& out = *prefetch->out;
-    const size_t first = out.size() - extra_records.size();
-    for (size_t i = 0; i < extra_records.size(); ++i) {
-      out[first + i].lease_id = leases_.Issue(extra_records[i]);
-    }
-    if (counter != nullptr) counter->Increment(static_cast<double>(extra_records.size()));
-  }
+  if (!extra_records.empty()) IssuePrefetched(extra_records, counter, prefetch->out);
   if (metrics_ != nullptr) {
     metrics_->ObserveLeaseSeconds(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
   return grant;
+}
+
+void KeyPool::IssuePrefetched(const std::vector<LeaseRecord>& records,
+                              prometheus::Counter* counter, std::vector<LeaseGrant>* out) {
+  const size_t first = out->size() - records.size();
+  for (size_t i = 0; i < records.size(); ++i) {
+    (*out)[first + i].lease_id = leases_.Issue(records[i]);
+  }
+  if (counter != nullptr) counter->Increment(static_cast<double>(records.size()));
 }
 
 absl::Duration KeyPool::RetryAfter(ProviderState& p, absl::Time now, int64_t tokens,
@@ -436,55 +455,64 @@ void KeyPool::BuildGroups(ProviderState& p, const absl::flat_hash_map<int64_t, i
   }
 }
 
+std::unique_ptr<KeyPool::ProviderState> KeyPool::NewProviderState(const ProviderRow& row) {
+  auto p = std::make_unique<ProviderState>();
+  auto info = std::make_shared<ProviderInfo>();
+  info->id = row.id;
+  info->code = row.code;
+  info->base_url = row.base_url;
+  info->api_format = row.api_format;
+  p->info = std::move(info);
+  p->is_active = row.is_active;
+  p->policy = row.policy;
+  {
+    absl::MutexLock pl(&p->mu);
+    p->calendar = DayCalendar(options_.time_zone);
+  }
+  if (metrics_ == nullptr) return p;
+  p->leases_ok = &metrics_->Leases(row.code, "ok");
+  p->leases_over_limit = &metrics_->Leases(row.code, "over_limit");
+  p->leases_exhausted = &metrics_->Leases(row.code, "exhausted");
+  for (size_t i = 0; i < p->reports.size(); ++i) {
+    const auto outcome = static_cast<aigw::v1::Outcome>(i);
+    // NOT_SENT is refused in reports: no series for it.
+    if (outcome == aigw::v1::OUTCOME_UNSPECIFIED || outcome == aigw::v1::NOT_SENT ||
+        !aigw::v1::Outcome_IsValid(outcome)) {
+      continue;
+    }
+    p->reports[i] = &metrics_->Reports(row.code, aigw::v1::Outcome_Name(outcome));
+  }
+  return p;
+}
+
+void KeyPool::TakeKeysOut(absl::flat_hash_map<int64_t, std::unique_ptr<KeyEntry>>* old,
+                          absl::flat_hash_map<int64_t, int64_t>* rank) {
+  for (auto& [code, p] : providers_) {
+    absl::MutexLock pl(&p->mu);
+    int64_t r = 0;
+    for (const PriorityGroup& g : p->groups) {
+      for (KeyEntry* e = g.head; e != nullptr; e = e->lru_next) (*rank)[e->id()] = r++;
+    }
+    for (const std::unique_ptr<KeyEntry>& e : p->keys) {
+      if (e->parked) (*rank)[e->id()] = r++;
+    }
+    for (std::unique_ptr<KeyEntry>& e : p->keys) old->emplace(e->id(), std::move(e));
+  }
+  providers_.clear();
+  keys_.clear();
+}
+
 int KeyPool::Apply(const PoolSnapshot& snapshot) {
   const absl::Time now = clock_->Now();
   absl::WriterMutexLock l(&mu_);
   // Take every key out of the old providers, remembering its LRU position.
   absl::flat_hash_map<int64_t, std::unique_ptr<KeyEntry>> old;
   absl::flat_hash_map<int64_t, int64_t> rank;
-  for (auto& [code, p] : providers_) {
-    absl::MutexLock pl(&p->mu);
-    int64_t r = 0;
-    for (const PriorityGroup& g : p->groups) {
-      for (KeyEntry* e = g.head; e != nullptr; e = e->lru_next) rank[e->id()] = r++;
-    }
-    for (const std::unique_ptr<KeyEntry>& e : p->keys) {
-      if (e->parked) rank[e->id()] = r++;
-    }
-    for (std::unique_ptr<KeyEntry>& e : p->keys) old.emplace(e->id(), std::move(e));
-  }
-  providers_.clear();
-  keys_.clear();
+  TakeKeysOut(&old, &rank);
 
   absl::flat_hash_map<int64_t, ProviderState*> by_id;
   for (const ProviderRow& row : snapshot.providers) {
-    auto p = std::make_unique<ProviderState>();
-    auto info = std::make_shared<ProviderInfo>();
-    info->id = row.id;
-    info->code = row.code;
-    info->base_url = row.base_url;
-    info->api_format = row.api_format;
-    p->info = std::move(info);
-    p->is_active = row.is_active;
-    p->policy = row.policy;
-    {
-      absl::MutexLock pl(&p->mu);
-      p->calendar = DayCalendar(options_.time_zone);
-    }
-    if (metrics_ != nullptr) {
-      p->leases_ok = &metrics_->Leases(row.code, "ok");
-      p->leases_over_limit = &metrics_->Leases(row.code, "over_limit");
-      p->leases_exhausted = &metrics_->Leases(row.code, "exhausted");
-      for (size_t i = 0; i < p->reports.size(); ++i) {
-        const auto outcome = static_cast<aigw::v1::Outcome>(i);
-        // NOT_SENT is refused in reports: no series for it.
-        if (outcome == aigw::v1::OUTCOME_UNSPECIFIED || outcome == aigw::v1::NOT_SENT ||
-            !aigw::v1::Outcome_IsValid(outcome)) {
-          continue;
-        }
-        p->reports[i] = &metrics_->Reports(row.code, aigw::v1::Outcome_Name(outcome));
-      }
-    }
+    std::unique_ptr<ProviderState> p = NewProviderState(row);
     by_id[row.id] = p.get();
     providers_[row.code] = std::move(p);
   }

@@ -190,6 +190,27 @@ class KeyPool {
   absl::Duration RetryAfter(ProviderState& p, absl::Time now, int64_t tokens,
                             absl::Span<const int64_t> exclude) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
   void CountLease(absl::string_view provider, absl::string_view result);
+  // INVALID_ARGUMENT for an empty provider or a negative estimate.
+  absl::Status CheckLeaseArgs(absl::string_view provider_code, int64_t estimated_tokens);
+  // The policy lru's pick past every limit: the least recently used healthy
+  // key of any priority (the higher priority at a tie), parked ones included.
+  static KeyEntry* LeastRecentlyUsedHealthy(ProviderState& p, absl::Time now,
+                                            absl::Span<const int64_t> exclude)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  // Up to prefetch.count more leases like `first` (same estimate and day),
+  // each of a key with headroom, into prefetch.out; their records (no lease
+  // ids yet) into `records`.
+  static void LeaseMore(ProviderState& p, absl::Time now, const LeaseRecord& first,
+                        absl::Span<const int64_t> exclude, const Prefetch& prefetch,
+                        std::vector<LeaseRecord>* records) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  // Gives the last records.size() grants of `out` their lease ids.
+  void IssuePrefetched(const std::vector<LeaseRecord>& records, prometheus::Counter* counter,
+                       std::vector<LeaseGrant>* out);
+  std::unique_ptr<ProviderState> NewProviderState(const ProviderRow& row);
+  // Empties the pool into `old`, with each key's place in selection order in
+  // `rank` (parked keys last).
+  void TakeKeysOut(absl::flat_hash_map<int64_t, std::unique_ptr<KeyEntry>>* old,
+                   absl::flat_hash_map<int64_t, int64_t>* rank) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock* const clock_;
   const KeyPoolOptions options_;
