@@ -12,9 +12,10 @@ namespace aigw {
 
 // A chore run on a thread of its own: every `interval` and whenever asked,
 // until stopped. Every background loop of the services is one of these
-// (catalogue refresh, key write-back, log retention, event upload, report
-// batching, prefetch sweeping), so each stops the same way: Stop() wakes the
-// thread at once, lets a run in progress end and joins it.
+// (catalogue refresh, key reload, write-back and upkeep, database probing,
+// log retention, event upload, report batching, prefetch sweeping), so each
+// stops the same way: Stop() wakes the thread at once, lets a run in
+// progress end and joins it.
 //
 // Runs never overlap. The interval counts from the end of one run to the
 // start of the next, on the real clock (pacing, not decisions: code that

@@ -47,14 +47,12 @@ void DatabaseMonitor::AttachHealth(grpc::HealthCheckServiceInterface* health) {
 }
 
 void DatabaseMonitor::StartProbing(absl::Duration interval) {
-  prober_ = std::thread([this, interval] {
-    while (!stop_.WaitForNotificationWithTimeout(interval)) (void)db_->Ping();
-  });
+  prober_ = std::make_unique<PeriodicTask>(interval, [this] { (void)db_->Ping(); });
+  prober_->Start();
 }
 
 void DatabaseMonitor::Stop() {
-  if (!stop_.HasBeenNotified()) stop_.Notify();
-  if (prober_.joinable()) prober_.join();
+  if (prober_ != nullptr) prober_->Stop();
   absl::MutexLock l(&mu_);
   health_ = nullptr;
 }

@@ -2,15 +2,15 @@
 #define AIGW_LIBS_SERVER_DATABASE_MONITOR_H_
 
 #include <array>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "libs/common/periodic_task.h"
 #include "libs/db/database.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -69,8 +69,7 @@ class DatabaseMonitor : public db::DatabaseObserver {
   absl::Mutex mu_;
   grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(mu_) = nullptr;
   absl::Time down_since_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  absl::Notification stop_;
-  std::thread prober_;
+  std::unique_ptr<PeriodicTask> prober_;
 };
 
 }  // namespace aigw::server

@@ -110,7 +110,7 @@ absl::StatusOr<std::shared_ptr<const Catalogue>> Catalogue::Load(db::Database& d
 }
 
 CatalogueCache::CatalogueCache(db::Database* db, absl::Duration refresh_every)
-    : db_(db), refresh_every_(refresh_every) {}
+    : db_(db), refresher_(refresh_every, [this] { RefreshAndLog(); }) {}
 
 CatalogueCache::~CatalogueCache() { Stop(); }
 
@@ -124,22 +124,18 @@ absl::Status CatalogueCache::Refresh() {
 absl::Status CatalogueCache::Start() {
   absl::Status st = Refresh();
   if (!st.ok()) return st;
-  thread_ = std::thread([this] {
-    while (!stop_.WaitForNotificationWithTimeout(refresh_every_)) {
-      absl::Status refreshed = Refresh();
-      // Keep serving the last good catalogue; say so once per failure.
-      if (!refreshed.ok()) {
-        spdlog::warn("msg=\"catalogue refresh failed\" error=\"{}\"", refreshed.message());
-      }
-    }
-  });
+  refresher_.Start();
   return absl::OkStatus();
 }
 
-void CatalogueCache::Stop() {
-  if (!thread_.joinable()) return;
-  stop_.Notify();
-  thread_.join();
+void CatalogueCache::Stop() { refresher_.Stop(); }
+
+void CatalogueCache::RefreshAndLog() {
+  absl::Status refreshed = Refresh();
+  // Keep serving the last good catalogue; say so once per failure.
+  if (!refreshed.ok()) {
+    spdlog::warn("msg=\"catalogue refresh failed\" error=\"{}\"", refreshed.message());
+  }
 }
 
 }  // namespace aigw::gateway

@@ -5,15 +5,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "libs/common/periodic_task.h"
 #include "libs/db/database.h"
 #include "libs/providers/cost.h"
 
@@ -89,11 +88,11 @@ class CatalogueCache {
   }
 
  private:
+  void RefreshAndLog();
+
   db::Database* const db_;
-  const absl::Duration refresh_every_;
   std::atomic<std::shared_ptr<const Catalogue>> current_;
-  absl::Notification stop_;
-  std::thread thread_;
+  PeriodicTask refresher_;
 };
 
 }  // namespace aigw::gateway

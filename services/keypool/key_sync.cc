@@ -1,6 +1,5 @@
 #include "services/keypool/key_sync.h"
 
-#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -92,8 +91,9 @@ void KeySync::Upkeep() {
 void KeySync::ReloadAsync(ReloadDone done) {
   {
     absl::MutexLock l(&mu_);
-    if (running_ && !stop_) {
+    if (running_) {
       reloads_.push_back(std::move(done));
+      poll_.RunNow();
       return;
     }
   }
@@ -101,24 +101,30 @@ void KeySync::ReloadAsync(ReloadDone done) {
 }
 
 void KeySync::Start() {
-  absl::MutexLock l(&mu_);
-  if (running_) return;
-  running_ = true;
-  stop_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  {
+    absl::MutexLock l(&mu_);
+    if (running_) return;
+    running_ = true;
+  }
+  poll_.Start();
+  flush_.Start();
+  upkeep_.Start();
+  upkeep_.RunNow();
 }
 
 void KeySync::Stop() {
   {
     absl::MutexLock l(&mu_);
     if (!running_) return;
-    stop_ = true;
+    // From here ReloadAsync runs inline; what is queued is answered below.
+    running_ = false;
   }
-  thread_.join();
+  poll_.Stop();
+  flush_.Stop();
+  upkeep_.Stop();
   std::deque<ReloadDone> left;
   {
     absl::MutexLock l(&mu_);
-    running_ = false;
     left.swap(reloads_);
   }
   for (ReloadDone& done : left) done(absl::UnavailableError("keypool is shutting down"));
@@ -127,58 +133,33 @@ void KeySync::Stop() {
   }
 }
 
-void KeySync::Loop() {
-  // Pacing uses the real clock: these are background chores, not decisions.
-  absl::Time next_poll = options_.poll_interval > absl::ZeroDuration()
-                             ? absl::Now() + options_.poll_interval
-                             : absl::InfiniteFuture();
-  absl::Time next_flush = absl::Now() + options_.flush_interval;
-  absl::Time next_upkeep = absl::Now();
-  bool flush_failing = false;
-  for (;;) {
-    std::deque<ReloadDone> reloads;
-    {
-      absl::MutexLock l(&mu_);
-      const absl::Time wake = std::min({next_poll, next_flush, next_upkeep});
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stop_ || !reloads_.empty();
-      };
-      mu_.AwaitWithDeadline(absl::Condition(&ready), wake);
-      if (stop_) return;
-      reloads.swap(reloads_);
-    }
-    const absl::Time now = absl::Now();
-    if (!reloads.empty() || now >= next_poll) {
-      absl::StatusOr<int> loaded = Reload();
-      if (!loaded.ok()) {
-        spdlog::error("msg=\"reloading API keys failed\" error=\"{}\"", std::string(loaded.status().message()));
-      } else if (!reloads.empty()) {
-        spdlog::info("msg=\"API keys reloaded\" keys={}", *loaded);
-      }
-      for (ReloadDone& done : reloads) done(loaded);
-      if (options_.poll_interval > absl::ZeroDuration()) {
-        next_poll = absl::Now() + options_.poll_interval;
-      }
-    }
-    if (now >= next_flush) {
-      // A failed write-back leaves the counters pending in memory; the next
-      // flush writes their values then (a database outage loses no count).
-      // Said once per outage, not every second.
-      absl::Status st = Flush();
-      if (!st.ok() && !flush_failing) {
-        spdlog::error("msg=\"writing back key counters failed; they are kept and retried\" "
-                      "error=\"{}\"", std::string(st.message()));
-      } else if (st.ok() && flush_failing) {
-        spdlog::info("msg=\"key counters written back again\"");
-      }
-      flush_failing = !st.ok();
-      next_flush = absl::Now() + options_.flush_interval;
-    }
-    if (now >= next_upkeep) {
-      Upkeep();
-      next_upkeep = absl::Now() + options_.upkeep_interval;
-    }
+void KeySync::Poll() {
+  std::deque<ReloadDone> reloads;
+  {
+    absl::MutexLock l(&mu_);
+    reloads.swap(reloads_);
   }
+  absl::StatusOr<int> loaded = Reload();
+  if (!loaded.ok()) {
+    spdlog::error("msg=\"reloading API keys failed\" error=\"{}\"", std::string(loaded.status().message()));
+  } else if (!reloads.empty()) {
+    spdlog::info("msg=\"API keys reloaded\" keys={}", *loaded);
+  }
+  for (ReloadDone& done : reloads) done(loaded);
+}
+
+void KeySync::FlushAndLog() {
+  // A failed write-back leaves the counters pending in memory; the next
+  // flush writes their values then (a database outage loses no count).
+  // Said once per outage, not every second.
+  absl::Status st = Flush();
+  if (!st.ok() && !flush_failing_) {
+    spdlog::error("msg=\"writing back key counters failed; they are kept and retried\" "
+                  "error=\"{}\"", std::string(st.message()));
+  } else if (st.ok() && flush_failing_) {
+    spdlog::info("msg=\"key counters written back again\"");
+  }
+  flush_failing_ = !st.ok();
 }
 
 }  // namespace aigw::keypool

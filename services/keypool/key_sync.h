@@ -4,13 +4,13 @@
 #include <deque>
 #include <functional>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libs/common/periodic_task.h"
 #include "services/keypool/key_pool.h"
 #include "services/keypool/key_store.h"
 #include "services/keypool/keypool_metrics.h"
@@ -27,11 +27,11 @@ struct KeySyncOptions {
   absl::Duration upkeep_interval = absl::Seconds(1);
 };
 
-// Keeps the in-memory pool and the database in step, off the lease path: a
-// background thread that re-reads the keys (poll), writes back the counters
-// in batches (flush), and expires leases and refreshes the per-key metrics
-// (upkeep). All database work is serialised, so a reload never reads the
-// table between a batch being taken from the pool and its being written.
+// Keeps the in-memory pool and the database in step, off the lease path:
+// three background chores that re-read the keys (poll), write back the
+// counters in batches (flush), and expire leases and refresh the per-key
+// metrics (upkeep). All database work is serialised, so a reload never reads
+// the table between a batch being taken from the pool and its being written.
 class KeySync {
  public:
   using ReloadDone = std::function<void(absl::StatusOr<int>)>;
@@ -60,17 +60,20 @@ class KeySync {
   // write gate is closed, shows none).
   void Upkeep();
 
-  // Runs a Reload on the background thread (callers on gRPC threads must
-  // not block on the database) and calls `done` there. Without a running
-  // thread it runs inline.
+  // Runs a Reload on the poll chore's thread (callers on gRPC threads must
+  // not block on the database) and calls `done` there. Before Start or after
+  // Stop it runs inline.
   void ReloadAsync(ReloadDone done);
 
+  // Starts the chores; the first upkeep runs at once.
   void Start();
-  // Stops the thread, answers pending reloads, and makes a final Flush.
+  // Stops the chores, answers pending reloads, and makes a final Flush.
   void Stop();
 
  private:
-  void Loop();
+  // The chores: a reload (answering those asked for), a logged flush.
+  void Poll();
+  void FlushAndLog();
   absl::StatusOr<int> LoadAndApply(bool fresh);
   absl::Status WriteCounters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
 
@@ -90,10 +93,17 @@ class KeySync {
   int applied_keys_ ABSL_GUARDED_BY(db_mu_) = 0;
 
   absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<ReloadDone> reloads_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  // A failed write-back is said once per outage (flush chore only).
+  bool flush_failing_ = false;
+
+  // Without polling the keys are re-read only when asked.
+  PeriodicTask poll_{options_.poll_interval > absl::ZeroDuration() ? options_.poll_interval
+                                                                   : absl::InfiniteDuration(),
+                     [this] { Poll(); }};
+  PeriodicTask flush_{options_.flush_interval, [this] { FlushAndLog(); }};
+  PeriodicTask upkeep_{options_.upkeep_interval, [this] { Upkeep(); }};
 };
 
 }  // namespace aigw::keypool
