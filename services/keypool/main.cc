@@ -6,8 +6,8 @@
 
 #include "absl/flags/flag.h"
 #include "libs/crypto/master_key.h"
-#include "libs/db/env_key_import.h"
 #include "libs/server/service_main.h"
+#include "services/keypool/env_key_import.h"
 #include "services/keypool/keypool_flags.h"
 #include "services/keypool/keypool_runtime.h"
 #include "spdlog/spdlog.h"
@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
         absl::StatusOr<aigw::keypool::KeyPoolConfig> config =
             aigw::keypool::KeyPoolConfigFromFlags();
         if (!config.ok()) return config.status();
-        absl::StatusOr<int> imported = aigw::db::ImportProviderKeysFromEnv(*ctx.db, *box);
+        absl::StatusOr<int> imported = aigw::keypool::ImportProviderKeysFromEnv(*ctx.db, *box);
         if (!imported.ok()) return imported.status();
         if (*imported > 0) spdlog::info("msg=\"imported API keys from environment\" count={}", *imported);
 

@@ -1,12 +1,15 @@
-#include "libs/db/env_key_import.h"
+#include "services/keypool/env_key_import.h"
+
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/env_flags.h"
+#include "libs/crypto/stored_api_key.h"
 #include "soci/soci.h"
 
-namespace aigw::db {
+namespace aigw::keypool {
 
-absl::StatusOr<int> ImportProviderKeysFromEnv(Database& db, const crypto::SecretBox& box) {
+absl::StatusOr<int> ImportProviderKeysFromEnv(db::Database& db, const crypto::SecretBox& box) {
   struct EnvKey {
     const char* provider;
     const char* env;
@@ -18,9 +21,8 @@ absl::StatusOr<int> ImportProviderKeysFromEnv(Database& db, const crypto::Secret
   for (const EnvKey& k : kEnvKeys) {
     const std::string secret = GetEnvOr(k.env, "");
     if (secret.empty()) continue;
-    absl::StatusOr<std::string> sealed = box.Seal(secret);
-    if (!sealed.ok()) return sealed.status();
-    const std::string hint = crypto::MaskApiKey(secret);
+    absl::StatusOr<crypto::StoredApiKey> stored = crypto::SealApiKey(box, secret);
+    if (!stored.ok()) return stored.status();
     const std::string provider = k.provider;
     const std::string name = absl::StrCat(k.env, " (imported)");
     absl::Status st = db.InTransaction([&](soci::session& s) {
@@ -35,7 +37,8 @@ absl::StatusOr<int> ImportProviderKeysFromEnv(Database& db, const crypto::Secret
       if (existing > 0) return absl::OkStatus();
       s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, api_key_hint, priority) "
            "VALUES (:p, :n, :k, :h, 100)",
-          soci::use(provider_id), soci::use(name), soci::use(*sealed), soci::use(hint);
+          soci::use(provider_id), soci::use(name), soci::use(stored->api_key),
+          soci::use(stored->hint);
       ++added;
       return absl::OkStatus();
     });
@@ -44,4 +47,4 @@ absl::StatusOr<int> ImportProviderKeysFromEnv(Database& db, const crypto::Secret
   return added;
 }
 
-}  // namespace aigw::db
+}  // namespace aigw::keypool
