@@ -123,9 +123,8 @@ absl::Status LoadAuthKeys(auth::ServerAuthOptions* o, std::string* summary) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const ServiceFactory& factory) {
+// Process-wide settings, before anything else runs.
+void PrepareProcess() {
   BlockTerminationSignals();
   // Debian's Abseil checks every absl::Mutex (gRPC's included) for lock-order
   // cycles, a debugging aid that costs ~15% of a short RPC's CPU.
@@ -136,6 +135,11 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
   }
+}
+
+// The environment's values for flags not given (the shared ones and the
+// service's own), then the command line, then logging as it says.
+absl::Status ParseFlags(const ServiceSpec& spec, int argc, char** argv) {
   absl::SetProgramUsageMessage(absl::StrCat("aigw-", spec.name, ": the aigw ", spec.name,
                                             " service. Flags fall back to the environment "
                                             "variables named in their help."));
@@ -152,12 +156,129 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
                               {"service_key_file", "AIGW_SERVICE_KEY_FILE"},
                               {"auth_disabled_for_dev", "AIGW_AUTH_DISABLED_FOR_DEV"}};
   env.insert(env.end(), spec.env_flags.begin(), spec.env_flags.end());
-  if (absl::Status st = ApplyEnvFallbacks(env); !st.ok()) return Fail(spec, st.message());
+  if (absl::Status st = ApplyEnvFallbacks(env); !st.ok()) return st;
   absl::ParseCommandLine(argc, argv);
+  return InitLogging(spec.name, absl::GetFlag(FLAGS_log_level));
+}
 
-  if (absl::Status st = InitLogging(spec.name, absl::GetFlag(FLAGS_log_level)); !st.ok()) {
-    return Fail(spec, st.message());
+// The token keys (see LoadAuthKeys), and development mode's conditions.
+absl::Status ConfigureAuth(const std::string& grpc_addr, auth::ServerAuthOptions* o,
+                           std::string* token_keys) {
+  o->disabled = absl::GetFlag(FLAGS_auth_disabled_for_dev);
+  if (absl::Status st = LoadAuthKeys(o, token_keys); !st.ok()) return st;
+  if (!o->disabled) return absl::OkStatus();
+  if (!auth::IsLoopbackAddress(grpc_addr)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--auth_disabled_for_dev is refused: gRPC address ", grpc_addr,
+                     " is not loopback (use 127.0.0.1:<port>)"));
   }
+  spdlog::warn("msg=\"AUTHENTICATION IS OFF (--auth_disabled_for_dev): any local process may "
+               "call every RPC; never run like this outside a developer machine\" grpc_addr=\"{}\"",
+               grpc_addr);
+  return absl::OkStatus();
+}
+
+// The database of the flags, opened and migrated.
+absl::StatusOr<std::unique_ptr<db::Database>> OpenDatabase() {
+  absl::StatusOr<db::DatabaseUrl> url = db::DatabaseUrl::Parse(ResolveDbUrl());
+  if (!url.ok()) return url.status();
+  db::DatabaseOptions db_options;
+  db_options.pool_size = absl::GetFlag(FLAGS_db_pool_size);
+  db_options.reconnect_max_backoff = absl::GetFlag(FLAGS_db_reconnect_max_backoff);
+  if (db_options.reconnect_max_backoff <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--db_reconnect_max_backoff must be positive");
+  }
+  db_options.reconnect_initial_backoff =
+      std::min(db_options.reconnect_initial_backoff, db_options.reconnect_max_backoff);
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(*url, db_options);
+  if (!database.ok()) return database.status();
+  absl::StatusOr<std::vector<int>> applied = db::ApplyMigrations(**database);
+  if (!applied.ok()) {
+    return absl::Status(applied.status().code(), absl::StrCat("database ", url->display, ": ",
+                                                              applied.status().message()));
+  }
+  spdlog::info("msg=\"database ready\" url=\"{}\" migrations_applied={}", url->display,
+               applied->size());
+  return database;
+}
+
+std::shared_ptr<prometheus::Registry> NewRegistry(const ServiceSpec& spec) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  prometheus::BuildGauge()
+      .Name("aigw_build_info")
+      .Help("Always 1; labels carry the build's version and the service.")
+      .Register(*registry)
+      .Add({{"version", AIGW_VERSION}, {"service", spec.name}})
+      .Set(1);
+  return registry;
+}
+
+// /metrics on `addr`.
+absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartExposer(
+    const std::string& addr, const std::shared_ptr<prometheus::Registry>& registry) {
+  try {
+    auto exposer = std::make_unique<prometheus::Exposer>(addr);
+    exposer->RegisterCollectable(registry);
+    return exposer;
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("cannot serve /metrics on ", addr, ": ", e.what()));
+  }
+}
+
+// The gRPC server of the service's parts on `grpc_addr`, started; null when
+// it cannot listen there.
+std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& grpc_addr,
+                                              auth::ServerAuth& server_auth,
+                                              GrpcServerMetrics& grpc_metrics, ServiceParts& parts,
+                                              int* bound_port) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  // Without this a second instance on the same port would silently share it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // The credentials carry the token check: a refused call ends in gRPC core,
+  // before interceptors and handlers.
+  builder.AddListeningPort(grpc_addr, server_auth.ServerCredentials(), bound_port);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(grpc_metrics.NewInterceptorFactory());
+  for (auto& i : parts.interceptors) interceptors.push_back(std::move(i));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  for (auto& svc : parts.services) builder.RegisterService(svc.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (*bound_port == 0) server.reset();
+  return server;
+}
+
+// Said once the service serves (a start-up failure stays one line).
+void LogTokenKeys(const std::string& token_keys, bool secret_beside_public_keys) {
+  if (!token_keys.empty()) spdlog::info("msg=\"token keys\" {}", token_keys);
+  if (secret_beside_public_keys) {
+    spdlog::warn("msg=\"the HS256 key is accepted next to RS256 keys: whoever holds it can mint "
+                 "any token, admin included; remove AIGW_JWT_SECRET once every client uses the "
+                 "RS256 keys\"");
+  }
+}
+
+// Waits for SIGTERM/SIGINT, then stops taking calls and lets in-flight ones
+// finish within the grace period.
+void ServeUntilSignal(grpc::Server& server, DatabaseMonitor& db_monitor, ServiceParts& parts) {
+  const int sig = WaitForTerminationSignal();
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  spdlog::info("msg=\"shutting down\" signal={} grace_ms={}", sig, absl::ToInt64Milliseconds(grace));
+  // Probes see NOT_SERVING at once, so load balancers stop sending new calls
+  // while in-flight ones finish (and the database monitor no longer sets it).
+  db_monitor.Stop();
+  server.GetHealthCheckService()->SetServingStatus(false);
+  server.Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server.Wait();
+  if (parts.on_shutdown) parts.on_shutdown();
+}
+
+}  // namespace
+
+int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const ServiceFactory& factory) {
+  PrepareProcess();
+  if (absl::Status st = ParseFlags(spec, argc, argv); !st.ok()) return Fail(spec, st.message());
   std::string grpc_addr = absl::GetFlag(FLAGS_grpc_addr);
   if (grpc_addr.empty()) grpc_addr = absl::StrCat("0.0.0.0:", spec.default_grpc_port);
   std::string metrics_addr = absl::GetFlag(FLAGS_metrics_addr);
@@ -168,48 +289,15 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   // Checked before anything else so a bad key is the one line printed; a
   // migration run (a Kubernetes Job) needs no keys.
   if (!absl::GetFlag(FLAGS_migrate_only)) {
-    auth_options.disabled = absl::GetFlag(FLAGS_auth_disabled_for_dev);
-    if (absl::Status st = LoadAuthKeys(&auth_options, &token_keys); !st.ok()) {
+    if (absl::Status st = ConfigureAuth(grpc_addr, &auth_options, &token_keys); !st.ok()) {
       return Fail(spec, st.message());
     }
-    if (auth_options.disabled) {
-      if (!auth::IsLoopbackAddress(grpc_addr)) {
-        return Fail(spec, absl::StrCat("--auth_disabled_for_dev is refused: gRPC address ", grpc_addr,
-                                       " is not loopback (use 127.0.0.1:<port>)"));
-      }
-      spdlog::warn("msg=\"AUTHENTICATION IS OFF (--auth_disabled_for_dev): any local process may "
-                   "call every RPC; never run like this outside a developer machine\" grpc_addr=\"{}\"",
-                   grpc_addr);
-    }
   }
-
-  absl::StatusOr<db::DatabaseUrl> url = db::DatabaseUrl::Parse(ResolveDbUrl());
-  if (!url.ok()) return Fail(spec, url.status().message());
-  db::DatabaseOptions db_options;
-  db_options.pool_size = absl::GetFlag(FLAGS_db_pool_size);
-  db_options.reconnect_max_backoff = absl::GetFlag(FLAGS_db_reconnect_max_backoff);
-  if (db_options.reconnect_max_backoff <= absl::ZeroDuration()) {
-    return Fail(spec, "--db_reconnect_max_backoff must be positive");
-  }
-  db_options.reconnect_initial_backoff =
-      std::min(db_options.reconnect_initial_backoff, db_options.reconnect_max_backoff);
-  absl::StatusOr<std::unique_ptr<db::Database>> database = db::Database::Open(*url, db_options);
+  absl::StatusOr<std::unique_ptr<db::Database>> database = OpenDatabase();
   if (!database.ok()) return Fail(spec, database.status().message());
-  absl::StatusOr<std::vector<int>> applied = db::ApplyMigrations(**database);
-  if (!applied.ok()) {
-    return Fail(spec, absl::StrCat("database ", url->display, ": ", applied.status().message()));
-  }
-  spdlog::info("msg=\"database ready\" url=\"{}\" migrations_applied={}", url->display,
-               applied->size());
   if (absl::GetFlag(FLAGS_migrate_only)) return 0;
 
-  auto registry = std::make_shared<prometheus::Registry>();
-  prometheus::BuildGauge()
-      .Name("aigw_build_info")
-      .Help("Always 1; labels carry the build's version and the service.")
-      .Register(*registry)
-      .Add({{"version", AIGW_VERSION}, {"service", spec.name}})
-      .Set(1);
+  std::shared_ptr<prometheus::Registry> registry = NewRegistry(spec);
   GrpcServerMetrics grpc_metrics(*registry);
   // Before the service's parts, so it outlives their background threads.
   DatabaseMonitor db_monitor(database->get(), *registry, spec.database_bound_services);
@@ -225,59 +313,28 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   absl::StatusOr<ServiceParts> parts = factory(ctx);
   if (!parts.ok()) return Fail(spec, parts.status().message());
 
-  std::unique_ptr<prometheus::Exposer> exposer;
-  try {
-    exposer = std::make_unique<prometheus::Exposer>(metrics_addr);
-    exposer->RegisterCollectable(registry);
-  } catch (const std::exception& e) {
-    return Fail(spec, absl::StrCat("cannot serve /metrics on ", metrics_addr, ": ", e.what()));
-  }
-
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
+  absl::StatusOr<std::unique_ptr<prometheus::Exposer>> exposer =
+      StartExposer(metrics_addr, registry);
+  if (!exposer.ok()) return Fail(spec, exposer.status().message());
   int bound_port = 0;
-  // Without this a second instance on the same port would silently share it.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // The credentials carry the token check: a refused call ends in gRPC core,
-  // before interceptors and handlers.
-  builder.AddListeningPort(grpc_addr, (*server_auth)->ServerCredentials(), &bound_port);
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(grpc_metrics.NewInterceptorFactory());
-  for (auto& i : parts->interceptors) interceptors.push_back(std::move(i));
-  builder.experimental().SetInterceptorCreators(std::move(interceptors));
-  for (auto& svc : parts->services) builder.RegisterService(svc.get());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || bound_port == 0) {
+  std::unique_ptr<grpc::Server> server =
+      StartGrpcServer(grpc_addr, **server_auth, grpc_metrics, *parts, &bound_port);
+  if (server == nullptr) {
     return Fail(spec, absl::StrCat("cannot listen for gRPC on ", grpc_addr,
                                    " (address in use or not valid)"));
   }
-  if (!token_keys.empty()) spdlog::info("msg=\"token keys\" {}", token_keys);
-  if (secret_beside_public_keys) {
-    spdlog::warn("msg=\"the HS256 key is accepted next to RS256 keys: whoever holds it can mint "
-                 "any token, admin included; remove AIGW_JWT_SECRET once every client uses the "
-                 "RS256 keys\"");
-  }
+  LogTokenKeys(token_keys, secret_beside_public_keys);
   db_monitor.AttachHealth(server->GetHealthCheckService());
   if (parts->on_serving) parts->on_serving(server->GetHealthCheckService());
-  std::vector<int> metric_ports = exposer->GetListeningPorts();
+  std::vector<int> metric_ports = (*exposer)->GetListeningPorts();
   spdlog::info("msg=\"serving\" grpc_addr=\"{}\" grpc_port={} metrics_port={}", grpc_addr,
                bound_port, metric_ports.empty() ? 0 : metric_ports.front());
 
-  const int sig = WaitForTerminationSignal();
-  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
-  spdlog::info("msg=\"shutting down\" signal={} grace_ms={}", sig, absl::ToInt64Milliseconds(grace));
-  // Probes see NOT_SERVING at once, so load balancers stop sending new calls
-  // while in-flight ones finish (and the database monitor no longer sets it).
-  db_monitor.Stop();
-  server->GetHealthCheckService()->SetServingStatus(false);
-  server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
-  server->Wait();
-  if (parts->on_shutdown) parts->on_shutdown();
+  ServeUntilSignal(*server, db_monitor, *parts);
   server.reset();
   // civetweb's stop polls its listener thread once a second; the process is
   // exiting and the OS closes the socket, so skip that wait.
-  (void)exposer.release();
+  (void)exposer->release();
   spdlog::info("msg=\"stopped\"");
   spdlog::default_logger()->flush();
   return 0;
