@@ -144,15 +144,19 @@ void Merge(const BpeRanks& ranks, absl::string_view piece, Emit&& emit) {
   HeapMerge(ranks, piece, emit);
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<BpeRanks>> BpeRanks::Parse(
-    absl::string_view tiktoken_file) {
+// The "<base64> <rank>" lines of a tiktoken file, decoded, with what the
+// tables built from them need to know of them all.
+struct RankLines {
   std::vector<std::pair<std::string, uint32_t>> entries;
-  entries.reserve(tiktoken_file.size() / 16);
   size_t total_bytes = 0;
   size_t max_token_bytes = 0;
+  // One past the highest rank.
   uint32_t limit = 0;
+};
+
+absl::StatusOr<RankLines> ReadRankLines(absl::string_view tiktoken_file) {
+  RankLines out;
+  out.entries.reserve(tiktoken_file.size() / 16);
   size_t line_no = 0;
   std::string bytes;
   while (!tiktoken_file.empty()) {
@@ -176,13 +180,22 @@ absl::StatusOr<std::unique_ptr<BpeRanks>> BpeRanks::Parse(
       return absl::DataLossError(
           absl::StrCat("line ", line_no, ": rank ", rank, " is too large"));
     }
-    total_bytes += bytes.size();
-    max_token_bytes = std::max(max_token_bytes, bytes.size());
-    limit = std::max(limit, rank + 1);
-    entries.emplace_back(std::move(bytes), rank);
+    out.total_bytes += bytes.size();
+    out.max_token_bytes = std::max(out.max_token_bytes, bytes.size());
+    out.limit = std::max(out.limit, rank + 1);
+    out.entries.emplace_back(std::move(bytes), rank);
   }
-  if (entries.empty()) return absl::DataLossError("no ranks");
+  if (out.entries.empty()) return absl::DataLossError("no ranks");
+  return out;
+}
 
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BpeRanks>> BpeRanks::Parse(
+    absl::string_view tiktoken_file) {
+  absl::StatusOr<RankLines> lines = ReadRankLines(tiktoken_file);
+  if (!lines.ok()) return lines.status();
+  const auto& [entries, total_bytes, max_token_bytes, limit] = *lines;
   std::unique_ptr<BpeRanks> r(new BpeRanks());
   r->arena_ = std::make_unique<char[]>(total_bytes);
   r->ranks_.reserve(entries.size());

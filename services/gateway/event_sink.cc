@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -163,6 +164,114 @@ void BatchingEventSink::Reject(const aigw::v1::RecordCallsRequest& refused,
   rejected_events_ += refused.events_size();
 }
 
+namespace {
+
+// The narrowing of one refused batch (see UploadNarrowing): each group of
+// events refused together is split, at the index usage names or in halves,
+// and its parts uploaded again, until every event is taken or set aside.
+class Narrowing {
+ public:
+  using RefusalTest = absl::FunctionRef<bool(const absl::Status&)>;
+
+  Narrowing(const aigw::v1::RecordCallsRequest& batch, EventUploader& uploader,
+            RefusalTest is_refusal)
+      : batch_(batch), uploader_(uploader), is_refusal_(is_refusal) {}
+
+  // Narrows the whole batch, refused with `st`. OK once every event is taken
+  // or set aside; otherwise the error that was no refusal.
+  absl::Status Run(const absl::Status& st) {
+    std::vector<Group> work;
+    work.push_back(Group{std::vector<int>(batch_.events_size()), st});
+    for (int i = 0; i < batch_.events_size(); ++i) work.back().events[i] = i;
+    while (!work.empty()) {
+      Group g = std::move(work.back());
+      work.pop_back();
+      if (g.events.size() == 1) {
+        SetAsideAlone(g.events[0], g.status);
+      } else if (singled_out_ >= kMaxSingledOut) {
+        for (int i : g.events) *refused_.add_events() = batch_.events(i);
+      } else if (absl::Status failed = Split(std::move(g), &work); !failed.ok()) {
+        return failed;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const aigw::v1::RecordCallsRequest& refused() const { return refused_; }
+  // Why the first event set aside alone was refused; else `otherwise`.
+  absl::Status reason(const absl::Status& otherwise) const {
+    return first_reason_.ok() ? otherwise : first_reason_;
+  }
+  int64_t taken() const { return taken_; }
+
+ private:
+  // Each refused event costs about two uploads when usage names it and two
+  // per halving otherwise, so past kMaxSingledOut of them (a usage older
+  // than this gateway refuses them all, say) the rest of the refused groups
+  // go aside whole: set aside, not lost, and replayable once the cause is
+  // fixed.
+  static constexpr int kMaxSingledOut = 16;
+
+  struct Group {
+    std::vector<int> events;  // indices into the batch, refused together
+    absl::Status status;
+  };
+
+  // Uploads `g` in two parts; a part refused again goes back on `work`.
+  absl::Status Split(Group g, std::vector<Group>* work) {
+    std::vector<std::vector<int>> parts;
+    const int named = trust_names_ ? NamedEvent(g.status, g.events.size()) : -1;
+    if (named >= 0) {
+      parts.push_back({g.events[named]});
+      parts.emplace_back(g.events);
+      parts.back().erase(parts.back().begin() + named);
+    } else {
+      const auto mid = g.events.begin() + static_cast<std::ptrdiff_t>(g.events.size() / 2);
+      parts.emplace_back(g.events.begin(), mid);
+      parts.emplace_back(mid, g.events.end());
+    }
+    for (size_t p = 0; p < parts.size(); ++p) {
+      absl::Status part_st = Upload(parts[p]);
+      if (part_st.ok()) {
+        taken_ += static_cast<int64_t>(parts[p].size());
+        if (named >= 0 && p == 0) trust_names_ = false;  // usage named the wrong one
+      } else if (!is_refusal_(part_st)) {
+        return part_st;
+      } else if (parts[p].size() == 1) {
+        SetAsideAlone(parts[p][0], part_st);
+      } else {
+        work->push_back(Group{std::move(parts[p]), part_st});
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Upload(const std::vector<int>& events) const {
+    aigw::v1::RecordCallsRequest part;
+    for (int i : events) *part.add_events() = batch_.events(i);
+    return uploader_.Upload(part);
+  }
+
+  void SetAsideAlone(int i, const absl::Status& why) {
+    ++singled_out_;
+    if (first_reason_.ok()) first_reason_ = why;
+    spdlog::warn("msg=\"usage refused a call event\" request_id=\"{}\" attempt={} error=\"{}\"",
+                 batch_.events(i).request_id(), batch_.events(i).attempt(), why.ToString());
+    *refused_.add_events() = batch_.events(i);
+  }
+
+  const aigw::v1::RecordCallsRequest& batch_;
+  EventUploader& uploader_;
+  const RefusalTest is_refusal_;
+  aigw::v1::RecordCallsRequest refused_;
+  absl::Status first_reason_;
+  int singled_out_ = 0;
+  bool trust_names_ = true;  // until a named event goes through alone
+  int64_t taken_ = 0;
+};
+
+}  // namespace
+
 absl::Status BatchingEventSink::UploadNarrowing(const aigw::v1::RecordCallsRequest& batch,
                                                 int64_t* delivered) {
   *delivered = 0;
@@ -179,74 +288,13 @@ absl::Status BatchingEventSink::UploadNarrowing(const aigw::v1::RecordCallsReque
     }
     return st;
   }
-  // Each refused event costs about two uploads when usage names it and two
-  // per halving otherwise, so past kMaxSingledOut of them (a usage older
-  // than this gateway refuses them all, say) the rest of the refused groups
-  // go aside whole: set aside, not lost, and replayable once the cause is
-  // fixed.
-  constexpr int kMaxSingledOut = 16;
-  struct Group {
-    std::vector<int> events;  // indices into `batch`, refused together
-    absl::Status status;
+  auto is_refusal = [&](const absl::Status& part_st) {
+    return IsRefusal(part_st, &serves_record_calls);
   };
-  std::vector<Group> work;
-  work.push_back(Group{std::vector<int>(batch.events_size()), st});
-  for (int i = 0; i < batch.events_size(); ++i) work.back().events[i] = i;
-  auto upload = [&](const std::vector<int>& events) {
-    aigw::v1::RecordCallsRequest part;
-    for (int i : events) *part.add_events() = batch.events(i);
-    return uploader_->Upload(part);
-  };
-  aigw::v1::RecordCallsRequest refused;
-  absl::Status first_reason;
-  int singled_out = 0;
-  bool trust_names = true;  // until a named event goes through alone
-  int64_t taken = 0;
-  auto set_aside_alone = [&](int i, const absl::Status& why) {
-    ++singled_out;
-    if (first_reason.ok()) first_reason = why;
-    spdlog::warn("msg=\"usage refused a call event\" request_id=\"{}\" attempt={} error=\"{}\"",
-                 batch.events(i).request_id(), batch.events(i).attempt(), why.ToString());
-    *refused.add_events() = batch.events(i);
-  };
-  while (!work.empty()) {
-    Group g = std::move(work.back());
-    work.pop_back();
-    if (g.events.size() == 1) {
-      set_aside_alone(g.events[0], g.status);
-      continue;
-    }
-    if (singled_out >= kMaxSingledOut) {
-      for (int i : g.events) *refused.add_events() = batch.events(i);
-      continue;
-    }
-    std::vector<std::vector<int>> parts;
-    const int named = trust_names ? NamedEvent(g.status, g.events.size()) : -1;
-    if (named >= 0) {
-      parts.push_back({g.events[named]});
-      parts.emplace_back(g.events);
-      parts.back().erase(parts.back().begin() + named);
-    } else {
-      const auto mid = g.events.begin() + static_cast<std::ptrdiff_t>(g.events.size() / 2);
-      parts.emplace_back(g.events.begin(), mid);
-      parts.emplace_back(mid, g.events.end());
-    }
-    for (size_t p = 0; p < parts.size(); ++p) {
-      absl::Status part_st = upload(parts[p]);
-      if (part_st.ok()) {
-        taken += static_cast<int64_t>(parts[p].size());
-        if (named >= 0 && p == 0) trust_names = false;  // usage named the wrong one
-      } else if (!IsRefusal(part_st, &serves_record_calls)) {
-        return part_st;
-      } else if (parts[p].size() == 1) {
-        set_aside_alone(parts[p][0], part_st);
-      } else {
-        work.push_back(Group{std::move(parts[p]), part_st});
-      }
-    }
-  }
-  if (refused.events_size() > 0) Reject(refused, first_reason.ok() ? st : first_reason);
-  *delivered = taken;
+  Narrowing narrowing(batch, *uploader_, is_refusal);
+  if (absl::Status failed = narrowing.Run(st); !failed.ok()) return failed;
+  if (narrowing.refused().events_size() > 0) Reject(narrowing.refused(), narrowing.reason(st));
+  *delivered = narrowing.taken();
   return absl::OkStatus();
 }
 

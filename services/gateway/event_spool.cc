@@ -286,6 +286,20 @@ class Fd {
   int fd_;
 };
 
+// Where replay stopped: kept only for this very file, within it; else 0.
+int64_t SavedPosition(const std::string& path, const FileInfo& info) {
+  Fd pos(open((path + ".pos").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!pos.ok()) return 0;
+  char b[kPositionFileBytes];
+  if (!ReadAt(pos.get(), 0, b, sizeof(b))) return 0;
+  Crc32c crc;
+  crc.Update(b, 16);
+  const uint64_t inode = GetLe64(b);
+  const auto saved = static_cast<int64_t>(GetLe64(b + 8));
+  if (crc.value() == GetLe32(b + 16) && inode == info.inode && saved <= info.size) return saved;
+  return 0;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EventSpool>> EventSpool::Open(const std::string& path) {
@@ -311,58 +325,11 @@ absl::StatusOr<std::unique_ptr<EventSpool>> EventSpool::Open(const std::string& 
   char first[4] = {0, 0, 0, 0};
   const size_t probe = static_cast<size_t>(std::min<int64_t>(4, info.size));
   if (probe > 0 && ReadAt(fd.get(), 0, first, probe) && std::memcmp(first, kMagic, probe) != 0) {
-    const std::string tmp = path + ".tmp";
-    Fd out(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!out.ok()) return Errno("cannot convert event spool", tmp);
-    int64_t at = 0, converted = 0, repaired = 0;
-    std::string payload;
-    while (at + 4 <= info.size) {
-      char len_bytes[4];
-      if (!ReadAt(fd.get(), at, len_bytes, 4)) break;
-      const int64_t len = GetLe32(len_bytes);
-      if (len > kMaxRecordBytes || at + 4 + len > info.size) break;
-      payload.resize(static_cast<size_t>(len));
-      if (!ReadAt(fd.get(), at + 4, payload.data(), payload.size())) break;
-      RecordCallsRequest batch;
-      bool was_repaired = false;
-      uint32_t events = 0;
-      if (ParseBatch(payload, &batch, &was_repaired)) {
-        events = static_cast<uint32_t>(batch.events_size());
-        if (was_repaired) {
-          payload = batch.SerializeAsString();
-          ++repaired;
-        }
-      }  // else: kept as it is; reading sets it aside
-      const std::string record = EncodeRecord(payload, events);
-      if (absl::Status st = WriteAll(out.get(), record.data(), record.size()); !st.ok()) return st;
-      at += 4 + len;
-      ++converted;
-    }
-    if (at < info.size)
-      spool->SetAside(fd.get(), at, info.size, "torn tail of a first-format spool");
-    if (fdatasync(out.get()) != 0) return Errno("cannot sync", tmp);
-    if (rename(tmp.c_str(), path.c_str()) != 0) return Errno("cannot replace event spool", path);
-    spdlog::info(
-        "msg=\"converted the event spool to its checksummed format\" records={} "
-        "repaired={} path=\"{}\"",
-        converted, repaired, path);
+    if (absl::Status st = spool->ConvertFirstFormat(fd.get(), info.size); !st.ok()) return st;
     return Open(path, options);
   }
 
-  // Where replay stopped: kept only for this very file, within it.
-  int64_t position = 0;
-  if (Fd pos(open((path + ".pos").c_str(), O_RDONLY | O_CLOEXEC)); pos.ok()) {
-    char b[kPositionFileBytes];
-    if (ReadAt(pos.get(), 0, b, sizeof(b))) {
-      Crc32c crc;
-      crc.Update(b, 16);
-      const uint64_t inode = GetLe64(b);
-      const auto saved = static_cast<int64_t>(GetLe64(b + 8));
-      if (crc.value() == GetLe32(b + 16) && inode == info.inode && saved <= info.size) {
-        position = saved;
-      }
-    }
-  }
+  const int64_t position = SavedPosition(path, info);
   // Count what waits; bytes after the last readable record (a record cut
   // short by a crash) are set aside and cut off, so new records follow a
   // whole one.
@@ -389,6 +356,44 @@ absl::StatusOr<std::unique_ptr<EventSpool>> EventSpool::Open(const std::string& 
   spool->read_position_ = position;
   spool->events_ = events;
   return spool;
+}
+
+absl::Status EventSpool::ConvertFirstFormat(int fd, int64_t size) {
+  const std::string tmp = path_ + ".tmp";
+  Fd out(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!out.ok()) return Errno("cannot convert event spool", tmp);
+  int64_t at = 0, converted = 0, repaired = 0;
+  std::string payload;
+  while (at + 4 <= size) {
+    char len_bytes[4];
+    if (!ReadAt(fd, at, len_bytes, 4)) break;
+    const int64_t len = GetLe32(len_bytes);
+    if (len > kMaxRecordBytes || at + 4 + len > size) break;
+    payload.resize(static_cast<size_t>(len));
+    if (!ReadAt(fd, at + 4, payload.data(), payload.size())) break;
+    RecordCallsRequest batch;
+    bool was_repaired = false;
+    uint32_t events = 0;
+    if (ParseBatch(payload, &batch, &was_repaired)) {
+      events = static_cast<uint32_t>(batch.events_size());
+      if (was_repaired) {
+        payload = batch.SerializeAsString();
+        ++repaired;
+      }
+    }  // else: kept as it is; reading sets it aside
+    const std::string record = EncodeRecord(payload, events);
+    if (absl::Status st = WriteAll(out.get(), record.data(), record.size()); !st.ok()) return st;
+    at += 4 + len;
+    ++converted;
+  }
+  if (at < size) SetAside(fd, at, size, "torn tail of a first-format spool");
+  if (fdatasync(out.get()) != 0) return Errno("cannot sync", tmp);
+  if (rename(tmp.c_str(), path_.c_str()) != 0) return Errno("cannot replace event spool", path_);
+  spdlog::info(
+      "msg=\"converted the event spool to its checksummed format\" records={} "
+      "repaired={} path=\"{}\"",
+      converted, repaired, path_);
+  return absl::OkStatus();
 }
 
 void EventSpool::SetAside(int fd, int64_t begin, int64_t end, absl::string_view why) {

@@ -80,6 +80,9 @@ class EventSpool {
   absl::Status CompactLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Copies [begin, end) of the spool to <path>.unreadable.
   void SetAside(int fd, int64_t begin, int64_t end, absl::string_view why);
+  // Rewrites the first format's `size` bytes in `fd` (a 4-byte length per
+  // record, no header) into this one, in place of the file at path_.
+  absl::Status ConvertFirstFormat(int fd, int64_t size);
 
   const std::string path_;
   const Options options_;

@@ -156,20 +156,20 @@ absl::Status CheckUpstreamBounds() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
+// The upstream side: parse bounds, allowed provider hosts, the HTTP engine.
+absl::Status StartUpstream(Gateway& g) {
   if (absl::Status st = CheckUpstreamBounds(); !st.ok()) return st;
   providers::ParseLimits parse_limits;
   parse_limits.max_json_depth = absl::GetFlag(FLAGS_max_upstream_json_depth);
   parse_limits.max_sse_event_bytes =
       static_cast<size_t>(absl::GetFlag(FLAGS_max_upstream_body_bytes));
   providers::SetParseLimits(parse_limits);
-  auto g = std::make_shared<Gateway>();
   absl::StatusOr<http::HostAllowlist> provider_hosts =
       http::HostAllowlist::Parse(absl::GetFlag(FLAGS_provider_host_allowlist));
   if (!provider_hosts.ok()) return provider_hosts.status();
-  g->provider_hosts = *std::move(provider_hosts);
-  if (!g->provider_hosts.empty()) {
-    spdlog::info("msg=\"provider hosts allowed\" hosts=\"{}\"", g->provider_hosts.ToString());
+  g.provider_hosts = *std::move(provider_hosts);
+  if (!g.provider_hosts.empty()) {
+    spdlog::info("msg=\"provider hosts allowed\" hosts=\"{}\"", g.provider_hosts.ToString());
   }
   http::HttpEngine::Options engine_options;
   engine_options.max_body_bytes = absl::GetFlag(FLAGS_max_upstream_body_bytes);
@@ -182,16 +182,14 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   absl::StatusOr<std::unique_ptr<http::HttpEngine>> engine =
       http::HttpEngine::Create(engine_options);
   if (!engine.ok()) return engine.status();
-  g->engine = std::move(*engine);
-  g->catalogue = std::make_unique<CatalogueCache>(ctx.db, absl::GetFlag(FLAGS_catalogue_refresh));
-  if (absl::Status st = g->catalogue->Start(); !st.ok()) {
-    return absl::Status(st.code(), absl::StrCat("loading providers and models: ", st.message()));
-  }
-  g->metrics = std::make_unique<GatewayMetrics>(*ctx.metrics);
-  // The gateway's own calls to keypool and usage carry a `service` token.
-  g->token = ctx.auth->NewTokenSource(auth::kRoleService, "aigw-gateway");
-  auth::TokenSource* token = g->token.get();
-  auto authorization = [token] { return token->AuthorizationHeader(); };
+  g.engine = std::move(*engine);
+  return absl::OkStatus();
+}
+
+using Authorization = std::function<std::string()>;
+
+// Keys from the keypool, through a stock of prefetched leases.
+absl::Status StartLeaser(Gateway& g, const Authorization& authorization) {
   auto grpc_leaser = std::make_unique<GrpcKeyLeaser>(
       // Every keypool replica; calls go to the active one (health name
       // aigw.v1.KeyPool SERVING), following a takeover at once.
@@ -199,12 +197,12 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
       absl::GetFlag(FLAGS_keypool_timeout), authorization,
       absl::GetFlag(FLAGS_keypool_report_delay));
   grpc_leaser->set_handover_wait(absl::GetFlag(FLAGS_keypool_handover_wait));
-  g->grpc_leaser = std::move(grpc_leaser);
+  g.grpc_leaser = std::move(grpc_leaser);
   PrefetchingKeyLeaser::Options prefetch;
   prefetch.max_stock = absl::GetFlag(FLAGS_lease_prefetch);
   prefetch.ttl = absl::GetFlag(FLAGS_lease_prefetch_ttl);
-  prefetch.from_stock = &g->metrics->leases_from_stock();
-  prefetch.from_keypool = &g->metrics->leases_from_keypool();
+  prefetch.from_stock = &g.metrics->leases_from_stock();
+  prefetch.from_keypool = &g.metrics->leases_from_keypool();
   if (prefetch.max_stock < 0 || prefetch.max_stock > PrefetchingKeyLeaser::kMaxStock) {
     return absl::InvalidArgumentError(
         absl::StrCat("--lease_prefetch must be between 0 and ", PrefetchingKeyLeaser::kMaxStock,
@@ -213,28 +211,13 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   if (prefetch.ttl <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--lease_prefetch_ttl must be positive");
   }
-  g->leaser = std::make_unique<PrefetchingKeyLeaser>(g->grpc_leaser.get(), Clock::Real(), prefetch);
-  const std::string spool_path = absl::StrCat(absl::GetFlag(FLAGS_spool_dir), "/call-events.spool");
-  absl::StatusOr<std::unique_ptr<EventSpool>> spool = EventSpool::Open(spool_path);
-  if (!spool.ok()) return spool.status();
-  g->spool = std::move(*spool);
-  if (g->spool->events() > 0) {
-    spdlog::info("msg=\"call events waiting in the spool\" events={} path=\"{}\"",
-                 g->spool->events(), spool_path);
-  }
-  g->uploader = std::make_unique<GrpcEventUploader>(
-      server::CreatePeerChannel(absl::GetFlag(FLAGS_usage_addr)),
-      absl::Seconds(10), authorization);
-  BatchingEventSink::Options sink_options;
-  sink_options.batch_size = static_cast<size_t>(absl::GetFlag(FLAGS_event_batch_size));
-  if (absl::GetFlag(FLAGS_event_batch_max_bytes) < 1024) {
-    return absl::InvalidArgumentError("--event_batch_max_bytes must be at least 1024");
-  }
-  sink_options.max_batch_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_event_batch_max_bytes));
-  sink_options.flush_interval = absl::GetFlag(FLAGS_event_flush_interval);
-  g->events = std::make_unique<BatchingEventSink>(sink_options, g->uploader.get(), g->spool.get());
-  GatewayMetrics* metrics = g->metrics.get();
-  g->events->set_observer([metrics](const EventSinkStats& s) {
+  g.leaser = std::make_unique<PrefetchingKeyLeaser>(g.grpc_leaser.get(), Clock::Real(), prefetch);
+  return absl::OkStatus();
+}
+
+// The sink's counts in the gateway's metrics.
+void ObserveEvents(BatchingEventSink& events, GatewayMetrics* metrics) {
+  events.set_observer([metrics](const EventSinkStats& s) {
     metrics->queue_depth().Set(static_cast<double>(s.queued));
     metrics->spool_events().Set(static_cast<double>(s.spooled));
     metrics->spool_bytes().Set(static_cast<double>(s.spooled_bytes));
@@ -249,13 +232,41 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
       }
     }
   });
-  g->events->Start();
+}
 
-  PipelineContext& p = g->pipeline;
-  p.engine = g->engine.get();
-  p.leaser = g->leaser.get();
-  p.events = g->events.get();
-  p.metrics = g->metrics.get();
+// Call events to usage, through the spool on disk.
+absl::Status StartEvents(Gateway& g, const Authorization& authorization) {
+  const std::string spool_path = absl::StrCat(absl::GetFlag(FLAGS_spool_dir), "/call-events.spool");
+  absl::StatusOr<std::unique_ptr<EventSpool>> spool = EventSpool::Open(spool_path);
+  if (!spool.ok()) return spool.status();
+  g.spool = std::move(*spool);
+  if (g.spool->events() > 0) {
+    spdlog::info("msg=\"call events waiting in the spool\" events={} path=\"{}\"",
+                 g.spool->events(), spool_path);
+  }
+  g.uploader = std::make_unique<GrpcEventUploader>(
+      server::CreatePeerChannel(absl::GetFlag(FLAGS_usage_addr)),
+      absl::Seconds(10), authorization);
+  BatchingEventSink::Options sink_options;
+  sink_options.batch_size = static_cast<size_t>(absl::GetFlag(FLAGS_event_batch_size));
+  if (absl::GetFlag(FLAGS_event_batch_max_bytes) < 1024) {
+    return absl::InvalidArgumentError("--event_batch_max_bytes must be at least 1024");
+  }
+  sink_options.max_batch_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_event_batch_max_bytes));
+  sink_options.flush_interval = absl::GetFlag(FLAGS_event_flush_interval);
+  g.events = std::make_unique<BatchingEventSink>(sink_options, g.uploader.get(), g.spool.get());
+  ObserveEvents(*g.events, g.metrics.get());
+  g.events->Start();
+  return absl::OkStatus();
+}
+
+// What every completion call runs with.
+void FillPipeline(Gateway& g) {
+  PipelineContext& p = g.pipeline;
+  p.engine = g.engine.get();
+  p.leaser = g.leaser.get();
+  p.events = g.events.get();
+  p.metrics = g.metrics.get();
   p.retry.max_attempts_per_target = absl::GetFlag(FLAGS_retry_max_attempts);
   p.retry.initial_backoff = absl::GetFlag(FLAGS_retry_initial_backoff);
   p.retry.max_backoff = absl::GetFlag(FLAGS_retry_max_backoff);
@@ -265,8 +276,8 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
   p.stream_idle_timeout = absl::GetFlag(FLAGS_stream_idle_timeout);
   p.max_stream_duration = absl::GetFlag(FLAGS_max_stream_duration);
   p.max_stream_content_bytes = absl::GetFlag(FLAGS_max_stream_content_bytes);
-  p.provider_hosts = &g->provider_hosts;
-  http::HttpEngine* e = g->engine.get();
+  p.provider_hosts = &g.provider_hosts;
+  http::HttpEngine* e = g.engine.get();
   p.schedule = [e](absl::Duration delay, std::function<void()> fn) {
     e->RunAfter(delay, std::move(fn));
   };
@@ -274,6 +285,23 @@ absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
     thread_local absl::BitGen gen;
     return absl::Uniform<double>(gen, 0.0, 1.0);
   };
+}
+
+absl::StatusOr<server::ServiceParts> Build(server::ServiceContext& ctx) {
+  auto g = std::make_shared<Gateway>();
+  if (absl::Status st = StartUpstream(*g); !st.ok()) return st;
+  g->catalogue = std::make_unique<CatalogueCache>(ctx.db, absl::GetFlag(FLAGS_catalogue_refresh));
+  if (absl::Status st = g->catalogue->Start(); !st.ok()) {
+    return absl::Status(st.code(), absl::StrCat("loading providers and models: ", st.message()));
+  }
+  g->metrics = std::make_unique<GatewayMetrics>(*ctx.metrics);
+  // The gateway's own calls to keypool and usage carry a `service` token.
+  g->token = ctx.auth->NewTokenSource(auth::kRoleService, "aigw-gateway");
+  auth::TokenSource* token = g->token.get();
+  const Authorization authorization = [token] { return token->AuthorizationHeader(); };
+  if (absl::Status st = StartLeaser(*g, authorization); !st.ok()) return st;
+  if (absl::Status st = StartEvents(*g, authorization); !st.ok()) return st;
+  FillPipeline(*g);
 
   ChatServiceOptions options;
   options.limits.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);

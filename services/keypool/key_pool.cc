@@ -43,6 +43,19 @@ KeyEntry* KeyPool::Select(ProviderState& p, absl::Time now, absl::Span<const int
   return nullptr;
 }
 
+absl::StatusOr<KeyPool::ProviderState*> KeyPool::ActiveProvider(absl::string_view code) {
+  auto it = providers_.find(code);
+  if (it == providers_.end()) {
+    CountLease(kUnknownProvider, "not_found");
+    return absl::NotFoundError(absl::StrCat("unknown provider ", code));
+  }
+  if (!it->second->is_active) {
+    CountLease(code, "not_found");
+    return absl::NotFoundError(absl::StrCat("provider ", code, " is disabled"));
+  }
+  return it->second.get();
+}
+
 absl::Status KeyPool::CheckLeaseArgs(absl::string_view provider_code, int64_t estimated_tokens) {
   if (provider_code.empty()) {
     CountLease(kUnknownProvider, "invalid_argument");
@@ -109,17 +122,9 @@ absl::StatusOr<LeaseGrant> KeyPool::Lease(absl::string_view provider_code,
   prometheus::Counter* counter = nullptr;
   {
     absl::ReaderMutexLock l(&mu_);
-    auto it = providers_.find(provider_code);
-    if (it == providers_.end()) {
-      CountLease(kUnknownProvider, "not_found");
-      return absl::NotFoundError(absl::StrCat("unknown provider ", provider_code));
-    }
-    ProviderState& p = *it->second;
-    if (!p.is_active) {
-      CountLease(provider_code, "not_found");
-      return absl::NotFoundError(absl::StrCat("provider ", provider_code, " is disabled"));
-    }
-
+    absl::StatusOr<ProviderState*> found = ActiveProvider(provider_code);
+    if (!found.ok()) return found.status();
+    ProviderState& p = **found;
     absl::MutexLock pl(&p.mu);
     const absl::Time now = clock_->Now();
     const absl::CivilDay today = p.calendar.Today(now);

@@ -190,6 +190,9 @@ class KeyPool {
   absl::Duration RetryAfter(ProviderState& p, absl::Time now, int64_t tokens,
                             absl::Span<const int64_t> exclude) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
   void CountLease(absl::string_view provider, absl::string_view result);
+  // The provider a lease names; NOT_FOUND (counted) when unknown or disabled.
+  absl::StatusOr<ProviderState*> ActiveProvider(absl::string_view code)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // INVALID_ARGUMENT for an empty provider or a negative estimate.
   absl::Status CheckLeaseArgs(absl::string_view provider_code, int64_t estimated_tokens);
   // The policy lru's pick past every limit: the least recently used healthy
