@@ -44,7 +44,9 @@ class ChatFeaturesPipelineTest : public ::testing::Test {
     body_ = requests.back().body;
     doc.Parse(body_.c_str());
     EXPECT_FALSE(doc.HasParseError()) << body_;
-    EXPECT_EQ(requests.back().status, 200) << body_;
+    // Not the recorded status: for a stream the fake records it after its
+    // last byte, which the gateway may have relayed before that. Each test
+    // checks the call's own result instead.
     return doc;
   }
 
