@@ -155,10 +155,7 @@ void WriteToolUseBlock(json::Writer& w, const ToolCall& call) {
   json::Key(w, "name");
   json::String(w, call.name);
   json::Key(w, "input");
-  if (!json::WriteJsonObject(w, call.arguments_json)) {
-    w.StartObject();
-    w.EndObject();
-  }
+  json::WriteJsonObjectOrEmpty(w, call.arguments_json);
   w.EndObject();
 }
 

@@ -176,6 +176,12 @@ bool WriteJsonObject(Writer& w, absl::string_view text) {
   return true;
 }
 
+void WriteJsonObjectOrEmpty(Writer& w, absl::string_view text) {
+  if (WriteJsonObject(w, text)) return;
+  w.StartObject();
+  w.EndObject();
+}
+
 std::string ToJsonText(const Value& v) {
   std::string out;
   StringSink sink(&out);

@@ -136,6 +136,9 @@ std::string ScalarText(const Value* v);
 // body stays valid whatever `text` holds. False, with nothing written, when
 // `text` is not JSON or does not hold an object.
 bool WriteJsonObject(Writer& w, absl::string_view text);
+// WriteJsonObject, or `{}` when `text` holds no object: a field the provider
+// requires to be an object.
+void WriteJsonObjectOrEmpty(Writer& w, absl::string_view text);
 // `v` as compact JSON text (a tool call's input object, as arguments).
 std::string ToJsonText(const Value& v);
 

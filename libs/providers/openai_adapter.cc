@@ -138,10 +138,7 @@ void WriteTools(json::Writer& w, const std::vector<ToolDefinition>& tools) {
     }
     if (!tool.parameters_json.empty()) {
       json::Key(w, "parameters");
-      if (!json::WriteJsonObject(w, tool.parameters_json)) {
-        w.StartObject();
-        w.EndObject();
-      }
+      json::WriteJsonObjectOrEmpty(w, tool.parameters_json);
     }
     if (tool.strict) {
       json::Key(w, "strict");
@@ -189,10 +186,7 @@ void WriteResponseFormat(json::Writer& w, const ResponseFormat& format, bool dee
     json::Key(w, "name");
     json::String(w, format.name.empty() ? absl::string_view("response") : format.name);
     json::Key(w, "schema");
-    if (!json::WriteJsonObject(w, format.schema_json)) {
-      w.StartObject();
-      w.EndObject();
-    }
+    json::WriteJsonObjectOrEmpty(w, format.schema_json);
     if (format.strict) {
       json::Key(w, "strict");
       w.Bool(true);
