@@ -1,6 +1,7 @@
 #include "services/keypool/keypool_service.h"
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -334,6 +335,11 @@ TEST_F(KeyPoolServiceTest, ManyClientsAtOnceGetExactlyTheLimitPerKey) {
         req.set_provider_code(i % 5 == 4 ? "anthropic" : "openai");
         aigw::v1::LeaseKeyResponse resp;
         grpc::ClientContext ctx;
+        // Debian's gRPC sometimes fails a first connect made by several
+        // channels at once ("No such file or directory"); this test is about
+        // the limits, so each call waits for its connection.
+        ctx.set_wait_for_ready(true);
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
         grpc::Status st = stub->LeaseKey(&ctx, req, &resp);
         if (st.ok()) {
           ++got[c][resp.key_id()];
@@ -343,6 +349,7 @@ TEST_F(KeyPoolServiceTest, ManyClientsAtOnceGetExactlyTheLimitPerKey) {
           rep.set_outcome(aigw::v1::SUCCESS);
           aigw::v1::ReportUsageResponse rr;
           grpc::ClientContext rctx;
+          rctx.set_wait_for_ready(true);
           if (!stub->ReportUsage(&rctx, rep, &rr).ok()) ++other;
         } else if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
           ++exhausted;
