@@ -272,8 +272,24 @@ class CurlHttpEngine final : public HttpEngine {
     Transfer* t = owned.get();
     CURL* e = TakeEasy();
     t->easy = e;
-    const HttpRequest& r = t->request;
-    curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+    SetLimitsAndCallbacks(e, t);
+    SetConnectionOptions(e, t);
+    SetRequest(e, t);
+    transfers_.emplace(t->id, std::move(owned));
+    // libcurl closes a finished transfer's connection whenever its cache
+    // holds more than MAXCONNECTS connections, busy ones included: a fixed
+    // cap below the calls in flight turns every finished call into a new
+    // connection (and TLS handshake) for the next. So the cap follows the
+    // load, and only idle connections beyond it are bounded.
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
+                      static_cast<long>(transfers_.size()) + options_.max_idle_connections);
+    curl_multi_add_handle(multi_, e);
+  }
+
+  // The URL and what may be reached through it, the engine's bounds on the
+  // answer, and the callbacks that read it into `t`.
+  void SetLimitsAndCallbacks(CURL* e, Transfer* t) {
+    curl_easy_setopt(e, CURLOPT_URL, t->request.url.c_str());
     // A provider's base_url is an operator's setting, not a licence to read
     // files or talk other protocols; and a redirect is answered as it is
     // (the caller reports it), never followed to wherever it points.
@@ -294,6 +310,10 @@ class CurlHttpEngine final : public HttpEngine {
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlHttpEngine::OnBody);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  }
+
+  // HTTP version, connection sharing, TCP and TLS settings and buffers.
+  void SetConnectionOptions(CURL* e, Transfer* t) {
     curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
     if (t->admission != nullptr) {
@@ -320,6 +340,11 @@ class CurlHttpEngine final : public HttpEngine {
     if (options_.receive_buffer_bytes > 0) {
       curl_easy_setopt(e, CURLOPT_BUFFERSIZE, static_cast<long>(options_.receive_buffer_bytes));
     }
+  }
+
+  // The request's method, body, headers and timeouts.
+  void SetRequest(CURL* e, Transfer* t) {
+    const HttpRequest& r = t->request;
     if (r.method == "POST") {
       curl_easy_setopt(e, CURLOPT_POST, 1L);
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
@@ -343,15 +368,6 @@ class CurlHttpEngine final : public HttpEngine {
       curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
                        std::max(1L, static_cast<long>(absl::ToInt64Seconds(r.idle_timeout))));
     }
-    transfers_.emplace(t->id, std::move(owned));
-    // libcurl closes a finished transfer's connection whenever its cache
-    // holds more than MAXCONNECTS connections, busy ones included: a fixed
-    // cap below the calls in flight turns every finished call into a new
-    // connection (and TLS handshake) for the next. So the cap follows the
-    // load, and only idle connections beyond it are bounded.
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
-                      static_cast<long>(transfers_.size()) + options_.max_idle_connections);
-    curl_multi_add_handle(multi_, e);
   }
 
   void Finish(Transfer* t, absl::Status transport) {

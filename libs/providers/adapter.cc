@@ -71,6 +71,11 @@ std::string JoinUrl(absl::string_view base_url, absl::string_view path) {
   return absl::StrCat(base_url, path);
 }
 
+absl::StatusOr<std::vector<ModelInfo>> ProviderAdapter::ParseModelList(
+    absl::string_view body) const {
+  return ParseModelListData(body);
+}
+
 absl::StatusOr<std::vector<ModelInfo>> ParseModelListData(absl::string_view body) {
   json::ParsedJson doc;
   if (absl::Status s = doc.Parse(body); !s.ok()) return s;

@@ -60,10 +60,12 @@ class ProviderAdapter {
   // A parser for the SSE body of a streaming call.
   virtual std::unique_ptr<StreamParser> NewStreamParser() const = 0;
 
-  // The model list call used to validate a key and to sync models.
+  // The model list call used to validate a key and to sync models. Both
+  // formats' answers share one shape, so its parsing is common code
+  // (ParseModelListData).
   virtual HttpRequest BuildListModelsRequest(absl::string_view base_url,
                                              absl::string_view api_key) const = 0;
-  virtual absl::StatusOr<std::vector<ModelInfo>> ParseModelList(absl::string_view body) const = 0;
+  absl::StatusOr<std::vector<ModelInfo>> ParseModelList(absl::string_view body) const;
 };
 
 // The adapter for a provider's api_format: "openai" (also used for DeepSeek

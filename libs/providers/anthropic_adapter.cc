@@ -286,6 +286,115 @@ void WriteTools(json::Writer& w, const ChatParams& params) {
   w.EndObject();
 }
 
+// The body's size, roughly (so it is written without growing), and the
+// system turns' count and bytes (they are joined into one "system").
+struct BodyEstimate {
+  size_t bytes = 0;
+  size_t system_count = 0;
+  size_t system_bytes = 0;
+};
+
+BodyEstimate EstimateBody(const ChatParams& params) {
+  BodyEstimate e;
+  e.bytes = kEnvelopeBytes + params.model.size() + params.user.size();
+  for (const ChatMessage& m : params.messages) {
+    e.bytes += kPerMessageBytes + m.content.size();
+    for (const ContentPart& part : m.parts) e.bytes += part.text.size() + part.url.size() + 64;
+    if (IsSystem(m.role)) {
+      ++e.system_count;
+      e.system_bytes += m.content.size() + kJoiner.size();
+    }
+  }
+  for (const std::string& s : params.stop) e.bytes += s.size() + 4;
+  return e;
+}
+
+// "system": the one system turn's content as it is, or all system turns'
+// text joined with a blank line; nothing when there is none.
+void WriteSystem(json::Writer& w, const ChatParams& params, const BodyEstimate& estimate,
+                 std::string* scratch) {
+  if (estimate.system_count == 0) return;
+  json::Key(w, "system");
+  const ChatMessage* only = nullptr;
+  for (const ChatMessage& m : params.messages) {
+    if (IsSystem(m.role)) only = &m;
+  }
+  if (estimate.system_count == 1 && only->parts.empty()) {
+    json::String(w, only->content);
+    return;
+  }
+  scratch->reserve(estimate.system_bytes);
+  for (const ChatMessage& m : params.messages) {
+    if (!IsSystem(m.role)) continue;
+    if (m.parts.empty()) {
+      if (!scratch->empty()) scratch->append(kJoiner.data(), kJoiner.size());
+      scratch->append(m.content);
+    }
+    for (const ContentPart& part : m.parts) {  // a system turn's text parts
+      if (part.kind != ContentPart::Kind::kText) continue;
+      if (!scratch->empty()) scratch->append(kJoiner.data(), kJoiner.size());
+      scratch->append(part.text);
+    }
+  }
+  json::String(w, *scratch);
+}
+
+// "messages": runs of same-role messages become one message. System
+// messages between two user messages do not break the run: they have left
+// the list.
+void WriteMessages(json::Writer& w, const ChatParams& params, std::string* scratch) {
+  json::Key(w, "messages");
+  w.StartArray();
+  size_t begin = 0;
+  size_t end = 0;  // one past the run's last non-system message
+  size_t count = 0;
+  absl::string_view run_role;
+  for (size_t i = 0; i < params.messages.size(); ++i) {
+    const ChatMessage& m = params.messages[i];
+    if (IsSystem(m.role)) continue;
+    absl::string_view role = WireRole(m.role);
+    if (count > 0 && role == run_role) {
+      end = i + 1;
+      ++count;
+      continue;
+    }
+    if (count > 0) WriteRun(w, params, begin, end, count, run_role, scratch);
+    begin = i;
+    end = i + 1;
+    count = 1;
+    run_role = role;
+  }
+  if (count > 0) WriteRun(w, params, begin, end, count, run_role, scratch);
+  w.EndArray();
+}
+
+// Sampling, stop sequences, stream, tools and metadata: the fields after
+// the messages.
+void WriteOptions(json::Writer& w, const ChatParams& params) {
+  if (params.temperature.has_value()) {
+    json::DoubleField(w, "temperature", std::clamp(*params.temperature, 0.0, 1.0));
+  }
+  if (params.top_p.has_value()) json::DoubleField(w, "top_p", *params.top_p);
+  if (!params.stop.empty()) {
+    json::Key(w, "stop_sequences");
+    w.StartArray();
+    for (const std::string& s : params.stop) json::String(w, s);
+    w.EndArray();
+  }
+  if (params.stream) {
+    json::Key(w, "stream");
+    w.Bool(true);
+  }
+  if (!params.tools.empty() || params.response_format.IsJson()) WriteTools(w, params);
+  if (!params.user.empty()) {
+    json::Key(w, "metadata");
+    w.StartObject();
+    json::Key(w, "user_id");
+    json::String(w, params.user);
+    w.EndObject();
+  }
+}
+
 class AnthropicStreamParser final : public SseStreamParser {
  protected:
   absl::Status OnEvent(SseEvent& event, std::vector<StreamEvent>* out) override {
@@ -436,20 +545,8 @@ HttpRequest AnthropicAdapter::BuildRequest(const ChatParams& params, absl::strin
   request.headers.emplace_back("content-type", "application/json");
   if (params.stream) request.headers.emplace_back("accept", "text/event-stream");
 
-  size_t estimate = kEnvelopeBytes + params.model.size() + params.user.size();
-  size_t system_count = 0;
-  size_t system_bytes = 0;
-  for (const ChatMessage& m : params.messages) {
-    estimate += kPerMessageBytes + m.content.size();
-    for (const ContentPart& part : m.parts) estimate += part.text.size() + part.url.size() + 64;
-    if (IsSystem(m.role)) {
-      ++system_count;
-      system_bytes += m.content.size() + kJoiner.size();
-    }
-  }
-  for (const std::string& s : params.stop) estimate += s.size() + 4;
-  request.body.reserve(estimate);
-
+  const BodyEstimate estimate = EstimateBody(params);
+  request.body.reserve(estimate.bytes);
   json::StringSink sink(&request.body);
   json::Writer w(sink);
   w.StartObject();
@@ -458,82 +555,10 @@ HttpRequest AnthropicAdapter::BuildRequest(const ChatParams& params, absl::strin
   json::Key(w, "max_tokens");
   w.Int64(params.max_tokens.value_or(
       params.model_max_output_tokens > 0 ? params.model_max_output_tokens : kDefaultMaxTokens));
-
   std::string scratch;
-  if (system_count > 0) {
-    json::Key(w, "system");
-    const ChatMessage* only = nullptr;
-    for (const ChatMessage& m : params.messages) {
-      if (IsSystem(m.role)) only = &m;
-    }
-    if (system_count == 1 && only->parts.empty()) {
-      json::String(w, only->content);
-    } else {
-      scratch.reserve(system_bytes);
-      for (const ChatMessage& m : params.messages) {
-        if (!IsSystem(m.role)) continue;
-        if (m.parts.empty()) {
-          if (!scratch.empty()) scratch.append(kJoiner.data(), kJoiner.size());
-          scratch.append(m.content);
-        }
-        for (const ContentPart& part : m.parts) {  // a system turn's text parts
-          if (part.kind != ContentPart::Kind::kText) continue;
-          if (!scratch.empty()) scratch.append(kJoiner.data(), kJoiner.size());
-          scratch.append(part.text);
-        }
-      }
-      json::String(w, scratch);
-    }
-  }
-
-  // Runs of same-role messages become one message. System messages between
-  // two user messages do not break the run: they have left the list.
-  json::Key(w, "messages");
-  w.StartArray();
-  size_t begin = 0;
-  size_t end = 0;  // one past the run's last non-system message
-  size_t count = 0;
-  absl::string_view run_role;
-  for (size_t i = 0; i < params.messages.size(); ++i) {
-    const ChatMessage& m = params.messages[i];
-    if (IsSystem(m.role)) continue;
-    absl::string_view role = WireRole(m.role);
-    if (count > 0 && role == run_role) {
-      end = i + 1;
-      ++count;
-      continue;
-    }
-    if (count > 0) WriteRun(w, params, begin, end, count, run_role, &scratch);
-    begin = i;
-    end = i + 1;
-    count = 1;
-    run_role = role;
-  }
-  if (count > 0) WriteRun(w, params, begin, end, count, run_role, &scratch);
-  w.EndArray();
-
-  if (params.temperature.has_value()) {
-    json::DoubleField(w, "temperature", std::clamp(*params.temperature, 0.0, 1.0));
-  }
-  if (params.top_p.has_value()) json::DoubleField(w, "top_p", *params.top_p);
-  if (!params.stop.empty()) {
-    json::Key(w, "stop_sequences");
-    w.StartArray();
-    for (const std::string& s : params.stop) json::String(w, s);
-    w.EndArray();
-  }
-  if (params.stream) {
-    json::Key(w, "stream");
-    w.Bool(true);
-  }
-  if (!params.tools.empty() || params.response_format.IsJson()) WriteTools(w, params);
-  if (!params.user.empty()) {
-    json::Key(w, "metadata");
-    w.StartObject();
-    json::Key(w, "user_id");
-    json::String(w, params.user);
-    w.EndObject();
-  }
+  WriteSystem(w, params, estimate, &scratch);
+  WriteMessages(w, params, &scratch);
+  WriteOptions(w, params);
   w.EndObject();
   sink.Finish();
   return request;
@@ -609,11 +634,6 @@ HttpRequest AnthropicAdapter::BuildListModelsRequest(absl::string_view base_url,
   request.headers.emplace_back("x-api-key", std::string(api_key));
   request.headers.emplace_back("anthropic-version", std::string(kApiVersion));
   return request;
-}
-
-absl::StatusOr<std::vector<ModelInfo>> AnthropicAdapter::ParseModelList(
-    absl::string_view body) const {
-  return ParseModelListData(body);
 }
 
 }  // namespace aigw::providers

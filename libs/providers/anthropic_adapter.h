@@ -69,7 +69,6 @@ class AnthropicAdapter final : public ProviderAdapter {
   std::unique_ptr<StreamParser> NewStreamParser() const override;
   HttpRequest BuildListModelsRequest(absl::string_view base_url,
                                      absl::string_view api_key) const override;
-  absl::StatusOr<std::vector<ModelInfo>> ParseModelList(absl::string_view body) const override;
 };
 
 // Anthropic's stop_reason in the OpenAI finish_reason vocabulary; unknown

@@ -215,6 +215,88 @@ const json::Value* FirstChoice(const json::Value& root) {
   return nullptr;
 }
 
+// The body's size, roughly, so it is written without growing.
+size_t EstimateBody(const ChatParams& params) {
+  size_t estimate = kEnvelopeBytes + params.model.size() + params.user.size();
+  for (const ChatMessage& m : params.messages) {
+    estimate += kPerMessageBytes + m.content.size() + m.name.size();
+  }
+  for (const std::string& s : params.stop) estimate += s.size() + 4;
+  return estimate;
+}
+
+// "messages", led on DeepSeek by the system message standing in for a JSON
+// Schema. Plain text turns are written inline: the usual case.
+void WriteMessages(json::Writer& w, const ChatParams& params, bool deepseek) {
+  json::Key(w, "messages");
+  w.StartArray();
+  if (deepseek && params.response_format.type == "json_schema") {
+    w.StartObject();
+    json::Key(w, "role");
+    json::String(w, "system");
+    json::Key(w, "content");
+    json::String(w, DeepSeekSchemaInstruction(params.response_format));
+    w.EndObject();
+  }
+  for (const ChatMessage& m : params.messages) {
+    if (!m.IsPlainText()) {
+      WriteMessage(w, m);
+      continue;
+    }
+    w.StartObject();
+    json::Key(w, "role");
+    json::String(w, m.role);
+    json::Key(w, "content");
+    json::String(w, m.content);
+    if (!m.name.empty()) {
+      json::Key(w, "name");
+      json::String(w, m.name);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+// max_tokens, temperature, top_p and stop, as given.
+void WriteSampling(json::Writer& w, const ChatParams& params) {
+  if (params.max_tokens.has_value()) {
+    json::Key(w, "max_tokens");
+    w.Int64(*params.max_tokens);
+  }
+  if (params.temperature.has_value()) json::DoubleField(w, "temperature", *params.temperature);
+  if (params.top_p.has_value()) json::DoubleField(w, "top_p", *params.top_p);
+  if (!params.stop.empty()) {
+    json::Key(w, "stop");
+    w.StartArray();
+    for (const std::string& s : params.stop) json::String(w, s);
+    w.EndArray();
+  }
+}
+
+void WriteStream(json::Writer& w) {
+  json::Key(w, "stream");
+  w.Bool(true);
+  // Without this OpenAI sends no usage at all in a stream.
+  json::Key(w, "stream_options");
+  w.StartObject();
+  json::Key(w, "include_usage");
+  w.Bool(true);
+  w.EndObject();
+}
+
+void WritePenaltiesAndSeed(json::Writer& w, const ChatParams& params, bool deepseek) {
+  if (params.presence_penalty.has_value()) {
+    json::DoubleField(w, "presence_penalty", *params.presence_penalty);
+  }
+  if (params.frequency_penalty.has_value()) {
+    json::DoubleField(w, "frequency_penalty", *params.frequency_penalty);
+  }
+  if (params.seed.has_value() && !deepseek) {  // DeepSeek takes no seed
+    json::Key(w, "seed");
+    w.Int64(*params.seed);
+  }
+}
+
 class OpenAiStreamParser final : public SseStreamParser {
  protected:
   absl::Status OnEvent(SseEvent& event, std::vector<StreamEvent>* out) override {
@@ -299,82 +381,21 @@ HttpRequest OpenAiAdapter::BuildRequest(const ChatParams& params, absl::string_v
   request.headers.emplace_back("Content-Type", "application/json");
   if (params.stream) request.headers.emplace_back("Accept", "text/event-stream");
 
-  size_t estimate = kEnvelopeBytes + params.model.size() + params.user.size();
-  for (const ChatMessage& m : params.messages) {
-    estimate += kPerMessageBytes + m.content.size() + m.name.size();
-  }
-  for (const std::string& s : params.stop) estimate += s.size() + 4;
-  request.body.reserve(estimate);
-
+  request.body.reserve(EstimateBody(params));
   json::StringSink sink(&request.body);
   json::Writer w(sink);
   w.StartObject();
   json::Key(w, "model");
   json::String(w, params.model);
   const bool deepseek = IsDeepSeek(params.model);
-  json::Key(w, "messages");
-  w.StartArray();
-  if (deepseek && params.response_format.type == "json_schema") {
-    w.StartObject();
-    json::Key(w, "role");
-    json::String(w, "system");
-    json::Key(w, "content");
-    json::String(w, DeepSeekSchemaInstruction(params.response_format));
-    w.EndObject();
-  }
-  for (const ChatMessage& m : params.messages) {
-    if (!m.IsPlainText()) {
-      WriteMessage(w, m);
-      continue;
-    }
-    w.StartObject();
-    json::Key(w, "role");
-    json::String(w, m.role);
-    json::Key(w, "content");
-    json::String(w, m.content);
-    if (!m.name.empty()) {
-      json::Key(w, "name");
-      json::String(w, m.name);
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  if (params.max_tokens.has_value()) {
-    json::Key(w, "max_tokens");
-    w.Int64(*params.max_tokens);
-  }
-  if (params.temperature.has_value()) json::DoubleField(w, "temperature", *params.temperature);
-  if (params.top_p.has_value()) json::DoubleField(w, "top_p", *params.top_p);
-  if (!params.stop.empty()) {
-    json::Key(w, "stop");
-    w.StartArray();
-    for (const std::string& s : params.stop) json::String(w, s);
-    w.EndArray();
-  }
-  if (params.stream) {
-    json::Key(w, "stream");
-    w.Bool(true);
-    // Without this OpenAI sends no usage at all in a stream.
-    json::Key(w, "stream_options");
-    w.StartObject();
-    json::Key(w, "include_usage");
-    w.Bool(true);
-    w.EndObject();
-  }
+  WriteMessages(w, params, deepseek);
+  WriteSampling(w, params);
+  if (params.stream) WriteStream(w);
   if (!params.user.empty()) {
     json::Key(w, "user");
     json::String(w, params.user);
   }
-  if (params.presence_penalty.has_value()) {
-    json::DoubleField(w, "presence_penalty", *params.presence_penalty);
-  }
-  if (params.frequency_penalty.has_value()) {
-    json::DoubleField(w, "frequency_penalty", *params.frequency_penalty);
-  }
-  if (params.seed.has_value() && !deepseek) {  // DeepSeek takes no seed
-    json::Key(w, "seed");
-    w.Int64(*params.seed);
-  }
+  WritePenaltiesAndSeed(w, params, deepseek);
   // OpenAI refuses tool_choice and parallel_tool_calls without tools.
   if (!params.tools.empty()) {
     WriteTools(w, params.tools);
@@ -446,11 +467,6 @@ HttpRequest OpenAiAdapter::BuildListModelsRequest(absl::string_view base_url,
   request.url = JoinUrl(base_url, "/models");
   request.headers.emplace_back("Authorization", absl::StrCat("Bearer ", api_key));
   return request;
-}
-
-absl::StatusOr<std::vector<ModelInfo>> OpenAiAdapter::ParseModelList(
-    absl::string_view body) const {
-  return ParseModelListData(body);
 }
 
 }  // namespace aigw::providers

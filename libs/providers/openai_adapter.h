@@ -42,7 +42,6 @@ class OpenAiAdapter final : public ProviderAdapter {
   std::unique_ptr<StreamParser> NewStreamParser() const override;
   HttpRequest BuildListModelsRequest(absl::string_view base_url,
                                      absl::string_view api_key) const override;
-  absl::StatusOr<std::vector<ModelInfo>> ParseModelList(absl::string_view body) const override;
 };
 
 // The system message that stands in for a JSON Schema on DeepSeek: it names

@@ -274,33 +274,28 @@ void ServeUntilSignal(grpc::Server& server, DatabaseMonitor& db_monitor, Service
   if (parts.on_shutdown) parts.on_shutdown();
 }
 
-}  // namespace
+// The listen addresses of the flags, else the service's default ports.
+struct ListenAddresses {
+  std::string grpc;
+  std::string metrics;
+};
 
-int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const ServiceFactory& factory) {
-  PrepareProcess();
-  if (absl::Status st = ParseFlags(spec, argc, argv); !st.ok()) return Fail(spec, st.message());
-  std::string grpc_addr = absl::GetFlag(FLAGS_grpc_addr);
-  if (grpc_addr.empty()) grpc_addr = absl::StrCat("0.0.0.0:", spec.default_grpc_port);
-  std::string metrics_addr = absl::GetFlag(FLAGS_metrics_addr);
-  if (metrics_addr.empty()) metrics_addr = absl::StrCat("0.0.0.0:", spec.default_metrics_port);
+ListenAddresses ResolveListenAddresses(const ServiceSpec& spec) {
+  ListenAddresses a{absl::GetFlag(FLAGS_grpc_addr), absl::GetFlag(FLAGS_metrics_addr)};
+  if (a.grpc.empty()) a.grpc = absl::StrCat("0.0.0.0:", spec.default_grpc_port);
+  if (a.metrics.empty()) a.metrics = absl::StrCat("0.0.0.0:", spec.default_metrics_port);
+  return a;
+}
 
-  auth::ServerAuthOptions auth_options;
-  std::string token_keys;
-  // Checked before anything else so a bad key is the one line printed; a
-  // migration run (a Kubernetes Job) needs no keys.
-  if (!absl::GetFlag(FLAGS_migrate_only)) {
-    if (absl::Status st = ConfigureAuth(grpc_addr, &auth_options, &token_keys); !st.ok()) {
-      return Fail(spec, st.message());
-    }
-  }
-  absl::StatusOr<std::unique_ptr<db::Database>> database = OpenDatabase();
-  if (!database.ok()) return Fail(spec, database.status().message());
-  if (absl::GetFlag(FLAGS_migrate_only)) return 0;
-
+// With flags, auth keys and database ready: the service's parts, /metrics
+// and the gRPC server, serving until a termination signal. The exit code.
+int Serve(const ServiceSpec& spec, const ServiceFactory& factory, const ListenAddresses& addrs,
+          db::Database* database, auth::ServerAuthOptions auth_options,
+          const std::string& token_keys) {
   std::shared_ptr<prometheus::Registry> registry = NewRegistry(spec);
   GrpcServerMetrics grpc_metrics(*registry);
   // Before the service's parts, so it outlives their background threads.
-  DatabaseMonitor db_monitor(database->get(), *registry, spec.database_bound_services);
+  DatabaseMonitor db_monitor(database, *registry, spec.database_bound_services);
   db_monitor.StartProbing(absl::Seconds(1));
   auth_options.metrics = registry.get();
   const bool secret_beside_public_keys =
@@ -309,25 +304,25 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
       auth::ServerAuth::Create(std::move(auth_options));
   if (!server_auth.ok()) return Fail(spec, server_auth.status().message());
 
-  ServiceContext ctx{&spec, database->get(), registry.get(), server_auth->get()};
+  ServiceContext ctx{&spec, database, registry.get(), server_auth->get()};
   absl::StatusOr<ServiceParts> parts = factory(ctx);
   if (!parts.ok()) return Fail(spec, parts.status().message());
 
   absl::StatusOr<std::unique_ptr<prometheus::Exposer>> exposer =
-      StartExposer(metrics_addr, registry);
+      StartExposer(addrs.metrics, registry);
   if (!exposer.ok()) return Fail(spec, exposer.status().message());
   int bound_port = 0;
   std::unique_ptr<grpc::Server> server =
-      StartGrpcServer(grpc_addr, **server_auth, grpc_metrics, *parts, &bound_port);
+      StartGrpcServer(addrs.grpc, **server_auth, grpc_metrics, *parts, &bound_port);
   if (server == nullptr) {
-    return Fail(spec, absl::StrCat("cannot listen for gRPC on ", grpc_addr,
+    return Fail(spec, absl::StrCat("cannot listen for gRPC on ", addrs.grpc,
                                    " (address in use or not valid)"));
   }
   LogTokenKeys(token_keys, secret_beside_public_keys);
   db_monitor.AttachHealth(server->GetHealthCheckService());
   if (parts->on_serving) parts->on_serving(server->GetHealthCheckService());
   std::vector<int> metric_ports = (*exposer)->GetListeningPorts();
-  spdlog::info("msg=\"serving\" grpc_addr=\"{}\" grpc_port={} metrics_port={}", grpc_addr,
+  spdlog::info("msg=\"serving\" grpc_addr=\"{}\" grpc_port={} metrics_port={}", addrs.grpc,
                bound_port, metric_ports.empty() ? 0 : metric_ports.front());
 
   ServeUntilSignal(*server, db_monitor, *parts);
@@ -338,6 +333,28 @@ int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const Service
   spdlog::info("msg=\"stopped\"");
   spdlog::default_logger()->flush();
   return 0;
+}
+
+}  // namespace
+
+int RunServiceMain(const ServiceSpec& spec, int argc, char** argv, const ServiceFactory& factory) {
+  PrepareProcess();
+  if (absl::Status st = ParseFlags(spec, argc, argv); !st.ok()) return Fail(spec, st.message());
+  const ListenAddresses addrs = ResolveListenAddresses(spec);
+
+  auth::ServerAuthOptions auth_options;
+  std::string token_keys;
+  // Checked before anything else so a bad key is the one line printed; a
+  // migration run (a Kubernetes Job) needs no keys.
+  if (!absl::GetFlag(FLAGS_migrate_only)) {
+    if (absl::Status st = ConfigureAuth(addrs.grpc, &auth_options, &token_keys); !st.ok()) {
+      return Fail(spec, st.message());
+    }
+  }
+  absl::StatusOr<std::unique_ptr<db::Database>> database = OpenDatabase();
+  if (!database.ok()) return Fail(spec, database.status().message());
+  if (absl::GetFlag(FLAGS_migrate_only)) return 0;
+  return Serve(spec, factory, addrs, database->get(), std::move(auth_options), token_keys);
 }
 
 }  // namespace aigw::server

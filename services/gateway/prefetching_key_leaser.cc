@@ -119,22 +119,10 @@ void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
     stock = &StockFor(request.provider_code());
     stock->provider_code = request.provider_code();
     stock->model = request.model();
-    const int64_t estimate = request.estimated_tokens();
-    const bool big = stock->usual_tokens >= 0 &&
-                     estimate > 2 * static_cast<int64_t>(stock->usual_tokens) + kBigCallSlack;
-    stock->usual_tokens = stock->usual_tokens < 0
-                              ? static_cast<double>(estimate)
-                              : 0.9 * stock->usual_tokens + 0.1 * static_cast<double>(estimate);
+    const bool big = NoteEstimate(*stock, request.estimated_tokens());
     const absl::Time now = clock_->Now();
     TakeExpired(*stock, now, &expired);
-    for (auto it = stock->ready.begin(); it != stock->ready.end() && !big; ++it) {
-      if (absl::c_linear_search(request.exclude_key_ids(), it->lease.key_id())) continue;
-      if (Shunned(it->lease.key_id(), now)) continue;
-      hit.emplace();
-      hit->lease = std::move(it->lease);
-      stock->ready.erase(it);
-      break;
-    }
+    if (!big) TakeReady(*stock, request, now, &hit);
     if (hit.has_value()) {
       Track(*stock, hit->lease);
       refill = PlanRefill(*stock);
@@ -155,7 +143,32 @@ void PrefetchingKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
   }
   if (options_.from_keypool != nullptr) options_.from_keypool->Increment();
   if (fetch.has_value()) SendFetch(stock, *std::move(fetch));
-  if (!ask_alone) return;
+  if (ask_alone) LeaseAlone(stock, request, std::move(done));
+}
+
+bool PrefetchingKeyLeaser::NoteEstimate(Stock& stock, int64_t estimate) {
+  const bool big = stock.usual_tokens >= 0 &&
+                   estimate > 2 * static_cast<int64_t>(stock.usual_tokens) + kBigCallSlack;
+  stock.usual_tokens = stock.usual_tokens < 0
+                           ? static_cast<double>(estimate)
+                           : 0.9 * stock.usual_tokens + 0.1 * static_cast<double>(estimate);
+  return big;
+}
+
+void PrefetchingKeyLeaser::TakeReady(Stock& stock, const aigw::v1::LeaseKeyRequest& request,
+                                     absl::Time now, std::optional<LeaseResult>* hit) {
+  for (auto it = stock.ready.begin(); it != stock.ready.end(); ++it) {
+    if (absl::c_linear_search(request.exclude_key_ids(), it->lease.key_id())) continue;
+    if (Shunned(it->lease.key_id(), now)) continue;
+    hit->emplace();
+    (*hit)->lease = std::move(it->lease);
+    stock.ready.erase(it);
+    return;
+  }
+}
+
+void PrefetchingKeyLeaser::LeaseAlone(Stock* stock, const aigw::v1::LeaseKeyRequest& request,
+                                      std::function<void(LeaseResult)> done) {
   inner_->Lease(request, [this, stock, done = std::move(done)](LeaseResult result) {
     {
       absl::MutexLock lock(&mu_);

@@ -136,6 +136,18 @@ class PrefetchingKeyLeaser final : public KeyLeaser {
   // `prefetch` more.
   aigw::v1::LeaseKeyRequest StockRequest(const Stock& stock, int prefetch) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Folds a call's token estimate into the stock's usual one; whether the
+  // call is big (over twice the usual plus kBigCallSlack) and must ask the
+  // keypool with its own estimate.
+  bool NoteEstimate(Stock& stock, int64_t estimate) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the oldest ready lease the request may take (its key neither
+  // excluded nor shunned) into `*hit`, if there is one.
+  void TakeReady(Stock& stock, const aigw::v1::LeaseKeyRequest& request, absl::Time now,
+                 std::optional<LeaseResult>* hit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A LeaseKey of the call's own (a big call, one that excludes keys, or
+  // while stopping); its lease is tracked. rpcs_running_ was counted.
+  void LeaseAlone(Stock* stock, const aigw::v1::LeaseKeyRequest& request,
+                  std::function<void(LeaseResult)> done);
   // A refill when the stock is down to half its target and none is out.
   std::optional<aigw::v1::LeaseKeyRequest> PlanRefill(Stock& stock)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
