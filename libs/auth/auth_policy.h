@@ -7,9 +7,6 @@
 
 namespace aigw::auth {
 
-inline constexpr char kRoleAdmin[] = "admin";
-inline constexpr char kRoleService[] = "service";
-
 // Who may call a method.
 enum class Access {
   // No token needed: health checks and server reflection.

@@ -10,6 +10,11 @@
 
 namespace aigw::auth {
 
+// The roles a token's "role" claim names that aigw knows (auth_policy.h
+// says what each may call).
+inline constexpr char kRoleAdmin[] = "admin";
+inline constexpr char kRoleService[] = "service";
+
 // The claims aigw reads from a token.
 struct Claims {
   // "sub": who is calling (an operator, or a service such as aigw-gateway).
