@@ -142,10 +142,7 @@ v1::ApiKey AdminServiceTest::NewKey(int64_t provider_id, absl::string_view secre
 
 std::string AdminServiceTest::Stored(int64_t key_id) { return StoredKey(env_->db(), key_id); }
 
-void AdminServiceTest::Exec(const std::string& sql) {
-  absl::Status st = ExecSql(env_->db(), sql);
-  ASSERT_TRUE(st.ok()) << st << " " << sql;
-}
+void AdminServiceTest::Exec(const std::string& sql) { aigw::testing::Exec(env_->db(), sql); }
 
 std::vector<v1::Model> AdminServiceTest::Models(int64_t provider_id) {
   v1::ListModelsRequest req;
@@ -157,21 +154,14 @@ std::vector<v1::Model> AdminServiceTest::Models(int64_t provider_id) {
 }
 
 void AdminStoreTest::SetUp() {
-  absl::StatusOr<std::unique_ptr<aigw::testing::TestDatabase>> tdb =
-      aigw::testing::TestDatabase::Create(GetParam());
-  ASSERT_TRUE(tdb.ok()) << tdb.status();
-  tdb_ = std::move(*tdb);
+  DatabaseTest::SetUp();
+  if (HasFatalFailure()) return;
   absl::StatusOr<crypto::SecretBox> box = crypto::SecretBox::FromMasterKey(kMasterKey);
   ASSERT_TRUE(box.ok()) << box.status();
   box_ = std::make_unique<crypto::SecretBox>(*std::move(box));
   providers_ = std::make_unique<ProviderStore>(&db(), &clock_);
   keys_ = std::make_unique<ApiKeyStore>(&db(), box_.get(), &clock_, absl::UTCTimeZone());
   models_ = std::make_unique<ModelStore>(&db(), &clock_);
-}
-
-void AdminStoreTest::Exec(const std::string& sql) {
-  absl::Status st = ExecSql(db(), sql);
-  ASSERT_TRUE(st.ok()) << st << " " << sql;
 }
 
 int64_t AdminStoreTest::ProviderId(absl::string_view code) {
@@ -198,13 +188,6 @@ v1::Provider AdminStoreTest::NewProvider(absl::string_view code, absl::string_vi
 
 std::string AdminStoreTest::Stored(int64_t key_id, std::string* hint) {
   return StoredKey(db(), key_id, hint);
-}
-
-absl::Status ExecSql(db::Database& db, const std::string& sql) {
-  return db.Run([&](soci::session& s) {
-    s << sql;
-    return absl::OkStatus();
-  });
 }
 
 std::string StoredKey(db::Database& db, int64_t key_id, std::string* hint) {

@@ -22,6 +22,7 @@
 #include "services/admin/keypool_notifier.h"
 #include "services/admin/model_store.h"
 #include "services/admin/provider_store.h"
+#include "tests/testing/database_test.h"
 #include "tests/testing/test_database.h"
 
 namespace aigw::admin::testing {
@@ -123,8 +124,6 @@ class AdminServiceTest : public ::testing::TestWithParam<db::Backend> {
   std::unique_ptr<AdminTestEnv> env_;
 };
 
-// Runs test SQL on `db` as written.
-absl::Status ExecSql(db::Database& db, const std::string& sql);
 // The api_key column of key `key_id` as stored; `hint` (optional) gets
 // api_key_hint ("" when NULL).
 std::string StoredKey(db::Database& db, int64_t key_id, std::string* hint = nullptr);
@@ -132,14 +131,11 @@ std::string StoredKey(db::Database& db, int64_t key_id, std::string* hint = null
 // The three stores over a fresh migrated database (seed catalogue included)
 // on one backend, with a settable clock: what the stores do, tested without
 // a server in between (tests/admin/*_store_test.cc).
-class AdminStoreTest : public ::testing::TestWithParam<db::Backend> {
+class AdminStoreTest : public aigw::testing::DatabaseTest {
  protected:
   void SetUp() override;
 
-  db::Database& db() { return tdb_->db(); }
   const crypto::SecretBox& box() const { return *box_; }
-  // Runs test SQL as written.
-  void Exec(const std::string& sql);
   // The id of a seeded provider (openai, anthropic, deepseek).
   int64_t ProviderId(absl::string_view code);
   // A key created through the store; fails the test when refused.
@@ -149,7 +145,6 @@ class AdminStoreTest : public ::testing::TestWithParam<db::Backend> {
   // The api_key column as stored, and api_key_hint ("" when NULL).
   std::string Stored(int64_t key_id, std::string* hint = nullptr);
 
-  std::unique_ptr<aigw::testing::TestDatabase> tdb_;
   std::unique_ptr<crypto::SecretBox> box_;
   ManualClock clock_;
   std::unique_ptr<ProviderStore> providers_;

@@ -8,8 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "libs/db/database.h"
-#include "soci/soci.h"
-#include "tests/testing/test_database.h"
+#include "tests/testing/database_test.h"
 
 namespace aigw::db {
 namespace {
@@ -24,38 +23,18 @@ TEST(NanosToDecimalTest, NineDecimalsAndTheSign) {
 }
 
 // The dialect's SQL, run on each backend against a table of its own.
-class DialectTest : public ::testing::TestWithParam<Backend> {
+class DialectTest : public testing::DatabaseTest {
  protected:
+  DialectTest() : DatabaseTest(/*migrate=*/false) {}
+
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::TestDatabase>> t =
-        testing::TestDatabase::Create(GetParam(), /*migrate=*/false);
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
+    DatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     Exec("CREATE TABLE t_dialect (k VARCHAR(16) NOT NULL PRIMARY KEY, n BIGINT NOT NULL, "
          "price DECIMAL(20,9) NOT NULL)");
   }
 
-  const Dialect& d() { return tdb_->db().dialect(); }
-
-  void Exec(const std::string& sql) {
-    absl::Status st = tdb_->db().Run([&](soci::session& s) {
-      s << sql;
-      return absl::OkStatus();
-    });
-    ASSERT_TRUE(st.ok()) << st << " in " << sql;
-  }
-
-  long long QueryInt(const std::string& sql) {
-    long long out = -1;
-    absl::Status st = tdb_->db().Run([&](soci::session& s) {
-      s << sql, soci::into(out);
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(st.ok()) << st << " in " << sql;
-    return out;
-  }
-
-  std::unique_ptr<testing::TestDatabase> tdb_;
+  const Dialect& d() { return db().dialect(); }
 };
 
 TEST_P(DialectTest, InsertIgnoreKeepsTheRowThatWasThere) {

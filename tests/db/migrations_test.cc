@@ -8,11 +8,13 @@
 #include "gtest/gtest.h"
 #include "libs/db/dialect.h"
 #include "soci/soci.h"
+#include "tests/testing/database_test.h"
 #include "tests/testing/test_database.h"
 
 namespace aigw::db {
 namespace {
 
+using ::aigw::testing::QueryInt;
 using ::aigw::testing::TestDatabase;
 
 const char* const kTables[] = {"t_ai_providers", "t_ai_api_keys", "t_ai_models", "t_ai_api_logs",
@@ -36,16 +38,6 @@ std::vector<std::string> Columns(Database& db, const std::string& table) {
   });
   EXPECT_TRUE(st.ok()) << st;
   return cols;
-}
-
-long long Count(Database& db, const std::string& sql) {
-  long long n = -1;
-  absl::Status st = db.Run([&](soci::session& s) {
-    s << sql, soci::into(n);
-    return absl::OkStatus();
-  });
-  EXPECT_TRUE(st.ok()) << st;
-  return n;
 }
 
 class MigrationsTest : public ::testing::TestWithParam<Backend> {};
@@ -77,14 +69,14 @@ TEST_P(MigrationsTest, ApplyingTwiceIsANoOpAndSeedsOnce) {
   ASSERT_TRUE(reopened.ok());
   ASSERT_TRUE(ApplyMigrations(**reopened).ok());
 
-  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM t_ai_providers"), 3);
-  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM t_ai_models"), 10);
-  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM aigw_schema_migrations"),
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM t_ai_providers"), 3);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM t_ai_models"), 10);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM aigw_schema_migrations"),
             static_cast<long long>(AllMigrations().size()));
   // Exactly one default model per provider.
-  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM t_ai_models WHERE is_default = 1"), 3);
-  EXPECT_EQ(Count(db, "SELECT COUNT(DISTINCT provider_id) FROM t_ai_models WHERE is_default = 1"),
-            3);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM t_ai_models WHERE is_default = 1"), 3);
+  EXPECT_EQ(
+      QueryInt(db, "SELECT COUNT(DISTINCT provider_id) FROM t_ai_models WHERE is_default = 1"), 3);
 }
 
 TEST_P(MigrationsTest, SeedCatalogueHasProvidersAndExactPrices) {
@@ -138,7 +130,7 @@ TEST_P(MigrationsTest, MoneyRoundTripsExactly) {
   });
   ASSERT_TRUE(st.ok()) << st;
   for (size_t i = 0; i < amounts.size(); ++i) {
-    EXPECT_EQ(Count(db, "SELECT " + db.dialect().DecimalToNanos("cost") +
+    EXPECT_EQ(QueryInt(db, "SELECT " + db.dialect().DecimalToNanos("cost") +
                             " FROM t_ai_api_logs WHERE request_id = '" + std::to_string(i) + "'"),
               amounts[i]);
   }
@@ -165,7 +157,7 @@ TEST_P(MigrationsTest, UniqueKeysHold) {
     return absl::OkStatus();
   });
   EXPECT_TRUE(log_twice.ok()) << log_twice;
-  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM t_ai_api_logs WHERE request_id = 'req-1'"), 1);
+  EXPECT_EQ(QueryInt(db, "SELECT COUNT(*) FROM t_ai_api_logs WHERE request_id = 'req-1'"), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MigrationsTest,

@@ -10,8 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "soci/soci.h"
-#include "tests/testing/test_database.h"
+#include "tests/testing/database_test.h"
 
 namespace aigw::gateway {
 namespace {
@@ -67,27 +66,10 @@ TEST(CatalogueTest, FindsAnyProviderButNamesOnlyActiveOnes) {
   EXPECT_EQ(Catalogue::FromProviders({Provider("off", {}, false)})->ProviderCodes(), "none");
 }
 
-class CatalogueLoadTest : public ::testing::TestWithParam<db::Backend> {
- protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<aigw::testing::TestDatabase>> tdb =
-        aigw::testing::TestDatabase::Create(GetParam());
-    ASSERT_TRUE(tdb.ok()) << tdb.status();
-    tdb_ = std::move(*tdb);
-  }
-  void Exec(const std::string& sql) {
-    absl::Status st = tdb_->db().Run([&](soci::session& s) {
-      s << sql;
-      return absl::OkStatus();
-    });
-    ASSERT_TRUE(st.ok()) << st << " " << sql;
-  }
-
-  std::unique_ptr<aigw::testing::TestDatabase> tdb_;
-};
+class CatalogueLoadTest : public aigw::testing::DatabaseTest {};
 
 TEST_P(CatalogueLoadTest, LoadsTheSeededProvidersInOrderWithTheirModels) {
-  absl::StatusOr<std::shared_ptr<const Catalogue>> c = Catalogue::Load(tdb_->db());
+  absl::StatusOr<std::shared_ptr<const Catalogue>> c = Catalogue::Load(db());
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ((*c)->ProviderCodes(), "openai, anthropic, deepseek");  // by sort_order
   const ProviderEntry* openai = (*c)->FindProvider("openai");
@@ -111,7 +93,7 @@ TEST_P(CatalogueLoadTest, PricesLimitsAndFlagsAreReadExactly) {
        "FROM t_ai_providers WHERE provider_code = 'mine'");
   Exec("INSERT INTO t_ai_models (provider_id, model_code, model_name, is_active) "
        "SELECT id, 'm2', 'M2', 0 FROM t_ai_providers WHERE provider_code = 'mine'");
-  absl::StatusOr<std::shared_ptr<const Catalogue>> c = Catalogue::Load(tdb_->db());
+  absl::StatusOr<std::shared_ptr<const Catalogue>> c = Catalogue::Load(db());
   ASSERT_TRUE(c.ok()) << c.status();
   const ProviderEntry* mine = (*c)->FindProvider("mine");
   ASSERT_NE(mine, nullptr);
@@ -150,7 +132,7 @@ TEST_P(CatalogueLoadTest, PricesLimitsAndFlagsAreReadExactly) {
 }
 
 TEST_P(CatalogueLoadTest, TheCacheRefreshesAndKeepsTheLastGoodCatalogue) {
-  CatalogueCache cache(&tdb_->db(), absl::Hours(1));
+  CatalogueCache cache(&db(), absl::Hours(1));
   ASSERT_TRUE(cache.Start().ok());
   std::shared_ptr<const Catalogue> first = cache.Get();
   ASSERT_NE(first, nullptr);
@@ -175,7 +157,7 @@ TEST_P(CatalogueLoadTest, TheCacheRefreshesAndKeepsTheLastGoodCatalogue) {
 
 TEST_P(CatalogueLoadTest, TheFirstLoadMustSucceed) {
   Exec("DROP TABLE t_ai_models");
-  CatalogueCache cache(&tdb_->db(), absl::Hours(1));
+  CatalogueCache cache(&db(), absl::Hours(1));
   EXPECT_FALSE(cache.Start().ok());
   EXPECT_EQ(cache.Get(), nullptr);
 }

@@ -6,36 +6,21 @@
 #include "gtest/gtest.h"
 #include "libs/crypto/stored_api_key.h"
 #include "soci/soci.h"
+#include "tests/testing/database_test.h"
 #include "tests/testing/scoped_env.h"
-#include "tests/testing/test_database.h"
+#include "tests/testing/test_keys.h"
 
 namespace aigw::keypool {
 namespace {
 
-constexpr char kMasterKey[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 constexpr char kOpenAiKey[] = "sk-proj-imported-0123456789abcdef";
 constexpr char kDeepSeekKey[] = "sk-deepseek-imported-abcdef012345";
 
-class EnvKeyImportTest : public ::testing::TestWithParam<db::Backend> {
+class EnvKeyImportTest : public testing::DatabaseTest {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::TestDatabase>> t =
-        testing::TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
-    absl::StatusOr<crypto::SecretBox> box = crypto::SecretBox::FromMasterKey(kMasterKey);
-    ASSERT_TRUE(box.ok()) << box.status();
-    box_ = std::make_unique<crypto::SecretBox>(*std::move(box));
-  }
-
-  db::Database& db() { return tdb_->db(); }
-
-  void Exec(const std::string& sql) {
-    absl::Status st = db().Run([&](soci::session& s) {
-      s << sql;
-      return absl::OkStatus();
-    });
-    ASSERT_TRUE(st.ok()) << st << " in " << sql;
+    DatabaseTest::SetUp();
+    box_ = std::make_unique<crypto::SecretBox>(testing::TestSecretBox());
   }
 
   long long KeysOf(const std::string& provider) {
@@ -68,7 +53,6 @@ class EnvKeyImportTest : public ::testing::TestWithParam<db::Backend> {
     return row;
   }
 
-  std::unique_ptr<testing::TestDatabase> tdb_;
   std::unique_ptr<crypto::SecretBox> box_;
   testing::ScopedEnv openai_{"OPENAI_API_KEY", std::nullopt};
   testing::ScopedEnv anthropic_{"ANTHROPIC_API_KEY", std::nullopt};

@@ -11,8 +11,8 @@
 #include "libs/common/clock.h"
 #include "services/keypool/key_pool.h"
 #include "services/keypool/key_sync.h"
-#include "soci/soci.h"
-#include "tests/testing/test_database.h"
+#include "tests/testing/database_test.h"
+#include "tests/testing/test_keys.h"
 
 namespace aigw::keypool {
 namespace {
@@ -20,58 +20,13 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr char kMasterKey[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 constexpr char kOtherMasterKey[] =
     "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 // 2026-01-01 00:00:00 UTC.
 const absl::Time kT0 = absl::FromUnixSeconds(1767225600);
 
-crypto::SecretBox Box(const char* key) {
-  absl::StatusOr<crypto::SecretBox> box = crypto::SecretBox::FromMasterKey(key);
-  EXPECT_TRUE(box.ok());
-  return *box;
-}
-
-class KeyStoreTest : public ::testing::TestWithParam<db::Backend> {
+class KeyStoreTest : public testing::DatabaseTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::TestDatabase>> t =
-        testing::TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
-  }
-
-  db::Database& db() { return tdb_->db(); }
-
-  void Exec(const std::string& sql) {
-    absl::Status st = db().Run([&](soci::session& s) {
-      s << sql;
-      return absl::OkStatus();
-    });
-    ASSERT_TRUE(st.ok()) << st << " in " << sql;
-  }
-
-  std::string QueryString(const std::string& sql) {
-    std::string out;
-    soci::indicator ind = soci::i_null;
-    absl::Status st = db().Run([&](soci::session& s) {
-      s << sql, soci::into(out, ind);
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(st.ok()) << st;
-    return ind == soci::i_ok ? out : "NULL";
-  }
-
-  long long QueryInt(const std::string& sql) {
-    long long out = -1;
-    absl::Status st = db().Run([&](soci::session& s) {
-      s << sql, soci::into(out);
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(st.ok()) << st;
-    return out;
-  }
-
   // Inserts a key of provider `provider_id` (seeded: 1 openai, 2 anthropic,
   // 3 deepseek) with the api_key column exactly as given.
   void InsertKey(int id, int provider_id, const std::string& stored, int priority = 10,
@@ -81,13 +36,11 @@ class KeyStoreTest : public ::testing::TestWithParam<db::Backend> {
                       stored, "', ", priority, extra_vals, ")"));
   }
 
-  std::string Sealed(const std::string& plain, const char* master = kMasterKey) {
-    absl::StatusOr<std::string> s = Box(master).Seal(plain);
+  std::string Sealed(const std::string& plain, const char* master = testing::kTestMasterKey) {
+    absl::StatusOr<std::string> s = testing::TestSecretBox(master).Seal(plain);
     EXPECT_TRUE(s.ok());
     return *s;
   }
-
-  std::unique_ptr<testing::TestDatabase> tdb_;
 };
 
 TEST_P(KeyStoreTest, LoadsProvidersAndDecryptsKeys) {
@@ -95,7 +48,7 @@ TEST_P(KeyStoreTest, LoadsProvidersAndDecryptsKeys) {
   InsertKey(1, 1, Sealed("sk-proj-first-key-000001"), 100,
             ", api_key_hint, rate_limit_rpm, rate_limit_tpm, rate_limit_rpd, status",
             ", 'sk-p...0001', 3500, 90000, 200000, 'rate_limited'");
-  crypto::SecretBox box = Box(kMasterKey);
+  crypto::SecretBox box = testing::TestSecretBox();
   KeyStore store(&db(), &box);
   absl::StatusOr<PoolSnapshot> snap = store.Load();
   ASSERT_TRUE(snap.ok()) << snap.status();
@@ -139,7 +92,7 @@ TEST_P(KeyStoreTest, PlaintextKeyInsertedStraightIntoTheTableIsEncryptedInPlace)
   Exec("INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, priority, rate_limit_rpm, "
        "rate_limit_tpm, rate_limit_rpd) VALUES (1, 'OpenAI main', 'sk-proj-abcdefghijkl1234', "
        "100, 3500, 90000, 200000)");
-  crypto::SecretBox box = Box(kMasterKey);
+  crypto::SecretBox box = testing::TestSecretBox();
   KeyStore store(&db(), &box);
   absl::StatusOr<PoolSnapshot> snap = store.Load();
   ASSERT_TRUE(snap.ok()) << snap.status();
@@ -166,7 +119,7 @@ TEST_P(KeyStoreTest, WrongMasterKeyIsAClearErrorAndWritesNothing) {
   InsertKey(1, 1, Sealed("sk-proj-first-key-000001"));
   InsertKey(2, 1, Sealed("sk-proj-second-key-00002"));
   InsertKey(3, 1, "sk-plaintext-key-0000003");
-  crypto::SecretBox wrong = Box(kOtherMasterKey);
+  crypto::SecretBox wrong = testing::TestSecretBox(kOtherMasterKey);
   KeyStore store(&db(), &wrong);
   absl::StatusOr<PoolSnapshot> snap = store.Load();
   ASSERT_FALSE(snap.ok());
@@ -181,7 +134,7 @@ TEST_P(KeyStoreTest, WrongMasterKeyIsAClearErrorAndWritesNothing) {
 TEST_P(KeyStoreTest, AKeyThatDoesNotDecryptIsLoadedUnusable) {
   InsertKey(1, 1, Sealed("sk-proj-first-key-000001"));
   InsertKey(2, 1, Sealed("sk-proj-other-master-002", kOtherMasterKey));
-  crypto::SecretBox box = Box(kMasterKey);
+  crypto::SecretBox box = testing::TestSecretBox();
   KeyStore store(&db(), &box);
   absl::StatusOr<PoolSnapshot> snap = store.Load();
   ASSERT_TRUE(snap.ok()) << snap.status();
@@ -217,7 +170,7 @@ TEST_P(KeyStoreTest, RestartKeepsTheDaysCounts) {
   InsertKey(1, 1, Sealed("sk-proj-first-key-000001"), 10, ", rate_limit_rpd", ", 5");
   ManualClock clock(kT0 + absl::Hours(9));
   {
-    Process p(&db(), &clock, Box(kMasterKey));
+    Process p(&db(), &clock, testing::TestSecretBox());
     ASSERT_TRUE(p.sync.Reload().ok());
     for (int64_t tokens : {100, 200, 300}) {
       absl::StatusOr<LeaseGrant> g = p.pool.Lease("openai", tokens, {});
@@ -237,7 +190,7 @@ TEST_P(KeyStoreTest, RestartKeepsTheDaysCounts) {
   // RPD 5 leaves exactly two more leases.
   absl::StatusOr<std::unique_ptr<db::Database>> reopened = tdb_->Reopen();
   ASSERT_TRUE(reopened.ok());
-  Process p(reopened->get(), &clock, Box(kMasterKey));
+  Process p(reopened->get(), &clock, testing::TestSecretBox());
   ASSERT_TRUE(p.sync.Reload().ok());
   absl::StatusOr<std::vector<KeyStateView>> states = p.pool.ListKeyStates("openai");
   ASSERT_TRUE(states.ok());
@@ -252,7 +205,7 @@ TEST_P(KeyStoreTest, RestartKeepsTheDaysCounts) {
 
   // The next day starts from zero.
   clock.Set(kT0 + absl::Hours(24));
-  Process next_day(reopened->get(), &clock, Box(kMasterKey));
+  Process next_day(reopened->get(), &clock, testing::TestSecretBox());
   ASSERT_TRUE(next_day.sync.Reload().ok());
   states = next_day.pool.ListKeyStates("openai");
   EXPECT_EQ((*states)[0].requests_today, 0);
@@ -266,7 +219,7 @@ TEST_P(KeyStoreTest, RestartKeepsTheDaysCounts) {
 TEST_P(KeyStoreTest, InvalidStatusIsWrittenBackAndAnAdminUpdateBringsTheKeyBack) {
   InsertKey(1, 1, Sealed("sk-proj-first-key-000001"));
   ManualClock clock(kT0);
-  Process p(&db(), &clock, Box(kMasterKey));
+  Process p(&db(), &clock, testing::TestSecretBox());
   ASSERT_TRUE(p.sync.Reload().ok());
   absl::StatusOr<LeaseGrant> g = p.pool.Lease("openai", 0, {});
   ASSERT_TRUE(g.ok());
@@ -295,7 +248,7 @@ TEST_P(KeyStoreTest, CooldownSurvivesARestart) {
   InsertKey(1, 1, Sealed("sk-proj-first-key-000001"));
   ManualClock clock(kT0);
   {
-    Process p(&db(), &clock, Box(kMasterKey));
+    Process p(&db(), &clock, testing::TestSecretBox());
     ASSERT_TRUE(p.sync.Reload().ok());
     absl::StatusOr<LeaseGrant> g = p.pool.Lease("openai", 0, {});
     ASSERT_TRUE(g.ok());
@@ -308,7 +261,7 @@ TEST_P(KeyStoreTest, CooldownSurvivesARestart) {
   }
   EXPECT_EQ(QueryString("SELECT status FROM t_ai_api_keys WHERE id = 1"), "rate_limited");
   clock.Advance(absl::Seconds(60));
-  Process p(&db(), &clock, Box(kMasterKey));
+  Process p(&db(), &clock, testing::TestSecretBox());
   ASSERT_TRUE(p.sync.Reload().ok());
   EXPECT_EQ(p.pool.Lease("openai", 0, {}).status().code(), absl::StatusCode::kResourceExhausted);
   clock.Advance(absl::Seconds(60));
@@ -322,7 +275,7 @@ TEST_P(KeyStoreTest, CooldownSurvivesARestart) {
 TEST_P(KeyStoreTest, ReloadPicksUpChangesMadeStraightInTheDatabase) {
   InsertKey(1, 1, Sealed("sk-proj-first-key-000001"), 10);
   ManualClock clock(kT0);
-  Process p(&db(), &clock, Box(kMasterKey));
+  Process p(&db(), &clock, testing::TestSecretBox());
   ASSERT_EQ(*p.sync.Reload(), 1);
   ASSERT_EQ(p.pool.Lease("openai", 0, {})->key->id, 1);
 
@@ -365,7 +318,7 @@ TEST_P(KeyStoreTest, ReloadPicksUpChangesMadeStraightInTheDatabase) {
 TEST_P(KeyStoreTest, BackgroundThreadAnswersReloadsAndFlushesOnStop) {
   InsertKey(1, 1, Sealed("sk-proj-first-key-000001"));
   ManualClock clock(kT0);
-  Process p(&db(), &clock, Box(kMasterKey));
+  Process p(&db(), &clock, testing::TestSecretBox());
   p.sync.Start();
   InsertKey(2, 1, Sealed("sk-proj-second-key-00002"));
   absl::Notification done;

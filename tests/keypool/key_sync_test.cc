@@ -7,13 +7,12 @@
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "libs/common/clock.h"
-#include "soci/soci.h"
-#include "tests/testing/test_database.h"
+#include "tests/testing/database_test.h"
+#include "tests/testing/test_keys.h"
 
 namespace aigw::keypool {
 namespace {
 
-constexpr char kMasterKey[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const absl::Time kT0 = absl::FromUnixSeconds(1767225600);
 
 // The chores' intervals in these tests: short, so that what a chore does
@@ -35,17 +34,13 @@ KeySyncOptions Idle() {
   return o;
 }
 
-class KeySyncTest : public ::testing::TestWithParam<db::Backend> {
+class KeySyncTest : public testing::DatabaseTest {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::TestDatabase>> t =
-        testing::TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
-    absl::StatusOr<crypto::SecretBox> box = crypto::SecretBox::FromMasterKey(kMasterKey);
-    ASSERT_TRUE(box.ok()) << box.status();
-    box_ = std::make_unique<crypto::SecretBox>(*std::move(box));
-    store_ = std::make_unique<KeyStore>(&tdb_->db(), box_.get());
+    DatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
+    box_ = std::make_unique<crypto::SecretBox>(testing::TestSecretBox());
+    store_ = std::make_unique<KeyStore>(&db(), box_.get());
     AddKey(1);
   }
 
@@ -53,24 +48,6 @@ class KeySyncTest : public ::testing::TestWithParam<db::Backend> {
   KeySync& sync(KeySyncOptions options = Idle()) {
     if (sync_ == nullptr) sync_ = std::make_unique<KeySync>(&pool_, store_.get(), nullptr, options);
     return *sync_;
-  }
-
-  void Exec(const std::string& sql) {
-    absl::Status st = tdb_->db().Run([&](soci::session& s) {
-      s << sql;
-      return absl::OkStatus();
-    });
-    ASSERT_TRUE(st.ok()) << st << " in " << sql;
-  }
-
-  long long QueryInt(const std::string& sql) {
-    long long out = -1;
-    absl::Status st = tdb_->db().Run([&](soci::session& s) {
-      s << sql, soci::into(out);
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(st.ok()) << st;
-    return out;
   }
 
   // An openai key (provider 1 in the seeded catalogue), in plaintext.
@@ -92,7 +69,6 @@ class KeySyncTest : public ::testing::TestWithParam<db::Backend> {
 
   ManualClock clock_{kT0};
   KeyPool pool_{&clock_, KeyPoolOptions()};
-  std::unique_ptr<testing::TestDatabase> tdb_;
   std::unique_ptr<crypto::SecretBox> box_;
   std::unique_ptr<KeyStore> store_;
   std::unique_ptr<KeySync> sync_;

@@ -8,34 +8,14 @@
 #include "libs/common/clock.h"
 #include "prometheus/registry.h"
 #include "services/keypool/key_pool.h"
+#include "tests/testing/metric_value.h"
 
 namespace aigw::keypool {
 namespace {
 
-const absl::Time kT0 = absl::FromUnixSeconds(1767225600);
+using ::aigw::testing::MetricValue;
 
-// The value of the series `name` whose labels include all of `labels`;
-// -1 when there is none.
-double Value(prometheus::Registry& registry, const std::string& name,
-             const std::map<std::string, std::string>& labels) {
-  for (const prometheus::MetricFamily& f : registry.Collect()) {
-    if (f.name != name) continue;
-    for (const prometheus::ClientMetric& m : f.metric) {
-      size_t matched = 0;
-      for (const prometheus::ClientMetric::Label& l : m.label) {
-        auto it = labels.find(l.name);
-        if (it != labels.end() && it->second == l.value) ++matched;
-      }
-      if (matched != labels.size()) continue;
-      if (f.type == prometheus::MetricType::Counter) return m.counter.value;
-      if (f.type == prometheus::MetricType::Gauge) return m.gauge.value;
-      if (f.type == prometheus::MetricType::Histogram) {
-        return static_cast<double>(m.histogram.sample_count);
-      }
-    }
-  }
-  return -1;
-}
+const absl::Time kT0 = absl::FromUnixSeconds(1767225600);
 
 TEST(KeyPoolMetricsTest, LeasesKeyStatesAndUtilisationAreExported) {
   prometheus::Registry registry;
@@ -75,49 +55,50 @@ TEST(KeyPoolMetricsTest, LeasesKeyStatesAndUtilisationAreExported) {
   r.outcome = aigw::v1::RATE_LIMITED;
   ASSERT_TRUE(pool.Report(r).ok());
 
-  EXPECT_EQ(Value(registry, "aigw_keypool_leases_total", {{"provider", "openai"}, {"result", "ok"}}),
+  EXPECT_EQ(MetricValue(registry, "aigw_keypool_leases_total",
+                        {{"provider", "openai"}, {"result", "ok"}}),
             4);
-  EXPECT_EQ(Value(registry, "aigw_keypool_leases_total",
-                  {{"provider", "openai"}, {"result", "exhausted"}}),
+  EXPECT_EQ(MetricValue(registry, "aigw_keypool_leases_total",
+                        {{"provider", "openai"}, {"result", "exhausted"}}),
             1);
-  EXPECT_EQ(Value(registry, "aigw_keypool_leases_total",
-                  {{"provider", "unknown"}, {"result", "not_found"}}),
+  EXPECT_EQ(MetricValue(registry, "aigw_keypool_leases_total",
+                        {{"provider", "unknown"}, {"result", "not_found"}}),
             1);
-  EXPECT_EQ(Value(registry, "aigw_keypool_reports_total",
-                  {{"provider", "openai"}, {"outcome", "RATE_LIMITED"}}),
+  EXPECT_EQ(MetricValue(registry, "aigw_keypool_reports_total",
+                        {{"provider", "openai"}, {"outcome", "RATE_LIMITED"}}),
             1);
-  EXPECT_EQ(Value(registry, "aigw_keypool_lease_duration_seconds", {}), 4);
-  EXPECT_EQ(Value(registry, "aigw_keypool_keys_loaded", {}), 2);
+  EXPECT_EQ(MetricValue(registry, "aigw_keypool_lease_duration_seconds", {}), 4);
+  EXPECT_EQ(MetricValue(registry, "aigw_keypool_keys_loaded", {}), 2);
 
   absl::StatusOr<std::vector<KeyStateView>> states = pool.ListKeyStates("");
   ASSERT_TRUE(states.ok());
   metrics.UpdateKeys(*states);
   const std::map<std::string, std::string> key5 = {{"provider", "openai"}, {"key_id", "5"}};
-  auto with = [](std::map<std::string, std::string> m, const std::string& k,
-                 const std::string& v) {
+  auto with = [](std::map<std::string, std::string> m, const std::string& k, const std::string& v) {
     m[k] = v;
     return m;
   };
-  EXPECT_EQ(Value(registry, "aigw_keypool_key_state", with(key5, "state", "rate_limited")), 1);
-  EXPECT_EQ(Value(registry, "aigw_keypool_key_state", with(key5, "state", "normal")), 0);
-  EXPECT_EQ(Value(registry, "aigw_keypool_key_state",
-                  {{"key_id", "6"}, {"state", "invalid"}}),
+  EXPECT_EQ(MetricValue(registry, "aigw_keypool_key_state", with(key5, "state", "rate_limited")),
             1);
-  EXPECT_DOUBLE_EQ(Value(registry, "aigw_keypool_key_utilization", with(key5, "limit", "rpm")),
-                   1.0);
+  EXPECT_EQ(MetricValue(registry, "aigw_keypool_key_state", with(key5, "state", "normal")), 0);
+  EXPECT_EQ(
+      MetricValue(registry, "aigw_keypool_key_state", {{"key_id", "6"}, {"state", "invalid"}}), 1);
+  EXPECT_DOUBLE_EQ(
+      MetricValue(registry, "aigw_keypool_key_utilization", with(key5, "limit", "rpm")), 1.0);
   // The 429 released that lease's 100 tokens: 300 of 1000.
-  EXPECT_DOUBLE_EQ(Value(registry, "aigw_keypool_key_utilization", with(key5, "limit", "tpm")),
-                   0.3);
-  EXPECT_DOUBLE_EQ(Value(registry, "aigw_keypool_key_utilization", with(key5, "limit", "rpd")),
-                   0.4);
+  EXPECT_DOUBLE_EQ(
+      MetricValue(registry, "aigw_keypool_key_utilization", with(key5, "limit", "tpm")), 0.3);
+  EXPECT_DOUBLE_EQ(
+      MetricValue(registry, "aigw_keypool_key_utilization", with(key5, "limit", "rpd")), 0.4);
 
   // A key that leaves the pool leaves the metrics.
   snap.keys.pop_back();
   pool.Apply(snap);
   metrics.UpdateKeys(*pool.ListKeyStates(""));
-  EXPECT_EQ(Value(registry, "aigw_keypool_key_state", {{"key_id", "6"}, {"state", "invalid"}}),
-            -1);
-  EXPECT_EQ(Value(registry, "aigw_keypool_key_state", with(key5, "state", "rate_limited")), 1);
+  EXPECT_EQ(
+      MetricValue(registry, "aigw_keypool_key_state", {{"key_id", "6"}, {"state", "invalid"}}), -1);
+  EXPECT_EQ(MetricValue(registry, "aigw_keypool_key_state", with(key5, "state", "rate_limited")),
+            1);
 }
 
 }  // namespace

@@ -16,8 +16,8 @@
 #include "libs/common/clock.h"
 #include "libs/server/peer_channel.h"
 #include "services/keypool/keypool_runtime.h"
-#include "soci/soci.h"
-#include "tests/testing/test_database.h"
+#include "tests/testing/database_test.h"
+#include "tests/testing/test_keys.h"
 
 namespace aigw::keypool {
 namespace {
@@ -25,26 +25,21 @@ namespace {
 using ::testing::HasSubstr;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1767225600);
-constexpr char kMasterKey[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-class KeyPoolRoleTest : public ::testing::TestWithParam<db::Backend> {
+class KeyPoolRoleTest : public testing::DatabaseTest {
  protected:
   KeyPoolRoleTest() : clock_(kT0) {}
 
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::TestDatabase>> t =
-        testing::TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
+    DatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     absl::StatusOr<std::unique_ptr<db::Database>> other = tdb_->Reopen();
     ASSERT_TRUE(other.ok()) << other.status();
     db_b_ = std::move(*other);
     Exec("INSERT INTO t_ai_api_keys (id, provider_id, key_name, api_key, priority, "
          "rate_limit_rpm, rate_limit_rpd) VALUES (11, 3, 'ds-1', 'sk-deepseek-plain-000011', 1, "
          "100, 1000)");
-    absl::StatusOr<crypto::SecretBox> box = crypto::SecretBox::FromMasterKey(kMasterKey);
-    ASSERT_TRUE(box.ok());
-    box_ = std::make_unique<crypto::SecretBox>(*box);
+    box_ = std::make_unique<crypto::SecretBox>(testing::TestSecretBox());
   }
 
   KeyPoolConfig Config(const std::string& holder) {
@@ -66,22 +61,8 @@ class KeyPoolRoleTest : public ::testing::TestWithParam<db::Backend> {
     return rt.ok() ? std::move(*rt) : nullptr;
   }
 
-  void Exec(const std::string& sql) {
-    absl::Status st = tdb_->db().Run([&](soci::session& s) {
-      s << sql;
-      return absl::OkStatus();
-    });
-    ASSERT_TRUE(st.ok()) << st << " in " << sql;
-  }
-
   long long RequestsTodayInDb() {
-    long long n = -1;
-    absl::Status st = tdb_->db().Run([&](soci::session& s) {
-      s << "SELECT requests_count_today FROM t_ai_api_keys WHERE id = 11", soci::into(n);
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(st.ok()) << st;
-    return n;
+    return QueryInt("SELECT requests_count_today FROM t_ai_api_keys WHERE id = 11");
   }
 
   static int64_t RequestsToday(KeyPoolRuntime& rt) {
@@ -99,13 +80,12 @@ class KeyPoolRoleTest : public ::testing::TestWithParam<db::Backend> {
   static void Freeze(KeyPoolRuntime& rt) { rt.election()->Stop(/*release=*/false); }
 
   ManualClock clock_;
-  std::unique_ptr<testing::TestDatabase> tdb_;
   std::unique_ptr<db::Database> db_b_;
   std::unique_ptr<crypto::SecretBox> box_;
 };
 
 TEST_P(KeyPoolRoleTest, ActiveGrantsAndStandbyRefusesWithUnavailable) {
-  auto a = StartReplica(&tdb_->db(), "replica-a");
+  auto a = StartReplica(&db(), "replica-a");
   auto b = StartReplica(db_b_.get(), "replica-b");
   ASSERT_TRUE(a && b);
   EXPECT_TRUE(a->role()->CheckServing().ok());
@@ -140,7 +120,7 @@ TEST_P(KeyPoolRoleTest, ActiveGrantsAndStandbyRefusesWithUnavailable) {
 }
 
 TEST_P(KeyPoolRoleTest, StandbyTakesOverAfterTheActiveDiesWithTheCountsItWrote) {
-  auto a = StartReplica(&tdb_->db(), "replica-a");
+  auto a = StartReplica(&db(), "replica-a");
   auto b = StartReplica(db_b_.get(), "replica-b");
   ASSERT_TRUE(a && b);
   LeaseN(*a, 7);
@@ -174,7 +154,7 @@ TEST_P(KeyPoolRoleTest, StandbyTakesOverAfterTheActiveDiesWithTheCountsItWrote) 
 }
 
 TEST_P(KeyPoolRoleTest, GracefulStopHandsOverAtOnceWithTheFinalCounts) {
-  auto a = StartReplica(&tdb_->db(), "replica-a");
+  auto a = StartReplica(&db(), "replica-a");
   auto b = StartReplica(db_b_.get(), "replica-b");
   ASSERT_TRUE(a && b);
   LeaseN(*a, 4);  // not flushed yet: the final write-back carries them
@@ -188,7 +168,7 @@ TEST_P(KeyPoolRoleTest, GracefulStopHandsOverAtOnceWithTheFinalCounts) {
 }
 
 TEST_P(KeyPoolRoleTest, StandbyDoesNotWriteBack) {
-  auto a = StartReplica(&tdb_->db(), "replica-a");
+  auto a = StartReplica(&db(), "replica-a");
   auto b = StartReplica(db_b_.get(), "replica-b");
   ASSERT_TRUE(a && b);
   LeaseN(*a, 3);
@@ -238,7 +218,7 @@ grpc::Status LeaseWithin(aigw::v1::KeyPool::Stub& stub, absl::Duration patience)
 }
 
 TEST_P(KeyPoolRoleTest, ReplicatedChannelSendsToTheActiveReplicaAndFollowsATakeover) {
-  auto a = StartReplica(&tdb_->db(), "replica-a");
+  auto a = StartReplica(&db(), "replica-a");
   auto b = StartReplica(db_b_.get(), "replica-b");
   ASSERT_TRUE(a && b);
   ServedReplica served_a = Serve(*a);

@@ -16,8 +16,8 @@
 #include "libs/common/clock.h"
 #include "services/keypool/key_pool.h"
 #include "services/keypool/keypool_runtime.h"
-#include "soci/soci.h"
-#include "tests/testing/test_database.h"
+#include "tests/testing/database_test.h"
+#include "tests/testing/test_keys.h"
 
 namespace aigw::keypool {
 namespace {
@@ -373,24 +373,12 @@ TEST_F(KeyPoolServiceTest, ManyClientsAtOnceGetExactlyTheLimitPerKey) {
 }
 
 // The whole keypool over a real database, as the binary wires it.
-class KeyPoolRuntimeTest : public ::testing::TestWithParam<db::Backend> {};
+class KeyPoolRuntimeTest : public testing::DatabaseTest {};
 
 TEST_P(KeyPoolRuntimeTest, ReloadRpcReadsTheDatabaseAndShutdownWritesBack) {
-  absl::StatusOr<std::unique_ptr<testing::TestDatabase>> tdb =
-      testing::TestDatabase::Create(GetParam());
-  ASSERT_TRUE(tdb.ok()) << tdb.status();
-  db::Database& db = (*tdb)->db();
-  auto exec = [&](const std::string& sql) {
-    ASSERT_TRUE(db.Run([&](soci::session& s) {
-                    s << sql;
-                    return absl::OkStatus();
-                  }).ok());
-  };
-  exec("INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, priority) "
+  Exec("INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, priority) "
        "VALUES (3, 'ds-1', 'sk-deepseek-plain-000001', 1)");
-  absl::StatusOr<crypto::SecretBox> box = crypto::SecretBox::FromMasterKey(
-      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
-  ASSERT_TRUE(box.ok());
+  const crypto::SecretBox box = testing::TestSecretBox();
   ManualClock clock(kT0);
   KeyPoolConfig config;
   config.clock = &clock;
@@ -398,7 +386,7 @@ TEST_P(KeyPoolRuntimeTest, ReloadRpcReadsTheDatabaseAndShutdownWritesBack) {
   config.sync.flush_interval = absl::Hours(1);
   prometheus::Registry registry;
   absl::StatusOr<std::unique_ptr<KeyPoolRuntime>> rt =
-      KeyPoolRuntime::Start(&db, *box, &registry, config);
+      KeyPoolRuntime::Start(&db(), box, &registry, config);
   ASSERT_TRUE(rt.ok()) << rt.status();
   EXPECT_EQ((*rt)->keys_loaded(), 1);
   std::unique_ptr<KeyPoolService> service = (*rt)->NewService();
@@ -406,7 +394,7 @@ TEST_P(KeyPoolRuntimeTest, ReloadRpcReadsTheDatabaseAndShutdownWritesBack) {
     Server server(service.get());
     std::unique_ptr<aigw::v1::KeyPool::Stub> stub = server.NewClient();
 
-    exec("INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, priority) "
+    Exec("INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, priority) "
          "VALUES (3, 'ds-2', 'sk-deepseek-plain-000002', 5)");
     aigw::v1::ReloadResponse reloaded;
     grpc::ClientContext ctx;
@@ -423,13 +411,7 @@ TEST_P(KeyPoolRuntimeTest, ReloadRpcReadsTheDatabaseAndShutdownWritesBack) {
     EXPECT_EQ(lease.base_url(), "https://api.deepseek.com");
   }
   (*rt)->Stop();
-  long long tokens = 0;
-  ASSERT_TRUE(db.Run([&](soci::session& s) {
-                  s << "SELECT tokens_count_today FROM t_ai_api_keys WHERE key_name = 'ds-2'",
-                      soci::into(tokens);
-                  return absl::OkStatus();
-                }).ok());
-  EXPECT_EQ(tokens, 77);
+  EXPECT_EQ(QueryInt("SELECT tokens_count_today FROM t_ai_api_keys WHERE key_name = 'ds-2'"), 77);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, KeyPoolRuntimeTest,

@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "libs/common/clock.h"
 #include "services/keypool/key_pool.h"
-#include "tests/testing/test_database.h"
+#include "tests/testing/database_test.h"
 
 namespace aigw::keypool {
 namespace {
@@ -58,15 +58,8 @@ TEST(KeyWindowCodecTest, RoundTripsAgesRelativeToTheSave) {
   EXPECT_TRUE(KeyWindowStore::Decode("junk;1:x:2;-5:1:1;", later).empty());
 }
 
-class KeyWindowStoreTest : public ::testing::TestWithParam<db::Backend> {
+class KeyWindowStoreTest : public testing::DatabaseTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::TestDatabase>> t =
-        testing::TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
-  }
-
   static PoolSnapshot Snapshot() {
     PoolSnapshot snap;
     ProviderRow p;
@@ -95,13 +88,12 @@ class KeyWindowStoreTest : public ::testing::TestWithParam<db::Backend> {
   }
 
   ManualClock clock_{kT0};
-  std::unique_ptr<testing::TestDatabase> tdb_;
 };
 
 TEST_P(KeyWindowStoreTest, SuccessorStartsWithTheMinuteAndAssumesTheUnsavedGap) {
   KeyPool active(&clock_, KeyPoolOptions{});
   active.Apply(Snapshot());
-  KeyWindowStore saver(&tdb_->db(), &clock_);
+  KeyWindowStore saver(&db(), &clock_);
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(active.Lease("openai", 100, {}).ok());
   clock_.Advance(absl::Seconds(20));
   for (int i = 0; i < 2; ++i) ASSERT_TRUE(active.Lease("openai", 100, {}).ok());
@@ -113,7 +105,7 @@ TEST_P(KeyWindowStoreTest, SuccessorStartsWithTheMinuteAndAssumesTheUnsavedGap) 
   clock_.Advance(absl::Milliseconds(400));
   KeyPool successor(&clock_, KeyPoolOptions{});
   successor.Apply(Snapshot());
-  KeyWindowStore restorer(&tdb_->db(), &clock_);
+  KeyWindowStore restorer(&db(), &clock_);
   absl::StatusOr<int> restored = restorer.Restore(successor);
   ASSERT_TRUE(restored.ok()) << restored.status();
   EXPECT_EQ(*restored, 1);
@@ -136,7 +128,7 @@ TEST_P(KeyWindowStoreTest, SuccessorStartsWithTheMinuteAndAssumesTheUnsavedGap) 
 TEST_P(KeyWindowStoreTest, IdleKeysAreNotRewrittenAndOldSavesAreIgnored) {
   KeyPool active(&clock_, KeyPoolOptions{});
   active.Apply(Snapshot());
-  KeyWindowStore saver(&tdb_->db(), &clock_);
+  KeyWindowStore saver(&db(), &clock_);
   ASSERT_TRUE(active.Lease("openai", 100, {}).ok());
   ASSERT_TRUE(saver.Save(active, 1).ok());
   // Two minutes later the window is empty; a successor then restores none.
@@ -145,7 +137,7 @@ TEST_P(KeyWindowStoreTest, IdleKeysAreNotRewrittenAndOldSavesAreIgnored) {
   ASSERT_TRUE(saver.Save(active, 1).ok());
   KeyPool successor(&clock_, KeyPoolOptions{});
   successor.Apply(Snapshot());
-  KeyWindowStore restorer(&tdb_->db(), &clock_);
+  KeyWindowStore restorer(&db(), &clock_);
   absl::StatusOr<int> restored = restorer.Restore(successor);
   ASSERT_TRUE(restored.ok()) << restored.status();
   EXPECT_EQ(*restored, 0);
@@ -155,7 +147,7 @@ TEST_P(KeyWindowStoreTest, IdleKeysAreNotRewrittenAndOldSavesAreIgnored) {
 TEST_P(KeyWindowStoreTest, FencedSaveWritesNothing) {
   KeyPool active(&clock_, KeyPoolOptions{});
   active.Apply(Snapshot());
-  KeyWindowStore saver(&tdb_->db(), &clock_);
+  KeyWindowStore saver(&db(), &clock_);
   saver.set_write_fence([](soci::session&) {
     return absl::FailedPreconditionError("no longer the active one");
   });
@@ -163,7 +155,7 @@ TEST_P(KeyWindowStoreTest, FencedSaveWritesNothing) {
   EXPECT_EQ(saver.Save(active, 1).code(), absl::StatusCode::kFailedPrecondition);
   KeyPool successor(&clock_, KeyPoolOptions{});
   successor.Apply(Snapshot());
-  KeyWindowStore restorer(&tdb_->db(), &clock_);
+  KeyWindowStore restorer(&db(), &clock_);
   absl::StatusOr<int> restored = restorer.Restore(successor);
   ASSERT_TRUE(restored.ok());
   EXPECT_EQ(*restored, 0);

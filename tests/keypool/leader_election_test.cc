@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "libs/common/clock.h"
 #include "soci/soci.h"
-#include "tests/testing/test_database.h"
+#include "tests/testing/database_test.h"
 
 namespace aigw::keypool {
 namespace {
@@ -18,17 +18,8 @@ using ::testing::HasSubstr;
 
 constexpr absl::Duration kLease = absl::Milliseconds(600);
 
-class LeaderElectionTest : public ::testing::TestWithParam<db::Backend> {
+class LeaderElectionTest : public testing::DatabaseTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::TestDatabase>> t =
-        testing::TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
-  }
-
-  db::Database& db() { return tdb_->db(); }
-
   std::unique_ptr<LeaderElection> Make(const std::string& holder, Clock* clock,
                                        absl::Duration outage_hold = absl::ZeroDuration()) {
     LeaderElectionOptions o;
@@ -41,22 +32,8 @@ class LeaderElectionTest : public ::testing::TestWithParam<db::Backend> {
     return std::move(*e);
   }
 
-  void Exec(const std::string& sql) {
-    absl::Status st = db().Run([&](soci::session& s) {
-      s << sql;
-      return absl::OkStatus();
-    });
-    ASSERT_TRUE(st.ok()) << st << " in " << sql;
-  }
-
   std::string Holder() {
-    std::string holder;
-    absl::Status st = db().Run([&](soci::session& s) {
-      s << "SELECT holder FROM t_ai_leader_leases WHERE name = 'keypool'", soci::into(holder);
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(st.ok()) << st;
-    return holder;
+    return QueryString("SELECT holder FROM t_ai_leader_leases WHERE name = 'keypool'");
   }
 
   absl::Status FenceInTransaction(LeaderElection& e, int64_t fencing) {
@@ -64,7 +41,6 @@ class LeaderElectionTest : public ::testing::TestWithParam<db::Backend> {
   }
 
   ManualClock clock_;
-  std::unique_ptr<testing::TestDatabase> tdb_;
 };
 
 TEST_P(LeaderElectionTest, FirstReplicaTakesTheFreeRowAndTheSecondStaysStandby) {

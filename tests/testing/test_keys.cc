@@ -7,8 +7,12 @@
 #include <openssl/rsa.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <utility>
 
+#include "absl/status/statusor.h"
 #include "gtest/gtest.h"
 
 namespace aigw::testing {
@@ -21,6 +25,15 @@ std::string BioText(BIO* bio) {
 }
 
 }  // namespace
+
+crypto::SecretBox TestSecretBox(absl::string_view master_key) {
+  absl::StatusOr<crypto::SecretBox> box = crypto::SecretBox::FromMasterKey(master_key);
+  if (!box.ok()) {
+    std::fprintf(stderr, "TestSecretBox: %s\n", box.status().ToString().c_str());
+    std::abort();
+  }
+  return *std::move(box);
+}
 
 RsaKeyPem GenerateRsaKey(int bits) {
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_RSA_gen(bits), &EVP_PKEY_free);

@@ -191,7 +191,7 @@ TEST_P(LogRetentionTest, MySqlDropsExpiredMonthlyPartitions) {
                                                                .events());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->duplicates, 1);
-  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM t_ai_api_logs PARTITION (p202604)"), 2);
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM t_ai_api_logs PARTITION (p202604)"), 2);
 
   // A month later (2026-04-10, cutoff 2026-03-11 12:00): February's
   // partition is dropped whole, March's expired rows go by DELETE, one more
@@ -206,7 +206,7 @@ TEST_P(LogRetentionTest, MySqlDropsExpiredMonthlyPartitions) {
   EXPECT_EQ(Partitions(),
             (std::vector<std::string>{"p202603", "p202604", "p202605", "p202606", "pmax"}));
   // The daily statistics keep every event ever recorded.
-  EXPECT_EQ(QueryInt(db(), "SELECT SUM(attempt_count) FROM t_ai_usage_stats"), 17);
+  EXPECT_EQ(QueryInt("SELECT SUM(attempt_count) FROM t_ai_usage_stats"), 17);
 }
 
 // Partitions made while retention was off (from the oldest month with data)

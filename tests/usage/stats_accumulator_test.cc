@@ -92,15 +92,8 @@ TEST(StatsAccumulatorTest, UpsertStatementsHoldAtMostMaxRowsEach) {
                   .empty());
 }
 
-class StatsAccumulatorDbTest : public ::testing::TestWithParam<db::Backend> {
+class StatsAccumulatorDbTest : public aigw::testing::DatabaseTest {
  protected:
-  void SetUp() override {
-    auto t = TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
-  }
-  db::Database& db() { return tdb_->db(); }
-
   void Apply(const StatsAccumulator& acc, size_t max_rows) {
     absl::StatusOr<SqlQuoter> q = SqlQuoter::ForDatabase(db());
     ASSERT_TRUE(q.ok()) << q.status();
@@ -113,8 +106,6 @@ class StatsAccumulatorDbTest : public ::testing::TestWithParam<db::Backend> {
     });
     ASSERT_TRUE(st.ok()) << st;
   }
-
-  std::unique_ptr<TestDatabase> tdb_;
 };
 
 TEST_P(StatsAccumulatorDbTest, TheFiguresAreColumnsOfTheMigratedStatsTable) {
@@ -167,7 +158,7 @@ TEST_P(StatsAccumulatorDbTest, TheFirstKnownProviderIdSticks) {
   Apply(unknown, 10);
   Apply(known, 10);
   Apply(other, 10);
-  EXPECT_EQ(testing::QueryInt(db(), "SELECT provider_id FROM t_ai_usage_stats"), 4);
+  EXPECT_EQ(QueryInt("SELECT provider_id FROM t_ai_usage_stats"), 4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StatsAccumulatorDbTest,

@@ -25,12 +25,11 @@ namespace {
 using ::aigw::testing::TestDatabase;
 using namespace ::aigw::usage::testing;  // NOLINT(build/namespaces)
 
-class UsageQueriesTest : public ::testing::TestWithParam<db::Backend> {
+class UsageQueriesTest : public aigw::testing::DatabaseTest {
  protected:
   void SetUp() override {
-    auto t = TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
+    DatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     auto store = UsageStore::Create(&db(), {}, nullptr, &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
@@ -38,8 +37,6 @@ class UsageQueriesTest : public ::testing::TestWithParam<db::Backend> {
     ASSERT_TRUE(q.ok()) << q.status();
     queries_ = std::move(*q);
   }
-
-  db::Database& db() { return tdb_->db(); }
 
   void Record(const std::vector<v1::CallEvent>& events) {
     for (size_t i = 0; i < events.size(); i += 1000) {
@@ -63,7 +60,6 @@ class UsageQueriesTest : public ::testing::TestWithParam<db::Backend> {
   }
 
   ManualClock clock_{TestNow()};
-  std::unique_ptr<TestDatabase> tdb_;
   std::unique_ptr<UsageStore> store_;
   std::unique_ptr<UsageQueries> queries_;
 };
@@ -621,7 +617,7 @@ TEST_P(UsageQueriesTest, PagingHasNoGapsOrRepeatsWhileRowsAreInserted) {
   ASSERT_TRUE(st.ok()) << st;
   EXPECT_EQ(unique, want) << "a row was skipped";
   EXPECT_EQ(static_cast<int64_t>(ids.size()), total);
-  EXPECT_GT(QueryInt(db(), "SELECT COUNT(*) FROM t_ai_api_logs"), total);
+  EXPECT_GT(QueryInt("SELECT COUNT(*) FROM t_ai_api_logs"), total);
   for (size_t i = 1; i < order.size(); ++i) {
     EXPECT_TRUE(order[i - 1] > order[i]) << "not newest first at " << i;
   }

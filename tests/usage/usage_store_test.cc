@@ -42,7 +42,7 @@ class UsageStoreTest : public UsageDbTest {
     return r.ok() ? *r : RecordResult{-1, -1};
   }
 
-  int64_t LogRows() { return QueryInt(db(), "SELECT COUNT(*) FROM t_ai_api_logs"); }
+  int64_t LogRows() { return QueryInt("SELECT COUNT(*) FROM t_ai_api_logs"); }
 
   void ExpectAggregatesMatch(const std::vector<v1::CallEvent>& events) {
     const StatsTable stats = ReadStats(db());
@@ -359,7 +359,7 @@ TEST_P(UsageStoreTest, TextIsStoredExactlyWhateverItContains) {
     return absl::OkStatus();
   });
   ASSERT_TRUE(st.ok()) << st;
-  EXPECT_EQ(QueryInt(db(), "SELECT COUNT(*) FROM t_ai_api_logs"), 9);
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM t_ai_api_logs"), 9);
 }
 
 TEST_P(UsageStoreTest, StatDateIsTheDayInTheConfiguredZone) {
@@ -503,9 +503,9 @@ TEST_P(UsageStoreTest, ConcurrentCallersOnOneStoreCommitIdsInOrder) {
       // Each count in its own transaction (a fresh read view on MySQL).
       const std::string count =
           absl::StrCat("SELECT COUNT(*) FROM t_ai_api_logs WHERE id <= ", snap);
-      below = QueryInt(db(), count);
+      below = QueryInt(count);
       std::this_thread::yield();
-      below_later = QueryInt(db(), count);
+      below_later = QueryInt(count);
       if (below_later != below) ++reader_violations;
       ++reader_checks;
     }

@@ -270,18 +270,6 @@ ErrorTable ExpectedErrors(const std::vector<v1::CallEvent>& events) {
   return out;
 }
 
-int64_t QueryInt(db::Database& db, const std::string& sql) {
-  long long v = -1;
-  absl::Status st = db.Run([&](soci::session& s) {
-    soci::indicator ind;
-    s << sql, soci::into(v, ind);
-    if (ind != soci::i_ok) v = 0;
-    return absl::OkStatus();
-  });
-  EXPECT_TRUE(st.ok()) << st << " " << sql;
-  return v;
-}
-
 v1::RecordCallsRequest Batch(const std::vector<v1::CallEvent>& events, size_t begin, size_t end) {
   v1::RecordCallsRequest req;
   end = std::min(end, events.size());

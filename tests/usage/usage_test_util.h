@@ -15,6 +15,7 @@
 #include "libs/db/database.h"
 #include "prometheus/registry.h"
 #include "services/usage/usage_metrics.h"
+#include "tests/testing/database_test.h"
 #include "tests/testing/test_database.h"
 
 namespace aigw::usage::testing {
@@ -25,20 +26,16 @@ absl::Time TestNow();
 // A fresh migrated database on the parameter's backend, the usage metrics
 // and a clock at TestNow(), for the fixtures of the usage tests. Derived
 // fixtures call UsageDbTest::SetUp() first.
-class UsageDbTest : public ::testing::TestWithParam<db::Backend> {
+class UsageDbTest : public aigw::testing::DatabaseTest {
  protected:
   void SetUp() override {
-    auto t = aigw::testing::TestDatabase::Create(GetParam());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tdb_ = std::move(*t);
+    DatabaseTest::SetUp();
     metrics_ = std::make_unique<UsageMetrics>(registry_);
   }
-  db::Database& db() { return tdb_->db(); }
 
   ManualClock clock_{TestNow()};
   prometheus::Registry registry_;
   std::unique_ptr<UsageMetrics> metrics_;
-  std::unique_ptr<aigw::testing::TestDatabase> tdb_;
 };
 
 struct EventSpec {
@@ -92,7 +89,7 @@ ErrorTable RecountErrorsFromLogs(db::Database& db);
 StatsTable ExpectedStats(const std::vector<v1::CallEvent>& events);
 ErrorTable ExpectedErrors(const std::vector<v1::CallEvent>& events);
 
-int64_t QueryInt(db::Database& db, const std::string& sql);
+using aigw::testing::QueryInt;
 
 // Events as a RecordCalls batch.
 v1::RecordCallsRequest Batch(const std::vector<v1::CallEvent>& events, size_t begin = 0,
