@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "libs/providers/anthropic_adapter.h"
 #include "libs/tokenizer/tool_tokens.h"
 
 namespace aigw::gateway {
@@ -64,6 +65,12 @@ absl::StatusOr<int64_t> CheckTools(const google::protobuf::RepeatedPtrField<aigw
     const std::string field = absl::StrCat("tools[", i, "]");
     if (absl::Status st = CheckToolName(absl::StrCat(field, ".name"), t.name()); !st.ok()) {
       return st;
+    }
+    if (t.name() == providers::AnthropicAdapter::kStructuredOutputTool) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".name '", t.name(),
+          "' is reserved: the gateway offers a tool of that name to Anthropic models to carry "
+          "a response_format's answer; rename the tool"));
     }
     if (auto [it, inserted] = seen.emplace(t.name(), i); !inserted) {
       return absl::InvalidArgumentError(absl::StrCat(field, ".name '", t.name(),

@@ -20,8 +20,11 @@ inline constexpr int kMaxToolNameLength = 64;
 // ("tools[2].name").
 absl::Status CheckToolName(absl::string_view field, absl::string_view name);
 
-// At most `max_tools` tools, each with a valid name unique in the request and
-// parameters_json empty or a JSON object (nested at most
+// At most `max_tools` tools, each with a valid name unique in the request
+// and not providers::AnthropicAdapter::kStructuredOutputTool (the tool
+// that carries a response_format's answer on Anthropic models: a caller's
+// tool of that name would be mistaken for it), and parameters_json empty or
+// a JSON object (nested at most
 // tokenizer::kMaxToolSchemaDepth deep). Returns the bytes of text they carry
 // (names, descriptions, schemas), which count toward the request's limit.
 absl::StatusOr<int64_t> CheckTools(const google::protobuf::RepeatedPtrField<aigw::v1::Tool>& tools,

@@ -347,6 +347,10 @@ TEST(RequestValidationTest, ToolChoiceToolsAndResponseFormatAreChecked) {
   r.add_tools()->set_name("get_weather");
   ExpectError(Check(r), absl::StatusCode::kInvalidArgument, "tool names must be unique");
   r.mutable_tools()->RemoveLast();
+  r.add_tools()->set_name("aigw_structured_output");
+  ExpectError(Check(r), absl::StatusCode::kInvalidArgument,
+              "tools[1].name 'aigw_structured_output' is reserved");
+  r.mutable_tools()->RemoveLast();
   r.mutable_response_format()->set_type("json_schema");
   r.mutable_response_format()->set_name("sheet");
   r.mutable_response_format()->set_schema_json("[]");

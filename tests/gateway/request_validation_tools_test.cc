@@ -67,6 +67,20 @@ TEST(CheckToolsTest, CountsBytesAndRefusesDuplicatesAndBadSchemas) {
   ExpectRefused(CheckTools(r.tools(), 128).status(), "deeper than 32 levels");
 }
 
+TEST(CheckToolsTest, RefusesTheNameTheAnthropicStructuredOutputEmulationUses) {
+  // Anthropic has no response_format: the gateway offers a tool of this name
+  // and reads its input back as the answer, so a caller's tool of the same
+  // name would be taken for it.
+  ExpectRefused(CheckTools(WithTools({"get_weather", "aigw_structured_output"}).tools(), 128)
+                    .status(),
+                "tools[1].name 'aigw_structured_output' is reserved: the gateway offers a tool of "
+                "that name to Anthropic models to carry a response_format's answer; rename the "
+                "tool");
+  EXPECT_TRUE(CheckTools(WithTools({"aigw_structured_output2", "my_structured_output"}).tools(),
+                         128)
+                  .ok());
+}
+
 TEST(CheckToolChoiceTest, ModesAndNames) {
   aigw::v1::ChatCompletionRequest r = WithTools({"get_weather", "get_time"});
   EXPECT_TRUE(CheckToolChoice(r).ok());
