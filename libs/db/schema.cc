@@ -332,6 +332,26 @@ std::vector<std::string> V4LeaderLeaseAndKeyWindows(Backend b) {
   return out;
 }
 
+// What the chat contract's tools and images add to the call record: each
+// attempt's tool calls and images in the log (services/usage/log_columns.h),
+// and their daily sums in the stats (stats_accumulator.h). Added at the end
+// of each table with a default of 0, so rows written before read as calls
+// without tools or images; on MariaDB an InnoDB column added last is an
+// instant change, not a copy of the (partitioned) log.
+std::vector<std::string> V5ToolCallsAndImages(Backend b) {
+  if (b == Backend::kMySql) {
+    return {"ALTER TABLE t_ai_api_logs ADD COLUMN tool_calls INT NOT NULL DEFAULT 0, "
+            "ADD COLUMN images INT NOT NULL DEFAULT 0",
+            "ALTER TABLE t_ai_usage_stats ADD COLUMN tool_calls BIGINT NOT NULL DEFAULT 0, "
+            "ADD COLUMN images BIGINT NOT NULL DEFAULT 0"};
+  }
+  // SQLite adds one column a statement.
+  return {"ALTER TABLE t_ai_api_logs ADD COLUMN tool_calls INT NOT NULL DEFAULT 0",
+          "ALTER TABLE t_ai_api_logs ADD COLUMN images INT NOT NULL DEFAULT 0",
+          "ALTER TABLE t_ai_usage_stats ADD COLUMN tool_calls BIGINT NOT NULL DEFAULT 0",
+          "ALTER TABLE t_ai_usage_stats ADD COLUMN images BIGINT NOT NULL DEFAULT 0"};
+}
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
@@ -342,6 +362,8 @@ const std::vector<Migration>& AllMigrations() {
        &V3ErrorStatsAndLogPartitions},
       {4, "keypool leader election lease and saved key rate windows",
        &V4LeaderLeaseAndKeyWindows},
+      {5, "tool calls and images of each call in the api logs and the daily usage stats",
+       &V5ToolCallsAndImages},
   };
   return *kMigrations;
 }

@@ -107,7 +107,8 @@ absl::Status CheckFigures(const v1::CallEvent& e) {
   for (const Figure& f :
        {Figure{"cost_nanos", e.cost_nanos(), kMaxCostNanosPerEvent},
         Figure{"latency_ms", e.latency_ms(), kAny}, Figure{"ttft_ms", e.ttft_ms(), kAny},
-        Figure{"key_id", e.key_id(), kAny}, Figure{"provider_id", e.provider_id(), kAny}}) {
+        Figure{"key_id", e.key_id(), kAny}, Figure{"provider_id", e.provider_id(), kAny},
+        Figure{"tool_calls", e.tool_calls(), kAny}, Figure{"images", e.images(), kAny}}) {
     absl::Status st = CheckFigure(f.name, f.value, f.max);
     if (!st.ok()) return st;
   }
@@ -148,6 +149,8 @@ LogRow BuildRow(const v1::CallEvent& e, absl::TimeZone stats_zone, absl::Time no
   r.ttft_ms = static_cast<int32_t>(std::min(e.ttft_ms(), kIntMax));
   r.is_stream = e.is_stream();
   r.is_final = e.is_final();
+  r.tool_calls = e.tool_calls();
+  r.images = e.images();
   r.created_at = TruncateToMillis(e.has_created_at() ? FromProtoTimestamp(e.created_at()) : now);
   r.stat_date = absl::ToCivilDay(r.created_at, stats_zone);
   r.created_at_text = FormatDbTime(r.created_at);
@@ -197,6 +200,8 @@ void ToCallEvent(const LogRow& r, v1::CallEvent* e) {
   e->set_ttft_ms(r.ttft_ms);
   e->set_is_stream(r.is_stream);
   e->set_is_final(r.is_final);
+  e->set_tool_calls(r.tool_calls);
+  e->set_images(r.images);
   ToProtoTimestamp(r.created_at, e->mutable_created_at());
 }
 

@@ -48,6 +48,9 @@ struct LogRow {
   int32_t ttft_ms = 0;
   bool is_stream = false;
   bool is_final = false;
+  // Tool calls in the attempt's answer, images the request sent.
+  int32_t tool_calls = 0;
+  int32_t images = 0;
   // Whole milliseconds, as stored.
   absl::Time created_at;
   // The calendar day of created_at in the stats zone.
@@ -63,7 +66,7 @@ struct LogRow {
 // Checks one event and turns it into its row. INVALID_ARGUMENT (naming the
 // field) for what cannot be stored faithfully: no request_id, attempt < 1,
 // no provider_code, identifiers longer than their column, no or unknown
-// outcome, negative counts, cost or latency, counts or cost beyond
+// outcome, negative counts (tokens, tool calls, images), cost or latency, counts or cost beyond
 // kMaxTokensPerEvent / kMaxCostNanosPerEvent, created_at outside 1970..9999.
 // A missing created_at becomes `now`.
 absl::StatusOr<LogRow> ToLogRow(const v1::CallEvent& event, absl::TimeZone stats_zone,

@@ -50,6 +50,9 @@ inline constexpr LogColumn kLogColumns[] = {
     LogColumn::Bool("is_stream", &LogRow::is_stream),
     LogColumn::Bool("is_final", &LogRow::is_final),
     LogColumn::Time("created_at", &LogRow::created_at, &LogRow::created_at_text),
+    // Migration 5 (added at the end of the table on both backends).
+    LogColumn::Int("tool_calls", &LogRow::tool_calls),
+    LogColumn::Int("images", &LogRow::images),
 };
 inline constexpr size_t kLogColumnCount = std::size(kLogColumns);
 

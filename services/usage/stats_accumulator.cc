@@ -103,6 +103,7 @@ void StatsFigures::Add(const LogRow& r) {
   if (r.is_final) {
     ++total_requests;
     ++(r.success ? success_count : error_count);
+    images += r.images;
   }
   ++attempt_count;
   if (!r.success) ++attempt_error_count;
@@ -114,6 +115,7 @@ void StatsFigures::Add(const LogRow& r) {
   reasoning_tokens += r.reasoning_tokens;
   cost_nanos += r.cost_nanos;
   latency_ms += r.latency_ms;
+  tool_calls += r.tool_calls;
 }
 
 void StatsAccumulator::Add(const LogRow& r) {

@@ -37,6 +37,11 @@ struct StatsFigures {
   int64_t reasoning_tokens = 0;
   int64_t cost_nanos = 0;
   int64_t latency_ms = 0;
+  // Tool calls in the answers (only a successful attempt has any), and the
+  // images of client requests (final attempts: a retry sends the same
+  // images again, which its tokens already count).
+  int64_t tool_calls = 0;
+  int64_t images = 0;
 
   void Add(const LogRow& row);
   bool operator==(const StatsFigures&) const = default;
@@ -61,6 +66,8 @@ inline constexpr StatsColumn kStatsFigureColumns[] = {
     StatsColumn::BigInt("reasoning_tokens", &StatsFigures::reasoning_tokens),
     StatsColumn::Money("total_cost", &StatsFigures::cost_nanos),
     StatsColumn::BigInt("total_latency_ms", &StatsFigures::latency_ms),
+    StatsColumn::BigInt("tool_calls", &StatsFigures::tool_calls),
+    StatsColumn::BigInt("images", &StatsFigures::images),
 };
 
 // stat_date, provider_code, model, key_id: the unique key of a stats row.

@@ -57,6 +57,8 @@ void FillRow(const StatsFigures& s, v1::UsageRow* row) {
   row->set_total_cost_nanos(s.cost_nanos);
   row->set_total_cost(s.cost_nanos / kNanosPerUnit);
   row->set_avg_latency_ms(AvgLatency(s));
+  row->set_tool_calls(s.tool_calls);
+  row->set_images(s.images);
 }
 
 absl::Status DaysInRange(int days, absl::string_view what) {

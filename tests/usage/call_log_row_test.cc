@@ -40,6 +40,7 @@ TEST(DeriveOutcomeTest, ReadsBackWhatTheGatewayDecided) {
   EXPECT_EQ(DeriveOutcome(false, "BAD_RESPONSE", 200, 7), v1::SERVER_ERROR);
   EXPECT_EQ(DeriveOutcome(false, "CLIENT_TOO_SLOW", 200, 7), v1::CLIENT_ERROR);
   EXPECT_EQ(DeriveOutcome(false, "HOST_NOT_ALLOWED", 0, 0), v1::NOT_SENT);
+  EXPECT_EQ(DeriveOutcome(false, "UNSUPPORTED_CAPABILITY", 0, 0), v1::NOT_SENT);
   EXPECT_EQ(DeriveOutcome(false, "SOMETHING_ELSE", 200, 7), v1::NETWORK_ERROR);
 }
 
@@ -86,6 +87,8 @@ v1::CallEvent GoodEvent() {
   e.set_ttft_ms(120);
   e.set_is_stream(true);
   e.set_is_final(true);
+  e.set_tool_calls(2);
+  e.set_images(3);
   ToProtoTimestamp(absl::FromUnixMillis(1773144000123), e.mutable_created_at());
   return e;
 }
@@ -96,6 +99,8 @@ TEST(ToLogRowTest, KeepsEveryFieldOfAGoodEventAndMakesTheWritersTexts) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->cached_prompt_tokens, 300);
   EXPECT_EQ(r->reasoning_tokens, 50);
+  EXPECT_EQ(r->tool_calls, 2);
+  EXPECT_EQ(r->images, 3);
   EXPECT_TRUE(r->success);
   EXPECT_EQ(r->error_code, "");
   // 12:00 UTC is the next day at UTC+14.
@@ -145,6 +150,8 @@ TEST(ToLogRowTest, RefusesWhatCannotBeStoredFaithfullyNamingTheField) {
                     "): refused so that the daily sums cannot overflow")},
       {[](v1::CallEvent& e) { e.set_ttft_ms(-3); }, "ttft_ms must not be negative, got -3"},
       {[](v1::CallEvent& e) { e.set_provider_id(-1); }, "provider_id must not be negative, got -1"},
+      {[](v1::CallEvent& e) { e.set_tool_calls(-2); }, "tool_calls must not be negative, got -2"},
+      {[](v1::CallEvent& e) { e.set_images(-1); }, "images must not be negative, got -1"},
       {[](v1::CallEvent& e) { e.mutable_created_at()->set_seconds(253402300800); },
        "created_at (253402300800 s) is outside the years 1970..9999"},
   };

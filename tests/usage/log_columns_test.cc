@@ -78,6 +78,8 @@ LogRow FullRow() {
   r.is_stream = true;
   r.is_final = false;
   r.created_at = absl::FromUnixMillis(1773144000123);  // 2026-03-10 12:00:00.123 UTC
+  r.tool_calls = 2;
+  r.images = 3;
   return r;
 }
 
@@ -87,7 +89,7 @@ TEST(AppendLogValuesTest, WritesEveryColumnAsAnSqlLiteral) {
   EXPECT_EQ(out,
             "('req-1',2,3,'openai',7,'gpt-4o','it''s','10.0.0.1','a\\\\b','error','HTTP_500',"
             "'boom',500,100,50,150,10,5,20,0.000001500,2147483647,40,1,0,"
-            "'2026-03-10 12:00:00.123')");
+            "'2026-03-10 12:00:00.123',2,3)");
 }
 
 TEST(AppendLogValuesTest, EmptyOptionalTextIsNullAndReadyMadeTextsAreUsed) {
@@ -102,7 +104,7 @@ TEST(AppendLogValuesTest, EmptyOptionalTextIsNullAndReadyMadeTextsAreUsed) {
   AppendLogValues(r, SqlQuoter(false), &out);
   EXPECT_EQ(out,
             "('r',1,0,'p',0,'',NULL,NULL,NULL,'success',NULL,NULL,0,0,0,0,0,0,0,1.000000000,0,0,"
-            "0,1,'2026-01-02 03:04:05.006')");
+            "0,1,'2026-01-02 03:04:05.006',0,0)");
 }
 
 }  // namespace

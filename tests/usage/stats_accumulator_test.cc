@@ -48,8 +48,14 @@ LogRow Row(const std::string& model, int64_t key_id, bool success, bool is_final
 TEST(StatsAccumulatorTest, CountsFinalAttemptsAsRequestsAndEveryAttemptsFigures) {
   StatsAccumulator acc;
   // One request: a rate-limited first attempt on key 1, then a success on key 1.
-  acc.Add(Row("gpt-4o", 1, false, false, "HTTP_429"));
-  acc.Add(Row("gpt-4o", 1, true, true));
+  // Each attempt sent 2 images; the answer called 3 tools.
+  LogRow limited = Row("gpt-4o", 1, false, false, "HTTP_429");
+  limited.images = 2;
+  acc.Add(limited);
+  LogRow answered = Row("gpt-4o", 1, true, true);
+  answered.images = 2;
+  answered.tool_calls = 3;
+  acc.Add(answered);
   // Another request that failed for good.
   acc.Add(Row("gpt-4o", 1, false, true, "HTTP_500"));
   ASSERT_EQ(acc.stats().size(), 1u);
@@ -64,6 +70,8 @@ TEST(StatsAccumulatorTest, CountsFinalAttemptsAsRequestsAndEveryAttemptsFigures)
   EXPECT_EQ(f.reasoning_tokens, 9);
   EXPECT_EQ(f.cost_nanos, 3000000003);
   EXPECT_EQ(f.latency_ms, 600);
+  EXPECT_EQ(f.tool_calls, 3);
+  EXPECT_EQ(f.images, 2);  // once a request
   EXPECT_EQ(acc.errors().size(), 2u);
   EXPECT_EQ(acc.errors().at(ErrorKey{kDay, "openai", 1, "HTTP_429"}), 1);
   EXPECT_EQ(acc.errors().at(ErrorKey{kDay, "openai", 1, "HTTP_500"}), 1);
@@ -125,7 +133,10 @@ TEST_P(StatsAccumulatorDbTest, TheFiguresAreColumnsOfTheMigratedStatsTable) {
 TEST_P(StatsAccumulatorDbTest, UpsertsAddToTheRowsAlreadyThere) {
   StatsAccumulator acc;
   acc.Add(Row("gpt-4o", 1, false, false, "HTTP_429"));
-  acc.Add(Row("gpt-4o", 1, true, true));
+  LogRow answered = Row("gpt-4o", 1, true, true);
+  answered.tool_calls = 2;
+  answered.images = 1;
+  acc.Add(answered);
   acc.Add(Row("gpt-4o-mini", 2, false, true, "it's"));
   Apply(acc, 1);
   Apply(acc, 500);
@@ -141,6 +152,8 @@ TEST_P(StatsAccumulatorDbTest, UpsertsAddToTheRowsAlreadyThere) {
   EXPECT_EQ(f.cache_creation_tokens, 8);
   EXPECT_EQ(f.cost_nanos, 4000000004);
   EXPECT_EQ(f.latency_ms, 800);
+  EXPECT_EQ(f.tool_calls, 4);
+  EXPECT_EQ(f.images, 2);
   const testing::ErrorTable errors = testing::ReadErrorStats(db());
   EXPECT_EQ(errors.at({"2026-03-10", "openai", 1, "HTTP_429"}), 2);
   EXPECT_EQ(errors.at({"2026-03-10", "openai", 2, "it's"}), 2);

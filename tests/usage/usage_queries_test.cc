@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "libs/common/clock.h"
 #include "libs/common/proto_time.h"
+#include "libs/db/migrations.h"
 #include "services/usage/usage_store.h"
 #include "services/usage/usage_time.h"
 #include "soci/soci.h"
@@ -95,12 +96,17 @@ std::vector<v1::CallEvent> HandMade() {
   add("a", 1, "openai", 1, "gpt-4o", v1::RATE_LIMITED, "RATE_LIMITED", d8, false, 0, 0, 0, 100);
   add("a", 2, "openai", 2, "gpt-4o", v1::SUCCESS, "", d8 + absl::Seconds(2), true, 1000, 500,
       7500000, 900);
-  // 2026-03-10: openai gpt-4o-mini success; anthropic request failing for good.
+  // 2026-03-10: openai gpt-4o-mini success with 3 images and 2 tool calls;
+  // anthropic request with an image failing for good.
   add("b", 1, "openai", 2, "gpt-4o-mini", v1::SUCCESS, "", d10, true, 200, 100, 90000, 300);
+  out.back().set_images(3);
+  out.back().set_tool_calls(2);
   add("c", 1, "anthropic", 4, "claude-3-5-haiku-20241022", v1::SERVER_ERROR, "HTTP_500", d10, false,
       0, 0, 0, 1000);
+  out.back().set_images(1);
   add("c", 2, "anthropic", 4, "claude-3-5-haiku-20241022", v1::SERVER_ERROR, "HTTP_500",
       d10 + absl::Seconds(3), true, 0, 0, 0, 1200);
+  out.back().set_images(1);
   // 2026-03-01: outside a 7-day window ending 2026-03-10.
   add("old", 1, "deepseek", 6, "deepseek-chat", v1::SUCCESS, "",
       absl::FromCivil(absl::CivilSecond(2026, 3, 1, 10, 0, 0), absl::UTCTimeZone()), true, 10, 10,
@@ -129,12 +135,17 @@ TEST_P(UsageQueriesTest, GetUsageGroupsByDayProviderModelAndKey) {
   EXPECT_EQ(d8.total_cost_nanos(), 7500000);
   EXPECT_DOUBLE_EQ(d8.total_cost(), 0.0075);
   EXPECT_DOUBLE_EQ(d8.avg_latency_ms(), 500);  // (100 + 900) / 2 attempts
+  EXPECT_EQ(d8.tool_calls(), 0);
+  EXPECT_EQ(d8.images(), 0);
   const v1::UsageRow& d10 = by_day->rows(1);
   EXPECT_EQ(d10.date(), "2026-03-10");
   EXPECT_EQ(d10.total_requests(), 2);
   EXPECT_EQ(d10.success_count(), 1);
   EXPECT_EQ(d10.error_count(), 1);
   EXPECT_DOUBLE_EQ(d10.avg_latency_ms(), (300 + 1000 + 1200) / 3.0);
+  // Tool calls of every answer; images once a request ("c" retried its one).
+  EXPECT_EQ(d10.tool_calls(), 2);
+  EXPECT_EQ(d10.images(), 4);
 
   req.set_group_by(v1::GetUsageRequest::PROVIDER);
   absl::StatusOr<v1::GetUsageResponse> by_provider = queries_->GetUsage(req);
@@ -624,6 +635,73 @@ TEST_P(UsageQueriesTest, PagingHasNoGapsOrRepeatsWhileRowsAreInserted) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, UsageQueriesTest,
+                         ::testing::ValuesIn(aigw::testing::TestDatabase::Backends()),
+                         aigw::testing::BackendName);
+
+// A database written before migration 5 (tool calls and images): once it is
+// applied, the rows already there read back as calls without tool calls or
+// images, and new rows keep theirs.
+class UsageUpgradeTest : public ::testing::TestWithParam<db::Backend> {};
+
+TEST_P(UsageUpgradeTest, RowsWrittenBeforeMigration5ReadAsCallsWithoutToolsOrImages) {
+  auto t = TestDatabase::Create(GetParam(), /*migrate=*/false);
+  ASSERT_TRUE(t.ok()) << t.status();
+  db::Database& db = (*t)->db();
+  ASSERT_TRUE(db::CurrentSchemaVersion(db).ok());  // creates the ledger
+  absl::Status st = db.Run([&](soci::session& s) {
+    for (const db::Migration& m : db::AllMigrations()) {
+      if (m.version > 4) break;
+      for (const std::string& sql : m.statements(db.backend())) s << sql;
+      s << "INSERT INTO aigw_schema_migrations (version, description, applied_at) VALUES (:v, "
+           ":d, '2026-03-01 00:00:00')",
+          soci::use(m.version), soci::use(m.description);
+    }
+    s << "INSERT INTO t_ai_api_logs (request_id, attempt, provider_code, model, status, "
+         "http_status, is_final, created_at) VALUES ('before', 1, 'openai', 'gpt-4o', "
+         "'success', 200, 1, '2026-03-10 09:00:00.000')";
+    s << "INSERT INTO t_ai_usage_stats (stat_date, provider_code, model, key_id, "
+         "total_requests, success_count, attempt_count) VALUES ('2026-03-10', 'openai', "
+         "'gpt-4o', 1, 1, 1, 1)";
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(st.ok()) << st;
+  absl::StatusOr<std::vector<int>> applied = db::ApplyMigrations(db);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_FALSE(applied->empty());
+  EXPECT_EQ(applied->front(), 5);
+
+  ManualClock clock(TestNow());
+  auto store = UsageStore::Create(&db, {}, nullptr, &clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto queries = UsageQueries::Create(&db, {}, nullptr, &clock);
+  ASSERT_TRUE(queries.ok()) << queries.status();
+  EventSpec spec;
+  spec.request_id = "after";
+  v1::CallEvent after = MakeEvent(spec);
+  after.set_tool_calls(2);
+  after.set_images(3);
+  ASSERT_TRUE((*store)->RecordCalls(Batch({after}).events()).ok());
+
+  absl::StatusOr<LogPage> logs = (*queries)->QueryLogs(v1::QueryLogsRequest(), 0);
+  ASSERT_TRUE(logs.ok()) << logs.status();
+  std::map<std::string, std::pair<int, int>> counts;
+  for (const v1::CallLog& log : logs->response.logs()) {
+    counts[log.event().request_id()] = {log.event().tool_calls(), log.event().images()};
+  }
+  EXPECT_EQ(counts, (std::map<std::string, std::pair<int, int>>{{"before", {0, 0}},
+                                                                 {"after", {2, 3}}}));
+  v1::GetUsageRequest usage;
+  usage.set_start_date("2026-03-10");
+  usage.set_end_date("2026-03-10");
+  absl::StatusOr<v1::GetUsageResponse> day = (*queries)->GetUsage(usage);
+  ASSERT_TRUE(day.ok()) << day.status();
+  ASSERT_EQ(day->rows_size(), 1);
+  EXPECT_EQ(day->rows(0).total_requests(), 2);
+  EXPECT_EQ(day->rows(0).tool_calls(), 2);
+  EXPECT_EQ(day->rows(0).images(), 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, UsageUpgradeTest,
                          ::testing::ValuesIn(aigw::testing::TestDatabase::Backends()),
                          aigw::testing::BackendName);
 

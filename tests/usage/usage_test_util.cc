@@ -30,7 +30,7 @@ StatsTable ReadFigures(db::Database& db, const std::string& sql) {
     std::string date, provider, model;
     long long key_id = 0;
     Figures f;
-    long long v[13];
+    long long v[15];
     soci::statement stmt(s);
     stmt.alloc();
     stmt.exchange(soci::into(date));
@@ -43,7 +43,8 @@ StatsTable ReadFigures(db::Database& db, const std::string& sql) {
     stmt.execute();
     while (stmt.fetch()) {
       Figures& g = out[{date, provider, model, key_id}];
-      g = Figures{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]};
+      g = Figures{v[0], v[1], v[2],  v[3],  v[4],  v[5],  v[6], v[7],
+                  v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
     }
     return absl::OkStatus();
   });
@@ -168,6 +169,11 @@ std::vector<v1::CallEvent> MixedWorkload(uint32_t seed, int requests, int days) 
         s.cost_nanos = s.prompt_tokens * 2500 + s.completion_tokens * 10000 + pick(1000);
       }
       v1::CallEvent e = MakeEvent(s);
+      // Every attempt of a request sends its images; a successful answer may
+      // call tools (from the request number, not the generator, so that the
+      // rest of the workload stays as it was).
+      if (r % 5 == 0) e.set_images(1 + r % 3);
+      if (!fails && r % 7 == 0) e.set_tool_calls(1 + r % 2);
       if (!fails && pick(3) == 0) {
         e.mutable_usage()->set_cached_prompt_tokens(s.prompt_tokens / 2);
         e.mutable_usage()->set_reasoning_tokens(s.completion_tokens / 3);
@@ -182,10 +188,12 @@ std::vector<v1::CallEvent> MixedWorkload(uint32_t seed, int requests, int days) 
 
 void PrintTo(const Figures& f, std::ostream* os) {
   *os << absl::StrFormat(
-      "{req=%d ok=%d err=%d att=%d att_err=%d p=%d c=%d t=%d cached=%d cw=%d r=%d cost=%d lat=%d}",
+      "{req=%d ok=%d err=%d att=%d att_err=%d p=%d c=%d t=%d cached=%d cw=%d r=%d cost=%d lat=%d "
+      "tools=%d img=%d}",
       f.total_requests, f.success_count, f.error_count, f.attempt_count, f.attempt_error_count,
       f.prompt_tokens, f.completion_tokens, f.total_tokens, f.cached_prompt_tokens,
-      f.cache_creation_tokens, f.reasoning_tokens, f.cost_nanos, f.latency_ms);
+      f.cache_creation_tokens, f.reasoning_tokens, f.cost_nanos, f.latency_ms, f.tool_calls,
+      f.images);
 }
 
 StatsTable ReadStats(db::Database& db) {
@@ -197,7 +205,7 @@ StatsTable ReadStats(db::Database& db) {
                                   "completion_tokens, total_tokens, cached_prompt_tokens, "
                                   "cache_creation_tokens, reasoning_tokens, ",
                                   db.dialect().DecimalToNanos("total_cost"),
-                                  ", total_latency_ms FROM t_ai_usage_stats"));
+                                  ", total_latency_ms, tool_calls, images FROM t_ai_usage_stats"));
 }
 
 ErrorTable ReadErrorStats(db::Database& db) {
@@ -220,7 +228,9 @@ StatsTable RecountStatsFromLogs(db::Database& db) {
                    "SUM(completion_tokens), SUM(total_tokens), SUM(cached_prompt_tokens), "
                    "SUM(cache_creation_tokens), SUM(reasoning_tokens), ",
                    db.dialect().DecimalToNanos("SUM(cost)"),
-                   ", SUM(latency_ms) FROM t_ai_api_logs GROUP BY ", day,
+                   ", SUM(latency_ms), SUM(tool_calls), "
+                   "SUM(CASE WHEN is_final = 1 THEN images ELSE 0 END) FROM t_ai_api_logs GROUP BY ",
+                   day,
                    ", provider_code, model, key_id"));
 }
 
@@ -253,6 +263,8 @@ StatsTable ExpectedStats(const std::vector<v1::CallEvent>& events) {
     f.reasoning_tokens += e.usage().reasoning_tokens();
     f.cost_nanos += e.cost_nanos();
     f.latency_ms += e.latency_ms();
+    f.tool_calls += e.tool_calls();
+    if (e.is_final()) f.images += e.images();
   }
   return out;
 }

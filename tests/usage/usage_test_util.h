@@ -60,7 +60,8 @@ v1::CallEvent MakeEvent(const EventSpec& spec);
 // three providers, several models and keys each, users, 1..4 attempts per
 // request (retries switching key and sometimes provider), failures of every
 // kind before the final attempt and some failed final attempts, requests
-// straddling midnight, events with and without an error code. Deterministic
+// straddling midnight, events with and without an error code, requests with
+// images and answers with tool calls. Deterministic
 // for a seed. Every event is unique by (request_id, attempt).
 std::vector<v1::CallEvent> MixedWorkload(uint32_t seed, int requests, int days);
 
@@ -70,7 +71,7 @@ struct Figures {
   int64_t total_requests = 0, success_count = 0, error_count = 0, attempt_count = 0,
           attempt_error_count = 0, prompt_tokens = 0, completion_tokens = 0, total_tokens = 0,
           cached_prompt_tokens = 0, cache_creation_tokens = 0, reasoning_tokens = 0, cost_nanos = 0,
-          latency_ms = 0;
+          latency_ms = 0, tool_calls = 0, images = 0;
   bool operator==(const Figures&) const = default;
 };
 void PrintTo(const Figures& f, std::ostream* os);
