@@ -91,6 +91,7 @@ std::optional<aigw::v1::Outcome> OutcomeForErrorCode(absl::string_view code) {
       {error_code::kNoAvailableKeys, aigw::v1::NOT_SENT},
       {error_code::kKeypoolUnavailable, aigw::v1::NOT_SENT},
       {error_code::kHostNotAllowed, aigw::v1::NOT_SENT},
+      {error_code::kUnsupportedCapability, aigw::v1::NOT_SENT},
   };
   aigw::v1::Outcome named;
   if (aigw::v1::Outcome_Parse(std::string(code), &named) &&

@@ -110,10 +110,13 @@ inline constexpr char kStreamTooLarge[] = "STREAM_TOO_LARGE";
 // The gateway ended the stream: its client read too slowly, or left.
 inline constexpr char kClientTooSlow[] = "CLIENT_TOO_SLOW";
 inline constexpr char kCancelled[] = "CANCELLED";
-// Never sent: no key could be leased, or the provider's host is not allowed.
+// Never sent: no key could be leased, the provider's host is not allowed,
+// or the target's model lacks a capability the request needs (tools,
+// images) and the call skipped it.
 inline constexpr char kNoAvailableKeys[] = "NO_AVAILABLE_KEYS";
 inline constexpr char kKeypoolUnavailable[] = "KEYPOOL_UNAVAILABLE";
 inline constexpr char kHostNotAllowed[] = "HOST_NOT_ALLOWED";
+inline constexpr char kUnsupportedCapability[] = "UNSUPPORTED_CAPABILITY";
 }  // namespace error_code
 
 // The outcome an error code stands for: an outcome's own name, or one of

@@ -78,6 +78,7 @@ CompletionMachine::CompletionMachine(const CompletionSettings* settings,
     : settings_(settings),
       request_(std::move(request)),
       targets_(std::move(targets)),
+      needs_(NeedsOf(request_)),
       stream_mode_(stream),
       deadline_(deadline),
       out_(out),
@@ -91,7 +92,42 @@ CompletionMachine::CompletionMachine(const CompletionSettings* settings,
 
 void CompletionMachine::Start() {
   if (settings_->metrics != nullptr) settings_->metrics->inflight().Increment();
-  LeaseNext();
+  EnterTarget();
+}
+
+void CompletionMachine::EnterTarget() {
+  // Validation refused a first target without the capabilities; fallbacks
+  // are checked here, so that one the request cannot use is passed over
+  // instead of failing the call.
+  const absl::string_view missing = MissingCapability(*target().model, needs_);
+  if (missing.empty()) {
+    LeaseNext();
+    return;
+  }
+  SkipTarget(CheckCapabilities(target(), needs_,
+                               target_index_ == 0
+                                   ? std::string()
+                                   : absl::StrCat("fallbacks[", target_index_ - 1, "]")),
+             missing);
+}
+
+void CompletionMachine::SkipTarget(const absl::Status& why, absl::string_view capability) {
+  if (cancelled_) {
+    FailCancelled();
+    return;
+  }
+  ++attempt_;
+  attempt_started_ = settings_->clock->Now();
+  lease_.Clear();  // the event names no key
+  failures_[target_index_] = Failure{why, /*upstream=*/false, /*skipped=*/true};
+  if (settings_->metrics != nullptr) {
+    settings_->metrics->TargetSkipped(target().provider->code, target().model->code,
+                                      std::string(capability));
+  }
+  const bool is_final = target_index_ + 1 >= targets_.size();
+  ReportAttempt(aigw::v1::NOT_SENT, 0, error_code::kUnsupportedCapability,
+                std::string(why.message()), {}, 0, is_final, /*event=*/true);
+  NextTarget();
 }
 
 void CompletionMachine::Cancel() {
@@ -456,12 +492,19 @@ bool CompletionMachine::WaitForRateLimitedKey(int64_t keypool_retry_after_ms) {
 void CompletionMachine::NextTarget() {
   if (target_index_ + 1 >= targets_.size()) {
     std::vector<std::string> parts;
+    // The last target tried says what went wrong; a skipped one's
+    // INVALID_ARGUMENT only when every target was skipped.
     absl::StatusCode code = absl::StatusCode::kUnavailable;
+    absl::StatusCode skipped_code = absl::StatusCode::kOk;
     for (size_t i = 0; i < targets_.size(); ++i) {
       if (!failures_[i].has_value()) continue;
-      code = failures_[i]->status.code();
+      (failures_[i]->skipped ? skipped_code : code) = failures_[i]->status.code();
       parts.push_back(std::string(failures_[i]->status.message()));
     }
+    const bool all_skipped = std::all_of(failures_.begin(), failures_.end(), [](const auto& f) {
+      return f.has_value() && f->skipped;
+    });
+    if (all_skipped) code = skipped_code;
     std::string message = parts.size() == 1
                               ? parts.front()
                               : absl::StrCat("every target failed: ", absl::StrJoin(parts, "; "));
@@ -476,7 +519,7 @@ void CompletionMachine::NextTarget() {
   rate_limited_keys_.clear();
   rate_limit_wait_.reset();
   rate_limit_waits_ = 0;
-  LeaseNext();
+  EnterTarget();
 }
 
 int64_t CompletionMachine::CountPromptTokens() const {

@@ -80,7 +80,9 @@ class CompletionActions {
 };
 
 // One client request as a state machine, without threads or I/O: for each
-// target (the first, then the fallbacks) lease a key, call the provider,
+// target (the first, then the fallbacks) that has what the request needs
+// (CheckCapabilities: tools, images; one without is skipped, recorded as an
+// attempt NOT_SENT with UNSUPPORTED_CAPABILITY) lease a key, call the provider,
 // report to the keypool, emit a CallEvent; retry with backoff on 5xx and
 // network errors; switch key at once on 429, a rejected key (401) and a 403
 // for the key, and wait for a 429's Retry-After only when no other key of
@@ -124,6 +126,7 @@ class CompletionMachine {
   struct Failure {
     absl::Status status;    // what the client would get
     bool upstream = false;  // an upstream answer, not a refused lease
+    bool skipped = false;   // the target lacked a capability and was not tried
   };
   // The gateway ended an attempt itself, mid-stream: a bound was passed,
   // the stream did not parse, or the client fell behind. How the attempt is
@@ -136,6 +139,11 @@ class CompletionMachine {
   };
 
   const ResolvedTarget& target() const { return targets_[target_index_]; }
+  // The call moved to targets_[target_index_]: lease for it, or skip it when
+  // its model lacks what the request needs.
+  void EnterTarget();
+  // Records the skip (an event NOT_SENT naming the capability) and moves on.
+  void SkipTarget(const absl::Status& why, absl::string_view capability);
   void LeaseNext();
   void SendAttempt();
   // The target's URL is outside --provider_host_allowlist: nothing is sent,
@@ -192,6 +200,7 @@ class CompletionMachine {
   const CompletionSettings* const settings_;
   aigw::v1::ChatCompletionRequest request_;
   const std::vector<ResolvedTarget> targets_;
+  const RequestNeeds needs_;
   const bool stream_mode_;
   const absl::Time deadline_;
   CompletionActions* const out_;

@@ -64,6 +64,12 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                      .Name("aigw_gateway_fallbacks_total")
                      .Help("Moves from an exhausted target to the next fallback.")
                      .Register(registry)),
+      skipped_targets_(prometheus::BuildCounter()
+                           .Name("aigw_gateway_skipped_targets_total")
+                           .Help("Fallback targets passed over because their model lacks a "
+                                 "capability the request needs, by provider, model and the "
+                                 "missing catalogue flag.")
+                           .Register(registry)),
       tool_calls_(prometheus::BuildCounter()
                       .Name("aigw_gateway_tool_calls_total")
                       .Help("Tool calls in successful answers, by provider and model.")
@@ -199,6 +205,13 @@ void GatewayMetrics::Retry(const std::string& provider, const std::string& reaso
 
 void GatewayMetrics::Fallback(const std::string& from, const std::string& to) {
   CounterFor(fallbacks_, {{"from", from}, {"to", to}}).Increment();
+}
+
+void GatewayMetrics::TargetSkipped(const std::string& provider, const std::string& model,
+                                   const std::string& capability) {
+  CounterFor(skipped_targets_,
+             {{"provider", provider}, {"model", model}, {"capability", capability}})
+      .Increment();
 }
 
 void GatewayMetrics::ToolCallsAndImages(const std::string& provider, const std::string& model,

@@ -25,6 +25,7 @@ namespace aigw::gateway {
 //   aigw_gateway_cost_usd_total{provider,model}
 //   aigw_gateway_retries_total{provider,reason}
 //   aigw_gateway_fallbacks_total{from,to}
+//   aigw_gateway_skipped_targets_total{provider,model,capability}  supports_function_call | supports_vision
 //   aigw_gateway_inflight_requests
 //   aigw_gateway_event_queue_depth, aigw_gateway_spool_events, aigw_gateway_spool_bytes,
 //   aigw_gateway_events_delivered_total, aigw_gateway_events_rejected_total,
@@ -56,6 +57,9 @@ class GatewayMetrics {
   void FirstToken(const std::string& provider, double seconds);
   void Retry(const std::string& provider, const std::string& reason);
   void Fallback(const std::string& from, const std::string& to);
+  // A target passed over: its model lacks `capability` (the catalogue flag).
+  void TargetSkipped(const std::string& provider, const std::string& model,
+                     const std::string& capability);
   // A successful call's tool calls and images; nothing for a plain one.
   void ToolCallsAndImages(const std::string& provider, const std::string& model, int tool_calls,
                           int images);
@@ -87,6 +91,7 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>& cost_;
   prometheus::Family<prometheus::Counter>& retries_;
   prometheus::Family<prometheus::Counter>& fallbacks_;
+  prometheus::Family<prometheus::Counter>& skipped_targets_;
   prometheus::Family<prometheus::Counter>& tool_calls_;
   prometheus::Family<prometheus::Counter>& images_;
   prometheus::Gauge* inflight_;

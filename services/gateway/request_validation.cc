@@ -114,17 +114,20 @@ RequestNeeds NeedsOf(const aigw::v1::ChatCompletionRequest& request) {
   return needs;
 }
 
+absl::string_view MissingCapability(const ModelEntry& m, const RequestNeeds& needs) {
+  if (needs.function_calling && !m.supports_function_call) return "supports_function_call";
+  if (needs.vision && !m.supports_vision) return "supports_vision";
+  return "";
+}
+
 absl::Status CheckCapabilities(const ResolvedTarget& target, const RequestNeeds& needs,
                                absl::string_view field) {
   const ModelEntry& m = *target.model;
-  absl::string_view capability, flag, what;
-  if (needs.function_calling && !m.supports_function_call) {
-    capability = "function calling", flag = "supports_function_call", what = "tools or tool turns";
-  } else if (needs.vision && !m.supports_vision) {
-    capability = "images", flag = "supports_vision", what = "image parts";
-  } else {
-    return absl::OkStatus();
-  }
+  const absl::string_view flag = MissingCapability(m, needs);
+  if (flag.empty()) return absl::OkStatus();
+  const bool tools = flag == "supports_function_call";
+  const absl::string_view capability = tools ? "function calling" : "images";
+  const absl::string_view what = tools ? "tools or tool turns" : "image parts";
   return absl::InvalidArgumentError(absl::StrCat(
       field, field.empty() ? "" : ": ", "model '", m.code, "' of provider '",
       target.provider->code, "' does not support ", capability, " (", flag,

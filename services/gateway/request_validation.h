@@ -56,6 +56,11 @@ struct RequestNeeds {
 };
 RequestNeeds NeedsOf(const aigw::v1::ChatCompletionRequest& request);
 
+// The catalogue flag of the first capability the request needs that the
+// model lacks ("supports_function_call", "supports_vision"); empty when it
+// has them all.
+absl::string_view MissingCapability(const ModelEntry& model, const RequestNeeds& needs);
+
 // OK when the model has what the request needs (its catalogue entry's
 // supports_function_call and supports_vision); else INVALID_ARGUMENT naming
 // the model, the capability and what to do; `field`, when not empty,

@@ -441,5 +441,57 @@ TEST_F(ChatFeaturesPipelineTest, AnthropicJsonSchemaIsAForcedToolUnaryAndStreame
   for (const auto& ev : h_.events().events()) EXPECT_EQ(ev.tool_calls(), 0);
 }
 
+// --- Fallbacks and capabilities ------------------------------------------------
+
+// The seed catalogue's deepseek-reasoner has no function calling and
+// deepseek-chat no vision: as fallbacks of requests that need them they are
+// passed over, each with an event saying why, and the call goes on.
+TEST_F(ChatFeaturesPipelineTest, AFallbackWithoutACapabilityIsSkippedWithItsReasonRecorded) {
+  h_.AddRule(R"({"path":"/v1/chat/completions","status":403,)"
+             R"("message":"Country, region, or territory not supported"})");
+  auto req = UserRequest("openai", "gpt-4o-mini", "Weather in Paris?");
+  AddTools(&req);
+  auto* reasoner = req.add_fallbacks();
+  reasoner->set_provider_code("deepseek");
+  reasoner->set_model("deepseek-reasoner");
+  auto* chat = req.add_fallbacks();
+  chat->set_provider_code("deepseek");
+  chat->set_model("deepseek-chat");
+  CallResult r = h_.Run(req);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.completion.model(), "deepseek-chat");
+  auto requests = h_.upstream().requests().Requests();
+  ASSERT_EQ(requests.size(), 2u);  // openai, then deepseek-chat: the reasoner never
+  EXPECT_NE(requests[1].body.find(R"("model":"deepseek-chat")"), std::string::npos)
+      << requests[1].body;
+  auto events = h_.events().events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1].model(), "deepseek-reasoner");
+  EXPECT_EQ(events[1].outcome(), aigw::v1::NOT_SENT);
+  EXPECT_EQ(events[1].error_code(), "UNSUPPORTED_CAPABILITY");
+  EXPECT_EQ(events[1].key_id(), 0);
+  EXPECT_NE(events[1].error_message().find(
+                "fallbacks[0]: model 'deepseek-reasoner' of provider 'deepseek' does not "
+                "support function calling"),
+            std::string::npos)
+      << events[1].error_message();
+  EXPECT_EQ(events[2].outcome(), aigw::v1::SUCCESS);
+  EXPECT_TRUE(events[2].is_final());
+
+  // Images: the only fallback cannot see them; the caller hears why the
+  // first target failed and why the fallback was not tried.
+  h_.upstream().requests().ClearRequests();
+  auto images = ImageRequest("openai");
+  images.add_fallbacks()->set_provider_code("deepseek");
+  CallResult refused = h_.Run(images);
+  EXPECT_EQ(refused.status.code(), absl::StatusCode::kPermissionDenied) << refused.status;
+  EXPECT_NE(refused.status.message().find(
+                "fallbacks[0]: model 'deepseek-chat' of provider 'deepseek' does not support "
+                "images (supports_vision is off in its catalogue entry)"),
+            std::string::npos)
+      << refused.status;
+  EXPECT_EQ(h_.upstream().requests().Requests().size(), 1u);
+}
+
 }  // namespace
 }  // namespace aigw::gateway::testing

@@ -403,6 +403,82 @@ TEST_F(CompletionMachineTest, AHostOutsideTheAllowListIsNeverSentTo) {
   EXPECT_EQ(out_.status->code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// A fallback whose model lacks what the request needs (tools here) is
+// passed over without a lease: the call log records why, and the call goes
+// on to the next target.
+TEST_F(CompletionMachineTest, AFallbackWithoutACapabilityTheRequestNeedsIsSkipped) {
+  ProviderEntry text_only = Provider(3, "deepseek", "openai", "deepseek-reasoner");
+  text_only.models[0].supports_function_call = false;
+  catalogue_ = Catalogue::FromProviders({Provider(1, "openai", "openai", "gpt-4o"), text_only,
+                                         Provider(4, "backup", "openai", "gpt-4o-mini")});
+  request_.add_tools()->set_name("get_weather");
+  Begin({"openai", "deepseek", "backup"});
+  machine_->OnLease(Refused(absl::ResourceExhaustedError("no usable key for openai")));
+  ASSERT_EQ(out_.leases.size(), 2u);
+  EXPECT_EQ(out_.leases[1].provider_code(), "backup");  // deepseek never asked for a key
+  Answer(2, 200, OpenAiAnswer("sunny"));
+
+  ASSERT_TRUE(out_.status.has_value());
+  EXPECT_TRUE(out_.status->ok()) << *out_.status;
+  EXPECT_EQ(out_.completion.provider_code(), "backup");
+  EXPECT_THAT(Outcomes(), ElementsAre("NOT_SENT", "NOT_SENT", "SUCCESS!"));
+  const aigw::v1::CallEvent& skipped = out_.events[1];
+  EXPECT_EQ(skipped.provider_code(), "deepseek");
+  EXPECT_EQ(skipped.model(), "deepseek-reasoner");
+  EXPECT_EQ(skipped.attempt(), 2);
+  EXPECT_EQ(skipped.key_id(), 0);
+  EXPECT_EQ(skipped.error_code(), "UNSUPPORTED_CAPABILITY");
+  EXPECT_EQ(skipped.error_message(),
+            "fallbacks[0]: model 'deepseek-reasoner' of provider 'deepseek' does not support "
+            "function calling (supports_function_call is off in its catalogue entry): send no "
+            "tools or tool turns, or choose a model that supports function calling");
+  EXPECT_EQ(out_.events[2].attempt(), 3);
+}
+
+// Images need supports_vision; with every target lacking a capability the
+// call ends INVALID_ARGUMENT naming them, sending nothing.
+TEST_F(CompletionMachineTest, WhenEveryTargetLacksACapabilityTheCallIsInvalid) {
+  ProviderEntry blind = Provider(3, "deepseek", "openai", "deepseek-chat");
+  blind.models[0].supports_vision = false;
+  ProviderEntry text_only = Provider(4, "textonly", "openai", "t1");
+  text_only.models[0].supports_function_call = false;
+  text_only.models[0].supports_vision = false;
+  catalogue_ = Catalogue::FromProviders({blind, text_only});
+  request_.mutable_messages(0)->add_parts()->mutable_image_url()->set_url(
+      "https://a.example/cover.png");
+  Begin({"deepseek", "textonly"});
+  EXPECT_THAT(out_.leases, IsEmpty());
+  EXPECT_THAT(out_.sends, IsEmpty());
+  ASSERT_TRUE(out_.status.has_value());
+  EXPECT_EQ(out_.status->code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(out_.status->message(),
+            "every target failed: model 'deepseek-chat' of provider 'deepseek' does not support "
+            "images (supports_vision is off in its catalogue entry): send no image parts, or "
+            "choose a model that supports images; fallbacks[0]: model 't1' of provider "
+            "'textonly' does not support images (supports_vision is off in its catalogue entry): "
+            "send no image parts, or choose a model that supports images");
+  EXPECT_THAT(Outcomes(), ElementsAre("NOT_SENT", "NOT_SENT!"));
+  EXPECT_EQ(out_.events[1].error_code(), "UNSUPPORTED_CAPABILITY");
+  EXPECT_EQ(out_.events[1].images(), 1);
+}
+
+// A skipped last fallback does not hide why the targets tried failed.
+TEST_F(CompletionMachineTest, ASkippedLastFallbackKeepsTheTriedTargetsCode) {
+  ProviderEntry blind = Provider(3, "deepseek", "openai", "deepseek-chat");
+  blind.models[0].supports_vision = false;
+  catalogue_ = Catalogue::FromProviders({Provider(1, "openai", "openai", "gpt-4o"), blind});
+  request_.mutable_messages(0)->add_parts()->mutable_image_url()->set_url(
+      "https://a.example/cover.png");
+  Begin({"openai", "deepseek"});
+  machine_->OnLease(Refused(absl::ResourceExhaustedError("no usable key for openai")));
+  ASSERT_TRUE(out_.status.has_value());
+  EXPECT_EQ(out_.status->code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(out_.status->message(), HasSubstr("no usable key for openai; fallbacks[0]: model "
+                                                "'deepseek-chat' of provider 'deepseek' does not "
+                                                "support images"));
+  EXPECT_THAT(Outcomes(), ElementsAre("NOT_SENT", "NOT_SENT!"));
+}
+
 TEST_F(CompletionMachineTest, AKeyQuotedBackLeavesNowhere) {
   Begin({"openai"});
   const std::string key = Granted(1).lease.api_key();

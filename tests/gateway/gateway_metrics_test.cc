@@ -114,6 +114,7 @@ TEST_F(GatewayMetricsTest, AttemptsRetriesFallbacksAndFirstTokens) {
   metrics_.UpstreamAttempt("deepseek", "success", 1.2);
   metrics_.Retry("deepseek", "HTTP_503");
   metrics_.Fallback("openai", "deepseek");
+  metrics_.TargetSkipped("deepseek", "deepseek-reasoner", "supports_function_call");
   metrics_.FirstToken("deepseek", 0.4);
   EXPECT_EQ(Counter("aigw_gateway_upstream_attempts_total",
                     {{"provider", "deepseek"}, {"outcome", "success"}}),
@@ -126,6 +127,10 @@ TEST_F(GatewayMetricsTest, AttemptsRetriesFallbacksAndFirstTokens) {
   EXPECT_EQ(
       Counter("aigw_gateway_retries_total", {{"provider", "deepseek"}, {"reason", "HTTP_503"}}), 1);
   EXPECT_EQ(Counter("aigw_gateway_fallbacks_total", {{"from", "openai"}, {"to", "deepseek"}}), 1);
+  EXPECT_EQ(Counter("aigw_gateway_skipped_targets_total", {{"provider", "deepseek"},
+                                                           {"model", "deepseek-reasoner"},
+                                                           {"capability", "supports_function_call"}}),
+            1);
   EXPECT_EQ(Observations("aigw_gateway_ttft_seconds", {{"provider", "deepseek"}}), 1u);
 }
 

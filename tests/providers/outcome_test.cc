@@ -145,6 +145,7 @@ TEST(OutcomeTest, ErrorCodesNameTheirOutcome) {
   EXPECT_EQ(OutcomeForErrorCode(error_code::kNoAvailableKeys), aigw::v1::NOT_SENT);
   EXPECT_EQ(OutcomeForErrorCode(error_code::kKeypoolUnavailable), aigw::v1::NOT_SENT);
   EXPECT_EQ(OutcomeForErrorCode(error_code::kHostNotAllowed), aigw::v1::NOT_SENT);
+  EXPECT_EQ(OutcomeForErrorCode(error_code::kUnsupportedCapability), aigw::v1::NOT_SENT);
   EXPECT_EQ(OutcomeForErrorCode("HTTP_502"), std::nullopt);
   EXPECT_EQ(OutcomeForErrorCode(""), std::nullopt);
   EXPECT_EQ(OutcomeForErrorCode("OUTCOME_UNSPECIFIED"), std::nullopt);
