@@ -1,6 +1,7 @@
 #include "libs/tokenizer/image_tokens.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/match.h"
 #include "libs/tokenizer/image_header.h"
@@ -54,16 +55,57 @@ int64_t ImageTokens(ImageDetail detail, int64_t width, int64_t height) {
   return kImageBaseTokens + kImageTileTokens * tiles;
 }
 
-ImageTokenCount CountImageUrlTokens(absl::string_view url, ImageDetail detail) {
-  if (detail == ImageDetail::kLow) return ImageTokenCount{kImageBaseTokens, true};
+ScaledImage ScaleForAnthropic(int64_t width, int64_t height) {
+  width = std::max<int64_t>(1, width);
+  height = std::max<int64_t>(1, height);
+  const int64_t long_side = std::max(width, height);
+  const double by_side = static_cast<double>(kAnthropicMaxLongSidePixels) / long_side;
+  const double by_area = std::sqrt(static_cast<double>(kAnthropicMaxPixels) /
+                                   (static_cast<double>(width) * static_cast<double>(height)));
+  if (by_side >= 1 && by_area >= 1) return ScaledImage{width, height};
+  if (by_side <= by_area) {
+    // The long edge binds: exactly 1568, the other side in proportion.
+    if (width >= height) {
+      return ScaledImage{kAnthropicMaxLongSidePixels,
+                         ScaledOther(width, height, kAnthropicMaxLongSidePixels)};
+    }
+    return ScaledImage{ScaledOther(height, width, kAnthropicMaxLongSidePixels),
+                       kAnthropicMaxLongSidePixels};
+  }
+  // The area binds: both sides by its square root, then down a pixel at a
+  // time should rounding leave it over.
+  int64_t w = std::max<int64_t>(1, static_cast<int64_t>(width * by_area));
+  int64_t h = std::max<int64_t>(1, static_cast<int64_t>(height * by_area));
+  while (w * h > kAnthropicMaxPixels) {
+    if (w >= h) {
+      --w;
+    } else {
+      --h;
+    }
+  }
+  return ScaledImage{w, h};
+}
+
+int64_t AnthropicImageTokens(int64_t width, int64_t height) {
+  const ScaledImage s = ScaleForAnthropic(width, height);
+  return CeilDiv(s.width * s.height, kAnthropicPixelsPerToken);
+}
+
+ImageTokenCount CountImageUrlTokens(absl::string_view url, ImageDetail detail, ImageRule rule) {
+  const bool anthropic = rule == ImageRule::kAnthropic;
+  if (!anthropic && detail == ImageDetail::kLow) return ImageTokenCount{kImageBaseTokens, true};
   if (absl::StartsWithIgnoreCase(url, "data:")) {
     absl::StatusOr<ImageDataUrl> parsed = ParseImageDataUrl(url);
     if (parsed.ok()) {
       absl::StatusOr<ImageDimensions> size = ReadDataUrlImage(*parsed);
-      if (size.ok()) return ImageTokenCount{ImageTokens(detail, size->width, size->height), true};
+      if (size.ok()) {
+        return ImageTokenCount{anthropic ? AnthropicImageTokens(size->width, size->height)
+                                         : ImageTokens(detail, size->width, size->height),
+                               true};
+      }
     }
   }
-  return ImageTokenCount{kUnknownImageTokens, false};
+  return ImageTokenCount{anthropic ? kAnthropicUnknownImageTokens : kUnknownImageTokens, false};
 }
 
 }  // namespace aigw::tokenizer

@@ -94,11 +94,11 @@ struct ImageTotal {
   bool sizes_known = true;
 };
 
-ImageTotal CountImages(absl::Span<const ChatMessage> messages) {
+ImageTotal CountImages(absl::Span<const ChatMessage> messages, ImageRule rule) {
   ImageTotal total;
   for (const ChatMessage& m : messages) {
     for (const ImagePart& image : m.images) {
-      const ImageTokenCount c = CountImageUrlTokens(image.url, image.detail);
+      const ImageTokenCount c = CountImageUrlTokens(image.url, image.detail, rule);
       total.tokens += c.tokens;
       total.sizes_known = total.sizes_known && c.size_known;
     }
@@ -118,6 +118,12 @@ CountingMethod MethodForModel(absl::string_view model,
   if (p == "anthropic") return CountingMethod::kAnthropicEstimate;
   if (p == "deepseek") return CountingMethod::kDeepSeekEstimate;
   return CountingMethod::kGenericEstimate;
+}
+
+ImageRule ImageRuleForModel(absl::string_view model, absl::string_view provider_code) {
+  return MethodForModel(model, provider_code) == CountingMethod::kAnthropicEstimate
+             ? ImageRule::kAnthropic
+             : ImageRule::kOpenAi;
 }
 
 absl::StatusOr<TokenCount> CountTextTokens(absl::string_view model,
@@ -151,9 +157,11 @@ absl::StatusOr<TokenCount> CountChatTokens(absl::string_view model,
 absl::StatusOr<TokenCount> CountPromptTokens(absl::string_view model,
                                              absl::Span<const ChatMessage> messages,
                                              absl::Span<const ToolDefinition> tools,
-                                             absl::string_view provider_code) {
+                                             absl::string_view provider_code,
+                                             std::optional<ImageRule> image_rule) {
   const CountingMethod method = MethodForModel(model, provider_code);
-  const ImageTotal images = CountImages(messages);
+  const ImageTotal images =
+      CountImages(messages, image_rule.value_or(ImageRuleForModel(model, provider_code)));
   if (method == CountingMethod::kDeepSeekEstimate) {
     // Summed in tenths and rounded once, not per field.
     const ToolDefinitionText tool_text = ToolDefinitionsAsText(tools, ToolTokenRule{});

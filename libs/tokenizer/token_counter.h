@@ -2,6 +2,7 @@
 #define AIGW_LIBS_TOKENIZER_TOKEN_COUNTER_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -39,7 +40,10 @@ namespace aigw::tokenizer {
 // Beyond plain text (OpenAI publishes no rule for these; ours):
 //  - text parts count like content, each on its own;
 //  - image parts count by libs/tokenizer/image_tokens.h (never scaled by an
-//    estimate's factor: the rule is per image, not per text token);
+//    estimate's factor: the rule is per image, not per text token):
+//    Anthropic's rule for the models counted as Anthropic's, OpenAI's for
+//    the rest, unless the caller names the rule (the gateway does: a
+//    provider in the Anthropic format counts by Anthropic's);
 //  - each tool call of an assistant turn: kTokensPerToolCall + its name and
 //    its arguments as text (its id is not shown to the model);
 //  - a tool turn: like any message, its content the result (its
@@ -97,6 +101,10 @@ enum class CountingMethod {
 CountingMethod MethodForModel(absl::string_view model,
                               absl::string_view provider_code = {});
 
+// The rule that counts `model`'s images: ImageRule::kAnthropic when
+// MethodForModel says kAnthropicEstimate, else kOpenAi.
+ImageRule ImageRuleForModel(absl::string_view model, absl::string_view provider_code = {});
+
 // Fails only when a needed rank file cannot be loaded (see DataDir()).
 absl::StatusOr<TokenCount> CountTextTokens(absl::string_view model,
                                            absl::string_view text,
@@ -104,11 +112,13 @@ absl::StatusOr<TokenCount> CountTextTokens(absl::string_view model,
 absl::StatusOr<TokenCount> CountChatTokens(absl::string_view model,
                                            absl::Span<const ChatMessage> messages,
                                            absl::string_view provider_code = {});
-// Messages and the tool definitions offered with them.
+// Messages and the tool definitions offered with them; images by
+// `image_rule`, or ImageRuleForModel when unset.
 absl::StatusOr<TokenCount> CountPromptTokens(absl::string_view model,
                                              absl::Span<const ChatMessage> messages,
                                              absl::Span<const ToolDefinition> tools,
-                                             absl::string_view provider_code = {});
+                                             absl::string_view provider_code = {},
+                                             std::optional<ImageRule> image_rule = std::nullopt);
 
 // Counts a streamed completion when the provider reports no usage. Token
 // boundaries do not respect chunk boundaries, so the deltas are kept and

@@ -352,7 +352,8 @@ grpc::ServerUnaryReactor* ChatServiceImpl::CountTokens(grpc::CallbackServerConte
   const std::string& provider = target->provider->code;
   const absl::StatusOr<tokenizer::TokenCount> count =
       request->text().empty()
-          ? CountPromptTokens(model, provider, request->messages(), request->tools())
+          ? CountPromptTokens(model, provider, request->messages(), request->tools(),
+                              ImageRuleFor(*target->provider, *target->model))
           : tokenizer::CountTextTokens(model, request->text(), provider);
   if (!count.ok()) {
     finish(absl::UnavailableError(absl::StrCat("tokenizer: ", count.status().message())));

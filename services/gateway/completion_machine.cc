@@ -146,6 +146,10 @@ double CompletionMachine::Random() const {
   return settings_->random ? settings_->random() : 0.5;
 }
 
+tokenizer::ImageRule CompletionMachine::TargetImageRule() const {
+  return ImageRuleFor(*target().provider, *target().model);
+}
+
 providers::ProviderCall CompletionMachine::Call() const {
   return providers::ProviderCall(providers::AdapterFor(lease_.api_format()),
                                  target().provider->code, lease_.api_key(), settings_->clock);
@@ -159,7 +163,7 @@ int64_t CompletionMachine::EstimatedTokens() const {
   }
   // Text at ~4 bytes a token, tools and images by their rules; the keypool
   // reconciles with the real count.
-  return EstimatePromptTokens(request_) + completion;
+  return EstimatePromptTokens(request_, TargetImageRule()) + completion;
 }
 
 void CompletionMachine::LeaseNext() {
@@ -523,9 +527,10 @@ void CompletionMachine::NextTarget() {
 }
 
 int64_t CompletionMachine::CountPromptTokens() const {
-  absl::StatusOr<tokenizer::TokenCount> prompt = gateway::CountPromptTokens(
-      target().model->code, target().provider->code, request_.messages(), request_.tools());
-  return prompt.ok() ? prompt->tokens : EstimatePromptTokens(request_);
+  absl::StatusOr<tokenizer::TokenCount> prompt =
+      gateway::CountPromptTokens(target().model->code, target().provider->code,
+                                 request_.messages(), request_.tools(), TargetImageRule());
+  return prompt.ok() ? prompt->tokens : EstimatePromptTokens(request_, TargetImageRule());
 }
 
 int64_t CompletionMachine::CountCompletionTokens(const providers::Completion& c) const {

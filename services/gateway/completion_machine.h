@@ -20,6 +20,7 @@
 #include "libs/providers/outcome.h"
 #include "libs/providers/provider_call.h"
 #include "libs/providers/stream_accumulator.h"
+#include "libs/tokenizer/image_tokens.h"
 #include "services/gateway/gateway_metrics.h"
 #include "services/gateway/key_leaser.h"
 #include "services/gateway/request_validation.h"
@@ -195,6 +196,8 @@ class CompletionMachine {
   // The token and cost metrics of a billed attempt.
   void RecordSpend(const providers::TokenUsage& usage, int64_t cost_nanos) const;
   int64_t EstimatedTokens() const;
+  // How the current target's provider counts images.
+  tokenizer::ImageRule TargetImageRule() const;
   providers::ProviderCall Call() const;
 
   const CompletionSettings* const settings_;

@@ -65,15 +65,23 @@ constexpr int64_t kBytesPerToken = 4;
 
 }  // namespace
 
+tokenizer::ImageRule ImageRuleFor(const ProviderEntry& provider, const ModelEntry& model) {
+  if (provider.api_format == "anthropic") return tokenizer::ImageRule::kAnthropic;
+  return tokenizer::ImageRuleForModel(model.code, provider.code);
+}
+
 absl::StatusOr<tokenizer::TokenCount> CountPromptTokens(absl::string_view model,
                                                         absl::string_view provider_code,
                                                         const ProtoMessages& messages,
-                                                        const ProtoTools& tools) {
+                                                        const ProtoTools& tools,
+                                                        tokenizer::ImageRule image_rule) {
   const PromptView view(messages, tools);
-  return tokenizer::CountPromptTokens(model, view.messages(), view.tools(), provider_code);
+  return tokenizer::CountPromptTokens(model, view.messages(), view.tools(), provider_code,
+                                      image_rule);
 }
 
-int64_t EstimatePromptTokens(const aigw::v1::ChatCompletionRequest& request) {
+int64_t EstimatePromptTokens(const aigw::v1::ChatCompletionRequest& request,
+                             tokenizer::ImageRule image_rule) {
   int64_t bytes = 0, fixed = 0, images = 0;
   for (const aigw::v1::ChatMessage& m : request.messages()) {
     fixed += tokenizer::kTokensPerMessage;
@@ -81,7 +89,7 @@ int64_t EstimatePromptTokens(const aigw::v1::ChatCompletionRequest& request) {
     for (const aigw::v1::ContentPart& p : m.parts()) {
       if (p.has_image_url()) {
         images += tokenizer::CountImageUrlTokens(p.image_url().url(),
-                                                 DetailOf(p.image_url().detail()))
+                                                 DetailOf(p.image_url().detail()), image_rule)
                       .tokens;
       } else {
         bytes += static_cast<int64_t>(p.text().size());

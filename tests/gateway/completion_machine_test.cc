@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "libs/http/host_allowlist.h"
 #include "services/gateway/catalogue.h"
+#include "tests/tokenizer/image_fixtures.h"
 
 namespace aigw::gateway {
 namespace {
@@ -477,6 +478,22 @@ TEST_F(CompletionMachineTest, ASkippedLastFallbackKeepsTheTriedTargetsCode) {
                                                 "'deepseek-chat' of provider 'deepseek' does not "
                                                 "support images"));
   EXPECT_THAT(Outcomes(), ElementsAre("NOT_SENT", "NOT_SENT!"));
+}
+
+// The TPM reservation counts images by the rule of the target's provider:
+// OpenAI's (a low-detail image is 85) or, in the Anthropic format,
+// Anthropic's (1000 x 1000 is ~1334, detail ignored).
+TEST_F(CompletionMachineTest, TheLeaseEstimateCountsImagesByTheTargetsRule) {
+  auto* m = request_.add_messages();
+  m->set_role("user");
+  auto* image = m->add_parts()->mutable_image_url();
+  image->set_url(tokenizer::testing::DataUrl("image/png", tokenizer::testing::PngHeader(1000, 1000)));
+  image->set_detail("low");
+  Begin({"openai", "anthropic"});
+  machine_->OnLease(Refused(absl::ResourceExhaustedError("no usable key for openai")));
+  ASSERT_EQ(out_.leases.size(), 2u);
+  EXPECT_EQ(out_.leases[1].provider_code(), "anthropic");
+  EXPECT_EQ(out_.leases[1].estimated_tokens() - out_.leases[0].estimated_tokens(), 1334 - 85);
 }
 
 TEST_F(CompletionMachineTest, AKeyQuotedBackLeavesNowhere) {

@@ -88,5 +88,73 @@ TEST(ImageTokensTest, DataUrlsAreMeasuredRemoteUrlsAreNot) {
   EXPECT_FALSE(c.size_known);
 }
 
+// Anthropic's examples ("Calculate image costs"): tokens = width x height /
+// 750 for images within its size limits, ~54 for 200 x 200, ~1334 for
+// 1000 x 1000, ~1590 for 1092 x 1092 (1.19 megapixels).
+TEST(AnthropicImageTokensTest, AnthropicsDocumentedExamples) {
+  EXPECT_EQ(AnthropicImageTokens(200, 200), 54);
+  EXPECT_EQ(AnthropicImageTokens(1000, 1000), 1334);
+  EXPECT_EQ(AnthropicImageTokens(1092, 1092), 1590);
+}
+
+// Anthropic's table of the largest sizes it does not resize, by aspect
+// ratio: each counts within 3% of its own pixels / 750 (the 1:1 and 9:16
+// rows exactly, being under 1.15 x 2^20 pixels).
+TEST(AnthropicImageTokensTest, TheLargestUnscaledSizesOfAnthropicsTable) {
+  const std::pair<int64_t, int64_t> rows[] = {
+      {1092, 1092}, {951, 1268}, {896, 1344}, {819, 1456}, {784, 1568}};
+  for (const auto& [w, h] : rows) {
+    const double documented = static_cast<double>(w * h) / 750;
+    EXPECT_NEAR(static_cast<double>(AnthropicImageTokens(w, h)), documented, documented * 0.03)
+        << w << " x " << h;
+    EXPECT_LE(AnthropicImageTokens(w, h), kAnthropicUnknownImageTokens);
+  }
+  EXPECT_EQ(AnthropicImageTokens(819, 1456), 1590);
+}
+
+TEST(AnthropicImageTokensTest, ScalesToTheLongEdgeAndTheAreaAndNeverUp) {
+  auto scaled = [](int64_t w, int64_t h) {
+    const ScaledImage s = ScaleForAnthropic(w, h);
+    return std::pair<int64_t, int64_t>(s.width, s.height);
+  };
+  EXPECT_EQ(scaled(500, 300), std::make_pair(int64_t{500}, int64_t{300}));
+  // A long banner: the long edge binds (1568), the area is then small.
+  EXPECT_EQ(scaled(8000, 2000), std::make_pair(int64_t{1568}, int64_t{392}));
+  EXPECT_EQ(AnthropicImageTokens(8000, 2000), 820);  // 614,656 px / 750, rounded up
+  EXPECT_EQ(scaled(100000, 1), std::make_pair(int64_t{1568}, int64_t{1}));
+  // A large square: the area binds, 1098 x 1098 = 1,205,604 px.
+  EXPECT_EQ(scaled(4000, 4000), std::make_pair(int64_t{1098}, int64_t{1098}));
+  EXPECT_EQ(AnthropicImageTokens(4000, 4000), 1608);
+  // 1920 x 1080 (2.07 MP): scaled by the area to 1464 x 823.
+  const ScaledImage hd = ScaleForAnthropic(1920, 1080);
+  EXPECT_LE(hd.width * hd.height, kAnthropicMaxPixels);
+  EXPECT_EQ(hd.width, 1464);
+  EXPECT_EQ(hd.height, 823);
+}
+
+TEST(AnthropicImageTokensTest, NoSizeCostsMoreThanTheUnknownImageDefault) {
+  int64_t most = 0;
+  for (int64_t w = 1; w <= 5000; w += 37) {
+    for (int64_t h = 1; h <= 5000; h += 41) most = std::max(most, AnthropicImageTokens(w, h));
+  }
+  EXPECT_LE(most, kAnthropicUnknownImageTokens);
+  EXPECT_GE(most, kAnthropicUnknownImageTokens - 2);
+  EXPECT_EQ(kAnthropicUnknownImageTokens, 1608);
+}
+
+TEST(AnthropicImageTokensTest, DataUrlsAreMeasuredRemoteUrlsAreNotDetailIsIgnored) {
+  ImageTokenCount c = CountImageUrlTokens(DataUrl("image/png", PngHeader(1000, 1000)),
+                                          ImageDetail::kLow, ImageRule::kAnthropic);
+  EXPECT_EQ(c.tokens, 1334);
+  EXPECT_TRUE(c.size_known);
+  c = CountImageUrlTokens(DataUrl("image/jpeg", JpegHeader(200, 200, 20000)), ImageDetail::kHigh,
+                          ImageRule::kAnthropic);
+  EXPECT_EQ(c.tokens, 54);
+  c = CountImageUrlTokens("https://example.com/cover.png", ImageDetail::kLow,
+                          ImageRule::kAnthropic);
+  EXPECT_EQ(c.tokens, kAnthropicUnknownImageTokens);
+  EXPECT_FALSE(c.size_known);
+}
+
 }  // namespace
 }  // namespace aigw::tokenizer

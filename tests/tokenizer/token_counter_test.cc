@@ -182,8 +182,34 @@ TEST(PromptCountTest, ImagesByOpenAisRule) {
   EXPECT_EQ(c.tokens, base + kUnknownImageTokens);
   EXPECT_TRUE(c.is_estimate);
   // Estimates add images as they are, not scaled like text.
+  const int64_t deepseek = Chat("deepseek-chat", text_only).tokens;
+  EXPECT_EQ(Chat("deepseek-chat", {{"user", "", "", text, low}}).tokens, deepseek + 85);
+}
+
+TEST(PromptCountTest, ClaudeModelsCountImagesByAnthropicsRule) {
+  const std::vector<absl::string_view> text = {"What is on this cover?"};
+  const std::vector<ChatMessage> text_only = {{"user", "", "", text}};
   const int64_t claude = Chat("claude-3-5-sonnet", text_only).tokens;
-  EXPECT_EQ(Chat("claude-3-5-sonnet", {{"user", "", "", text, low}}).tokens, claude + 85);
+  // Detail means nothing to Anthropic; a remote image's size is unknown.
+  const std::vector<ImagePart> remote = {{"https://example.com/a.png", ImageDetail::kLow}};
+  EXPECT_EQ(Chat("claude-3-5-sonnet", {{"user", "", "", text, remote}}).tokens,
+            claude + kAnthropicUnknownImageTokens);
+  // A 2048 x 4096 PNG: pixels / 750 after the scaling, added unscaled.
+  const std::string png = absl::StrCat(
+      "data:image/png;base64,",
+      absl::Base64Escape(absl::StrCat(std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16),
+                                      std::string("\0\0\x08\0\0\0\x10\0", 8))));
+  const std::vector<ImagePart> tall = {{png, ImageDetail::kHigh}};
+  EXPECT_EQ(Chat("claude-3-5-sonnet", {{"user", "", "", text, tall}}).tokens,
+            claude + AnthropicImageTokens(2048, 4096));
+  // An unknown model of provider anthropic too; a caller may name the rule.
+  EXPECT_EQ(ImageRuleForModel("house-model", "anthropic"), ImageRule::kAnthropic);
+  EXPECT_EQ(ImageRuleForModel("gpt-4o", "anthropic"), ImageRule::kOpenAi);
+  const std::vector<ChatMessage> with_remote = {{"user", "", "", text, remote}};
+  absl::StatusOr<TokenCount> openai_rule =
+      CountPromptTokens("claude-3-5-sonnet", with_remote, {}, "", ImageRule::kOpenAi);
+  ASSERT_TRUE(openai_rule.ok());
+  EXPECT_EQ(openai_rule->tokens, claude + 85);
 }
 
 TEST(TextCountTest, ExactForOpenAiModels) {
