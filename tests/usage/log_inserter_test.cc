@@ -72,6 +72,8 @@ LogRow FullRow(const std::string& request_id) {
   r.is_stream = true;
   r.is_final = false;
   r.created_at = kCreated;
+  r.tool_calls = 2;
+  r.images = 3;
   return r;
 }
 
@@ -102,7 +104,9 @@ std::map<std::string, std::optional<std::string>> FullRowStored(const std::strin
           {"ttft_ms", "40"},
           {"is_stream", "1"},
           {"is_final", "0"},
-          {"created_at", "2026-03-10 12:00:00.123"}};
+          {"created_at", "2026-03-10 12:00:00.123"},
+          {"tool_calls", "2"},
+          {"images", "3"}};
 }
 
 // Optional text empty, a success, no ready-made texts.
@@ -189,6 +193,7 @@ TEST_P(LogInserterTest, StoresEveryColumnAsWritten) {
   EXPECT_EQ(Stored("model", "sparse"), "");
   EXPECT_EQ(Stored("is_final", "sparse"), "1");
   EXPECT_EQ(Stored("cost", "sparse"), "0");
+  EXPECT_EQ(Stored("images", "sparse"), "0");
 }
 
 TEST_P(LogInserterTest, QueryLogsReadsBackWhatWasWritten) {
