@@ -72,6 +72,8 @@ void CheckAcceptedContent(const aigw::v1::ChatCompletionRequest& r, const Valida
   absl::flat_hash_set<std::string> names;
   for (const aigw::v1::Tool& t : r.tools()) {
     if (!IsToolName(t.name()) || !names.insert(t.name()).second) abort();
+    // Reserved by the Anthropic structured-output emulation.
+    if (t.name() == "aigw_structured_output") abort();
   }
   if (r.tool_choice().mode() == "tool" && !names.contains(r.tool_choice().name())) abort();
   int images = 0;
