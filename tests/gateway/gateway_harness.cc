@@ -1,18 +1,14 @@
 #include "tests/gateway/gateway_harness.h"
 
 #include "absl/strings/str_cat.h"
-#include "libs/auth/jwt.h"
 #include "services/gateway/request_validation.h"
 #include "soci/soci.h"
+#include "tests/testing/test_tokens.h"
 
 namespace aigw::gateway::testing {
 
 std::string BearerFor(const std::string& role) {
-  auth::Claims claims;
-  claims.subject = "gateway-test";
-  claims.role = role;
-  claims.expires_at = absl::Now() + absl::Hours(1);
-  return absl::StrCat("Bearer ", *auth::MintJwt(kJwtSecret, claims));
+  return aigw::testing::TestBearer(kJwtSecret, "gateway-test", role);
 }
 
 aigw::v1::ChatCompletionRequest UserRequest(const std::string& provider, const std::string& model,

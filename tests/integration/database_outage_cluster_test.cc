@@ -25,13 +25,13 @@
 #include "aigw/v1/usage.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "libs/auth/jwt.h"
 #include "libs/db/database.h"
 #include "libs/db/migrations.h"
 #include "soci/soci.h"
 #include "testing/health_client.grpc.pb.h"
 #include "tests/testing/private_mariadb.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_tokens.h"
 #include "tools/fake-upstream/fake_upstream_server.h"
 
 namespace aigw {
@@ -45,11 +45,7 @@ constexpr char kMasterKey[] = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718
 constexpr char kJwtSecret[] = "outage-test-jwt-secret-0123456789abcdef0123";
 
 std::string Bearer(const std::string& role) {
-  auth::Claims c;
-  c.subject = "outage-test";
-  c.role = role;
-  c.expires_at = absl::Now() + absl::Hours(1);
-  return "Bearer " + *auth::MintJwt(kJwtSecret, c);
+  return testing::TestBearer(kJwtSecret, "outage-test", role);
 }
 
 // Polls `done` every 50 ms until it holds or `timeout` passes.

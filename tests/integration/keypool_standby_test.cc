@@ -17,6 +17,7 @@
 #include "soci/soci.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/test_database.h"
+#include "tests/testing/test_tokens.h"
 
 namespace aigw {
 namespace {
@@ -68,12 +69,8 @@ bool WaitForKeyPoolHealth(const std::string& target, int status, absl::Duration 
 
 grpc::Status Lease(const std::string& target) {
   auto stub = aigw::v1::KeyPool::NewStub(Channel(target));
-  auth::Claims c;
-  c.subject = "gateway";
-  c.role = auth::kRoleService;
-  c.expires_at = absl::Now() + absl::Hours(1);
   grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer " + *auth::MintJwt(kJwtSecret, c));
+  ctx.AddMetadata("authorization", testing::TestBearer(kJwtSecret, "gateway", auth::kRoleService));
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
   aigw::v1::LeaseKeyRequest req;
   req.set_provider_code("deepseek");

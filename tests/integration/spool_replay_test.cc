@@ -11,10 +11,10 @@
 #include "aigw/v1/chat.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "libs/auth/jwt.h"
 #include "soci/soci.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/test_database.h"
+#include "tests/testing/test_tokens.h"
 #include "tools/fake-upstream/fake_upstream_server.h"
 
 namespace aigw {
@@ -26,11 +26,7 @@ constexpr char kMasterKey[] = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f607182
 constexpr char kJwtSecret[] = "spool-test-jwt-secret-0123456789abcdef012345";
 
 std::string Bearer(const std::string& role) {
-  auth::Claims c;
-  c.subject = "spool-test";
-  c.role = role;
-  c.expires_at = absl::Now() + absl::Hours(1);
-  return "Bearer " + *auth::MintJwt(kJwtSecret, c);
+  return testing::TestBearer(kJwtSecret, "spool-test", role);
 }
 
 long long Count(db::Database& db, const std::string& sql) {
