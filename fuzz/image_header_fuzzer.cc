@@ -7,9 +7,12 @@
 // prefix of the bytes answers the same or OUT_OF_RANGE (what the data: URL
 // reader's partial decoding relies on); the bytes as a base64 data: URL parse,
 // decode to their length and read exactly as the raw bytes do; a high-detail
-// image costs 255..1445 tokens, a low-detail one 85; the bytes taken as a URL
+// image costs 255..1445 tokens, a low-detail one 85; by Anthropic's rule it
+// is scaled within 1568 px and kAnthropicMaxPixels and costs 1..1608; the
+// bytes taken as a URL
 // never crash the parser and any status is one of the three.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -79,6 +82,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (high < 255 || high > aigw::tokenizer::kUnknownImageTokens) Fail("high detail out of range");
     if (aigw::tokenizer::ImageTokens(ImageDetail::kLow, whole->width, whole->height) != 85) {
       Fail("low detail is not 85");
+    }
+    // Anthropic's rule: within its limits after scaling, and never more than
+    // an image of unknown size.
+    const aigw::tokenizer::ScaledImage a =
+        aigw::tokenizer::ScaleForAnthropic(whole->width, whole->height);
+    if (a.width < 1 || a.height < 1 || a.width > whole->width || a.height > whole->height ||
+        std::max(a.width, a.height) > aigw::tokenizer::kAnthropicMaxLongSidePixels ||
+        a.width * a.height > aigw::tokenizer::kAnthropicMaxPixels) {
+      Fail("Anthropic scaling out of its limits");
+    }
+    const int64_t anthropic = aigw::tokenizer::AnthropicImageTokens(whole->width, whole->height);
+    if (anthropic < 1 || anthropic > aigw::tokenizer::kAnthropicUnknownImageTokens) {
+      Fail("Anthropic tokens out of range");
     }
   }
   CheckPrefix(bytes, size / 2, whole);
