@@ -26,6 +26,7 @@ namespace error_code = providers::error_code;
 
 constexpr int kClientClosedRequest = 499;  // nginx's code for a client that left
 constexpr char kCancelledMessage[] = "the client cancelled the call";
+constexpr size_t kEventsPerRead = 8;
 
 // "req_" + the Unix time in milliseconds (12 hex digits) + 64 random bits.
 // Time first, so ids sort by creation (like a UUIDv7): the usage log's
@@ -255,6 +256,10 @@ void CompletionMachine::SendAttempt() {
     timeout = std::min(remaining, stream_end_ - now);
     req.idle_timeout = settings_->stream_idle_timeout;
     parser_ = call.adapter().NewStreamParser();
+    // A read usually completes several events (a short answer all of
+    // them): room for them up front, not a regrowth of the vector of large
+    // StreamEvents on each call's first reads.
+    events_scratch_.reserve(kEventsPerRead);
     stream_ = providers::StreamAccumulator();
     streamed_bytes_ = 0;
   } else {
