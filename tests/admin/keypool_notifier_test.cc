@@ -18,6 +18,7 @@
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
+#include "tests/testing/local_grpc_server.h"
 
 namespace aigw::admin {
 namespace {
@@ -61,20 +62,16 @@ class RecordingKeyPool final : public v1::KeyPool::Service {
 class KeyPoolNotifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&keypool_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials());
+    server_ = std::make_unique<aigw::testing::LocalGrpcServer>(
+        std::vector<grpc::Service*>{&keypool_});
+    ASSERT_TRUE(server_->ok());
+    channel_ = server_->NewChannel();
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logs_);
     spdlog::set_default_logger(std::make_shared<spdlog::logger>("notifier-test", sink));
   }
   void TearDown() override {
     keypool_.Release();
-    server_->Shutdown();
+    server_.reset();
     spdlog::set_default_logger(std::make_shared<spdlog::logger>(
         "stderr", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
   }
@@ -84,7 +81,7 @@ class KeyPoolNotifierTest : public ::testing::Test {
   }
 
   RecordingKeyPool keypool_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<aigw::testing::LocalGrpcServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::ostringstream logs_;
 };

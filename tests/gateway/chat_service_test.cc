@@ -28,6 +28,7 @@
 #include "services/gateway/event_sink.h"
 #include "services/gateway/key_leaser.h"
 #include "tests/gateway/gateway_harness.h"
+#include "tests/testing/local_grpc_server.h"
 #include "tools/fake-upstream/fake_upstream_server.h"
 
 namespace aigw::gateway {
@@ -158,17 +159,13 @@ class ChatServiceTest : public ::testing::Test {
     options.limits.max_request_bytes = 1000;
     options.caller_subject = [](const grpc::CallbackServerContext&) { return "token-subject"; };
     service_ = std::make_unique<ChatServiceImpl>(&pipeline_, &catalogue_, options);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = aigw::v1::ChatService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    server_ = std::make_unique<aigw::testing::LocalGrpcServer>(
+        std::vector<grpc::Service*>{service_.get()});
+    ASSERT_TRUE(server_->ok());
+    stub_ = aigw::v1::ChatService::NewStub(server_->NewChannel());
   }
   void TearDown() override {
-    if (server_) server_->Shutdown();
+    server_.reset();
     engine_.reset();  // its kept-alive connections would hold the fake up
     upstream_->Stop();
   }
@@ -214,7 +211,7 @@ class ChatServiceTest : public ::testing::Test {
   CatalogueCache catalogue_{nullptr, absl::Hours(1)};
   PipelineContext pipeline_;
   std::unique_ptr<ChatServiceImpl> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<aigw::testing::LocalGrpcServer> server_;
   std::unique_ptr<Stub> stub_;
 };
 

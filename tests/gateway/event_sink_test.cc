@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/testing/local_grpc_server.h"
 
 namespace aigw::gateway {
 namespace {
@@ -400,13 +402,12 @@ TEST_F(EventSinkTest, EventsAreMadeStorableBeforeTheyAreQueued) {
 class InProcessUsage final : public aigw::v1::UsageService::CallbackService {
  public:
   explicit InProcessUsage(int max_receive_bytes = -1) {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(this);
-    if (max_receive_bytes > 0) builder.SetMaxReceiveMessageSize(max_receive_bytes);
-    server_ = builder.BuildAndStart();
+    server_ = std::make_unique<aigw::testing::LocalGrpcServer>(
+        std::vector<grpc::Service*>{this}, [&](grpc::ServerBuilder& builder) {
+          if (max_receive_bytes > 0) builder.SetMaxReceiveMessageSize(max_receive_bytes);
+        });
   }
-  ~InProcessUsage() override { server_->Shutdown(); }
+  ~InProcessUsage() override { server_.reset(); }
 
   grpc::ServerUnaryReactor* RecordCalls(grpc::CallbackServerContext* ctx,
                                         const aigw::v1::RecordCallsRequest* request,
@@ -421,9 +422,7 @@ class InProcessUsage final : public aigw::v1::UsageService::CallbackService {
   }
 
   std::unique_ptr<GrpcEventUploader> Uploader() {
-    return std::make_unique<GrpcEventUploader>(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()),
-        absl::Seconds(10));
+    return std::make_unique<GrpcEventUploader>(server_->NewChannel(), absl::Seconds(10));
   }
   std::vector<aigw::v1::CallEvent> events() {
     absl::MutexLock lock(&mu_);
@@ -436,8 +435,7 @@ class InProcessUsage final : public aigw::v1::UsageService::CallbackService {
   }
 
  private:
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<aigw::testing::LocalGrpcServer> server_;
   absl::Mutex mu_;
   std::vector<aigw::v1::CallEvent> events_;
 };

@@ -17,6 +17,7 @@
 #include "libs/server/peer_channel.h"
 #include "services/keypool/keypool_runtime.h"
 #include "tests/testing/database_test.h"
+#include "tests/testing/local_grpc_server.h"
 #include "tests/testing/test_keys.h"
 
 namespace aigw::keypool {
@@ -95,14 +96,9 @@ TEST_P(KeyPoolRoleTest, ActiveGrantsAndStandbyRefusesWithUnavailable) {
 
   // Over gRPC: every KeyPool call to the standby is UNAVAILABLE.
   std::unique_ptr<KeyPoolService> service = b->NewService();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(service.get());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(port, 0);
-  auto stub = aigw::v1::KeyPool::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  testing::LocalGrpcServer server({service.get()});
+  ASSERT_TRUE(server.ok());
+  auto stub = aigw::v1::KeyPool::NewStub(server.NewChannel());
   aigw::v1::LeaseKeyRequest req;
   req.set_provider_code("deepseek");
   aigw::v1::LeaseKeyResponse lease;
@@ -116,7 +112,6 @@ TEST_P(KeyPoolRoleTest, ActiveGrantsAndStandbyRefusesWithUnavailable) {
   grpc::ClientContext rctx;
   EXPECT_EQ(stub->ReportUsage(&rctx, report, &answer).error_code(),
             grpc::StatusCode::UNAVAILABLE);
-  server->Shutdown();
 }
 
 TEST_P(KeyPoolRoleTest, StandbyTakesOverAfterTheActiveDiesWithTheCountsItWrote) {

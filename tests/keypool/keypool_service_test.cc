@@ -17,6 +17,7 @@
 #include "services/keypool/key_pool.h"
 #include "services/keypool/keypool_runtime.h"
 #include "tests/testing/database_test.h"
+#include "tests/testing/local_grpc_server.h"
 #include "tests/testing/test_keys.h"
 
 namespace aigw::keypool {
@@ -47,30 +48,17 @@ KeyRow Key(int64_t id, int64_t provider_id, int priority, int64_t rpm = 0) {
   return k;
 }
 
-// An in-process server on 127.0.0.1:0 with the service.
-class Server {
+// An in-process server with the service, and its clients.
+class Server : public testing::LocalGrpcServer {
  public:
-  explicit Server(grpc::Service* service) {
-    grpc::ServerBuilder b;
-    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    b.RegisterService(service);
-    server_ = b.BuildAndStart();
-  }
-  ~Server() { server_->Shutdown(); }
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  explicit Server(grpc::Service* service) : LocalGrpcServer({service}) {}
   // A client on its own connection (distinct channel arguments keep gRPC
   // from sharing one subchannel between clients).
   std::unique_ptr<aigw::v1::KeyPool::Stub> NewClient(int client_id = 0) const {
     grpc::ChannelArguments args;
     args.SetInt("aigw.test.client", client_id);
-    return aigw::v1::KeyPool::NewStub(
-        grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args));
+    return aigw::v1::KeyPool::NewStub(NewChannel(args));
   }
-  int port() const { return port_; }
-
- private:
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
 };
 
 class KeyPoolServiceTest : public ::testing::Test {

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "testing/health_client.grpc.pb.h"
+#include "tests/testing/local_grpc_server.h"
 #include "tests/testing/metric_value.h"
 
 namespace aigw::server {
@@ -77,21 +78,16 @@ TEST(GrpcServerMetricsTest, TheInterceptorCountsEveryCallOfARealServer) {
   prometheus::Registry registry;
   GrpcServerMetrics metrics(registry);
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-  factories.push_back(metrics.NewInterceptorFactory());
-  builder.experimental().SetInterceptorCreators(std::move(factories));
   // A service that implements nothing: every call is UNIMPLEMENTED.
   aigw::v1::KeyPool::Service keypool;
-  builder.RegisterService(&keypool);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  ASSERT_GT(port, 0);
+  testing::LocalGrpcServer server({&keypool}, [&](grpc::ServerBuilder& builder) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+    factories.push_back(metrics.NewInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(factories));
+  });
+  ASSERT_TRUE(server.ok());
 
-  std::shared_ptr<grpc::Channel> stub_channel =
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
+  std::shared_ptr<grpc::Channel> stub_channel = server.NewChannel();
   auto stub = grpc::health::v1::Health::NewStub(stub_channel);
   for (const char* name : {"", "", "no.such.Service"}) {
     grpc::ClientContext ctx;
@@ -125,7 +121,6 @@ TEST(GrpcServerMetricsTest, TheInterceptorCountsEveryCallOfARealServer) {
                          {"grpc_method", "Reload"},
                          {"grpc_code", "UNIMPLEMENTED"}}),
             1);
-  server->Shutdown();
 }
 
 }  // namespace

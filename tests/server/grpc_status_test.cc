@@ -9,6 +9,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "libs/common/utf8.h"
+#include "tests/testing/local_grpc_server.h"
 
 namespace aigw::server {
 namespace {
@@ -82,19 +83,14 @@ class Refusing final : public aigw::v1::UsageService::CallbackService {
 TEST(BoundedStatusMessageTest, AClientReceivesTheCodeOfALongChineseRefusal) {
   Refusing service(absl::InvalidArgumentError(
       absl::StrCat("openai refused the request (HTTP 400): ", Chinese(3600))));
-  int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  auto stub = aigw::v1::UsageService::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  testing::LocalGrpcServer server({&service});
+  ASSERT_TRUE(server.ok());
+  auto stub = aigw::v1::UsageService::NewStub(server.NewChannel());
   grpc::ClientContext ctx;
   aigw::v1::RecordCallsResponse response;
   grpc::Status st = stub->RecordCalls(&ctx, aigw::v1::RecordCallsRequest(), &response);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
   EXPECT_TRUE(absl::StartsWith(st.error_message(), "openai refused the request (HTTP 400): 错错"));
-  server->Shutdown();
 }
 
 }  // namespace

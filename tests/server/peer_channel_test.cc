@@ -11,6 +11,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "gtest/gtest.h"
 #include "testing/health_client.grpc.pb.h"
+#include "tests/testing/local_grpc_server.h"
 
 namespace aigw::server {
 namespace {
@@ -33,22 +34,21 @@ constexpr char kRole[] = "aigw.test.Active";
 // it (its other service, implementing nothing, is there because a server
 // needs one).
 struct Replica {
-  explicit Replica(const std::string& name) : name(name) {
-    grpc::EnableDefaultHealthCheckService(true);
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&keypool);
-    server = builder.BuildAndStart();
-    server->GetHealthCheckService()->SetServingStatus(name, true);
+  explicit Replica(const std::string& name) {
+    server.server().GetHealthCheckService()->SetServingStatus(name, true);
   }
-  ~Replica() { server->Shutdown(absl::ToChronoTime(absl::Now())); }
-  void Serve(bool serving) { server->GetHealthCheckService()->SetServingStatus(kRole, serving); }
-  std::string address() const { return absl::StrCat("127.0.0.1:", port); }
+  void Serve(bool serving) {
+    server.server().GetHealthCheckService()->SetServingStatus(kRole, serving);
+  }
+  std::string address() const { return server.address(); }
 
-  const std::string name;
+  // Before the server is built: its health service is gRPC's default one.
+  const bool default_health = [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    return true;
+  }();
   aigw::v1::KeyPool::Service keypool;
-  int port = 0;
-  std::unique_ptr<grpc::Server> server;
+  testing::LocalGrpcServer server{{&keypool}};
 };
 
 class ReplicatedPeerChannelTest : public ::testing::Test {

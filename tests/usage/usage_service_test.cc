@@ -11,6 +11,7 @@
 #include "libs/common/clock.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "tests/testing/local_grpc_server.h"
 #include "tests/testing/test_database.h"
 #include "tests/usage/usage_test_util.h"
 
@@ -27,12 +28,10 @@ class UsageServiceTest : public UsageDbTest {
     if (HasFatalFailure()) return;
     StartServer({});
   }
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-  }
+  void TearDown() override { server_.reset(); }
 
   void StartServer(UsageServiceOptions options) {
-    if (server_) server_->Shutdown();
+    server_.reset();
     UsageStoreOptions store_options;
     store_options.max_batch_events = 100;
     auto store = UsageStore::Create(&tdb_->db(), store_options, metrics_.get(), &clock_);
@@ -40,14 +39,10 @@ class UsageServiceTest : public UsageDbTest {
     auto queries = UsageQueries::Create(&tdb_->db(), {}, metrics_.get(), &clock_);
     ASSERT_TRUE(queries.ok()) << queries.status();
     service_ = std::make_unique<UsageServiceImpl>(*std::move(store), *std::move(queries), options);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = v1::UsageService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    server_ = std::make_unique<aigw::testing::LocalGrpcServer>(
+        std::vector<grpc::Service*>{service_.get()});
+    ASSERT_TRUE(server_->ok());
+    stub_ = v1::UsageService::NewStub(server_->NewChannel());
   }
 
   template <typename Req, typename Resp, typename Method>
@@ -59,7 +54,7 @@ class UsageServiceTest : public UsageDbTest {
   }
 
   std::unique_ptr<UsageServiceImpl> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<aigw::testing::LocalGrpcServer> server_;
   std::unique_ptr<v1::UsageService::Stub> stub_;
 };
 
