@@ -92,19 +92,49 @@ void KeyEntry::RollDay(absl::CivilDay today) {
 bool KeyEntry::Fits(absl::Time now, absl::CivilDay today, int64_t tokens) {
   window_.Expire(now);
   RollDay(today);
-  if (rpm_ > 0 && window_.requests() + 1 > rpm_) return false;
-  if (tpm_ > 0 && window_.tokens() + tokens > tpm_) return false;
-  if (rpd_ > 0 && requests_today_ + 1 > rpd_) return false;
+  const int64_t rpm = rpm_left();
+  const int64_t tpm = tpm_left();
+  const int64_t rpd = rpd_left();
+  if (rpm > 0 && window_.requests() + 1 > rpm) return false;
+  if (tpm > 0 && window_.tokens() + tokens > tpm) return false;
+  if (rpd > 0 && requests_today_ + 1 > rpd) return false;
   return true;
 }
 
 bool KeyEntry::FitsWithHeadroom(absl::Time now, absl::CivilDay today, int64_t tokens) {
   if (!Fits(now, today, tokens)) return false;
-  // After this lease, at most half of each limit is used.
-  if (rpm_ > 0 && 2 * (window_.requests() + 1) > rpm_) return false;
-  if (tpm_ > 0 && 2 * (window_.tokens() + tokens) > tpm_) return false;
-  if (rpd_ > 0 && 2 * (requests_today_ + 1) > rpd_) return false;
+  // After this lease, at most half of each limit is used (held back
+  // counting as used).
+  if (rpm_ > 0 && 2 * (window_.requests() + held_back_.requests + 1) > rpm_) return false;
+  if (tpm_ > 0 && 2 * (window_.tokens() + held_back_.tokens + tokens) > tpm_) return false;
+  if (rpd_ > 0 && 2 * (requests_today_ + held_back_.day_requests + 1) > rpd_) return false;
   return true;
+}
+
+KeyBudget KeyEntry::Budget(absl::Time now, absl::CivilDay today) {
+  window_.Expire(now);
+  RollDay(today);
+  KeyBudget b;
+  b.rpm = rpm_;
+  b.tpm = tpm_;
+  b.rpd = rpd_;
+  b.window_requests = window_.requests();
+  b.window_tokens = window_.tokens();
+  b.requests_today = requests_today_;
+  b.held = held_back_;
+  return b;
+}
+
+void KeyEntry::CountAllotted(absl::Time now, absl::CivilDay today, int64_t requests,
+                             int64_t tokens) {
+  if (requests <= 0 && tokens <= 0) return;
+  RollDay(today);
+  window_.Expire(now);
+  window_.Seed(now, std::max<int64_t>(0, requests), std::max<int64_t>(0, tokens));
+  requests_today_ += std::max<int64_t>(0, requests);
+  tokens_today_ += std::max<int64_t>(0, tokens);
+  last_used_at_ = std::max(last_used_at_, now);
+  counters_dirty_ = true;
 }
 
 uint64_t KeyEntry::Record(absl::Time now, absl::CivilDay today, int64_t tokens) {
@@ -125,13 +155,18 @@ absl::Time KeyEntry::BlockedUntil(absl::Time now, DayCalendar& calendar) {
   window_.Expire(now);
   RollDay(calendar.Today(now));
   absl::Time at = std::max(cooldown_until_, breaker_until_);
-  if (rpm_ > 0 && window_.requests() >= rpm_) {
-    at = std::max(at, window_.EarliestFit(now, rpm_, 0, 0));
+  // Limits less what allotments hold back: a key blocked by those alone is
+  // woken when they change (KeyPool's allotment bookkeeping).
+  const int64_t rpm = rpm_left();
+  const int64_t tpm = tpm_left();
+  const int64_t rpd = rpd_left();
+  if (rpm > 0 && window_.requests() >= rpm) {
+    at = std::max(at, window_.EarliestFit(now, rpm, 0, 0));
   }
-  if (tpm_ > 0 && window_.tokens() > tpm_) {
-    at = std::max(at, window_.EarliestFit(now, 0, tpm_, 0));
+  if (tpm > 0 && window_.tokens() > tpm) {
+    at = std::max(at, window_.EarliestFit(now, 0, tpm, 0));
   }
-  if (rpd_ > 0 && requests_today_ >= rpd_) at = std::max(at, calendar.NextDayStart(now));
+  if (rpd > 0 && requests_today_ >= rpd) at = std::max(at, calendar.NextDayStart(now));
   return at;
 }
 
@@ -143,10 +178,11 @@ absl::Time KeyEntry::EarliestAvailable(absl::Time now, DayCalendar& calendar, in
   window_.Expire(now);
   RollDay(calendar.Today(now));
   absl::Time at = std::max({now, cooldown_until_, breaker_until_});
-  const absl::Time window_fit = window_.EarliestFit(now, rpm_, tpm_, tokens);
+  const absl::Time window_fit = window_.EarliestFit(now, rpm_left(), tpm_left(), tokens);
   if (window_fit == absl::InfiniteFuture()) return window_fit;
   at = std::max(at, window_fit);
-  if (rpd_ > 0 && requests_today_ + 1 > rpd_) at = std::max(at, calendar.NextDayStart(now));
+  const int64_t rpd = rpd_left();
+  if (rpd > 0 && requests_today_ + 1 > rpd) at = std::max(at, calendar.NextDayStart(now));
   return at;
 }
 

@@ -1,6 +1,7 @@
 #ifndef AIGW_SERVICES_KEYPOOL_KEY_ENTRY_H_
 #define AIGW_SERVICES_KEYPOOL_KEY_ENTRY_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "aigw/v1/common.pb.h"
+#include "services/keypool/allotment.h"
 #include "services/keypool/day_calendar.h"
 #include "services/keypool/key_pool_options.h"
 #include "services/keypool/pool_snapshot.h"
@@ -73,6 +75,10 @@ class KeyEntry {
 
   int64_t id() const { return id_; }
   int priority() const { return priority_; }
+  // Limits; 0 = unlimited.
+  int64_t rpm() const { return rpm_; }
+  int64_t tpm() const { return tpm_; }
+  int64_t rpd() const { return rpd_; }
   absl::Time last_used_at() const { return last_used_at_; }
   const std::shared_ptr<const KeyIdentity>& identity() const { return identity_; }
   const std::string& secret_error() const { return secret_error_; }
@@ -92,7 +98,21 @@ class KeyEntry {
            now >= cooldown_until_ && now >= breaker_until_;
   }
 
-  // Whether one more request carrying `tokens` fits RPM, TPM and RPD.
+  // What gateways' allotments hold back of this key's limits (allotment.h):
+  // the limits a lease is checked against are the key's less these. Set by
+  // the pool whenever its allotments change.
+  const HeldBack& held_back() const { return held_back_; }
+  void set_held_back(const HeldBack& held) { held_back_ = held; }
+  // The key's limits, what is in use at `now` and what is held back: what
+  // an allotment is cut from.
+  KeyBudget Budget(absl::Time now, absl::CivilDay today);
+  // Counts what a gateway spent of a settled allotment: `requests` requests
+  // carrying `tokens` at `now` (no earlier than they were made), in the
+  // window and the day.
+  void CountAllotted(absl::Time now, absl::CivilDay today, int64_t requests, int64_t tokens);
+
+  // Whether one more request carrying `tokens` fits RPM, TPM and RPD (each
+  // less what allotments hold back).
   bool Fits(absl::Time now, absl::CivilDay today, int64_t tokens);
   // Whether it fits and leaves the key under half of each limit: the test a
   // prefetched lease must pass, so keys near a limit are only leased on need.
@@ -179,7 +199,18 @@ class KeyEntry {
   absl::Time breaker_until_ = absl::InfinitePast();
   absl::Time breaker_opened_at_ = absl::InfinitePast();
 
+  // The limits less what allotments hold back (0 = unlimited).
+  int64_t rpm_left() const { return LimitLeft(rpm_, held_back_.requests); }
+  int64_t tpm_left() const { return LimitLeft(tpm_, held_back_.tokens); }
+  int64_t rpd_left() const { return LimitLeft(rpd_, held_back_.day_requests); }
+  static int64_t LimitLeft(int64_t limit, int64_t held) {
+    // Allotments hold back at most half of a limit (ShareOf); never 0,
+    // which would read as unlimited.
+    return limit > 0 ? std::max<int64_t>(1, limit - held) : 0;
+  }
+
   RateWindow window_;
+  HeldBack held_back_;
   absl::CivilDay day_;
   int64_t requests_today_ = 0;
   int64_t tokens_today_ = 0;

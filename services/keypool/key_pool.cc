@@ -546,6 +546,8 @@ int KeyPool::Apply(const PoolSnapshot& snapshot) {
     absl::MutexLock pl(&p->mu);
     BuildGroups(*p, rank);
   }
+  // Keys new to the pool hold back what allotments of them hold.
+  if (!allotments_.empty()) RecountHeldBack(now);
   if (metrics_ != nullptr) metrics_->SetKeysLoaded(count);
   return count;
 }

@@ -2,6 +2,9 @@
 #define AIGW_SERVICES_KEYPOOL_KEY_POOL_H_
 
 #include <array>
+#include <atomic>
+#include <limits>
+#include <optional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,6 +20,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "libs/common/clock.h"
+#include "services/keypool/allotment.h"
 #include "services/keypool/day_calendar.h"
 #include "services/keypool/key_entry.h"
 #include "services/keypool/key_pool_options.h"
@@ -55,6 +59,35 @@ struct Prefetch {
   int count = 0;
   bool refill = false;
   std::vector<LeaseGrant>* out = nullptr;
+};
+
+// An allotment as a gateway receives it.
+struct AllotmentGrant {
+  Allotment allotment;
+  std::shared_ptr<const KeyIdentity> key;
+};
+
+// What a gateway says of an allotment it holds (AllotKeysRequest.held):
+// what it has spent of it since it was granted.
+struct AllotmentUse {
+  std::string id;
+  int64_t requests = 0;
+  int64_t tokens = 0;
+};
+
+// One AllotKeys worked out in memory (KeyPool::PlanAllotments), to be
+// stored (AllotmentStore::Commit) before it is answered, then confirmed or
+// undone. The new grants are held back from the plan on; extensions and
+// settlements change the pool only when confirmed, so a plan that cannot be
+// stored leaves every allotment the gateway holds as it was.
+struct AllotmentPlan {
+  std::shared_ptr<const ProviderInfo> provider;
+  std::vector<AllotmentGrant> granted;
+  // With their new use_until, counted_until and day_end.
+  std::vector<AllotmentGrant> extended;
+  // Used allotments, dropped and counted into their keys when confirmed.
+  std::vector<Allotment> settled;
+  std::vector<AllotmentUse> settled_use;
 };
 
 // One key's rate window in slices (KeyPool::CollectWindows / SeedWindows).
@@ -130,6 +163,32 @@ class KeyPool {
   // fill a limit is set aside until they leave the window, like any other.
   void SeedWindows(const std::vector<KeyWindow>& windows);
 
+  // Allotments (allotment.h). PlanAllotments answers an AllotKeys of
+  // `holder` for a provider: each allotment in `held` that the holder has
+  // used is settled, each unused one extended (while its key is healthy and
+  // its share still within the policy's), and every other healthy key of
+  // the provider with room gets a new one (ShareOf). Allotments of `held`
+  // unknown to the pool, or another holder's, are ignored (the gateway
+  // drops what the answer does not name). Errors: INVALID_ARGUMENT (empty
+  // provider or holder, negative use), NOT_FOUND (unknown or disabled
+  // provider).
+  absl::StatusOr<AllotmentPlan> PlanAllotments(absl::string_view provider_code,
+                                               absl::string_view holder,
+                                               absl::Span<const AllotmentUse> held);
+  // After the plan was stored: extensions take effect, settled allotments
+  // leave and what was spent of them is counted into their keys.
+  void ConfirmAllotments(const AllotmentPlan& plan);
+  // The plan could not be stored: its new grants are dropped.
+  void UndoAllotments(const AllotmentPlan& plan);
+  // Takes over the allotments a predecessor stored (after a fresh load):
+  // they replace the pool's own; lapsed ones are skipped.
+  void ReplaceAllotments(const std::vector<Allotment>& allotments);
+  // Forgets allotments that hold nothing back any more; cheap when none
+  // has changed since the last call. Returns how many are left.
+  int64_t SweepAllotments();
+  // Allotments known now (tests, operators).
+  std::vector<Allotment> Allotments();
+
   // Forgets leases older than the lease timeout; returns how many were never
   // reported.
   int64_t ExpireLeases();
@@ -190,6 +249,20 @@ class KeyPool {
   absl::Duration RetryAfter(ProviderState& p, absl::Time now, int64_t tokens,
                             absl::Span<const int64_t> exclude) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
   void CountLease(absl::string_view provider, absl::string_view result);
+  // Sets every key's held-back from the allotments at `now` (waking keys
+  // that were parked and now hold back less) and when that next changes.
+  void RecountHeldBack(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A new allotment of `e` for `holder`, or nullopt when it has no room.
+  std::optional<Allotment> CutAllotment(ProviderState& p, KeyEntry* e, absl::string_view holder,
+                                        absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
+  // Whether an unused allotment may be extended: its key healthy, its share
+  // within the policy's cap.
+  bool MayExtend(KeyEntry* e, const Allotment& a, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // use_until, counted_until and day_end of an allotment made or extended
+  // at `now`.
+  void SetAllotmentTimes(ProviderState& p, absl::Time now, Allotment* a)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu);
   // The provider a lease names; NOT_FOUND (counted) when unknown or disabled.
   absl::StatusOr<ProviderState*> ActiveProvider(absl::string_view code)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -225,6 +298,15 @@ class KeyPool {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<ProviderState>> providers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, KeyRef> keys_ ABSL_GUARDED_BY(mu_);
+  // Every allotment by id. Changed under the writer lock only (rarely: an
+  // AllotKeys per gateway and provider every few seconds), so a lease reads
+  // each key's held-back under its provider's mutex as before.
+  absl::flat_hash_map<std::string, Allotment> allotments_ ABSL_GUARDED_BY(mu_);
+  // When some allotment next holds back less (Unix ns); SweepAllotments
+  // takes the writer lock only then.
+  std::atomic<int64_t> next_allotment_change_ns_{std::numeric_limits<int64_t>::max()};
+  std::string allotment_id_prefix_;
+  uint64_t allotment_seq_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace aigw::keypool

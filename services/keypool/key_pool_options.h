@@ -2,6 +2,7 @@
 #define AIGW_SERVICES_KEYPOOL_KEY_POOL_OPTIONS_H_
 
 #include "absl/time/time.h"
+#include "services/keypool/allotment.h"
 
 namespace aigw::keypool {
 
@@ -23,6 +24,8 @@ struct KeyPoolOptions {
   // counted and a later report of it is NOT_FOUND. Long enough for the
   // slowest streamed completion.
   absl::Duration lease_timeout = absl::Minutes(15);
+  // How big the gateways' allotments are (allotment.h).
+  AllotmentPolicy allotment;
 };
 
 }  // namespace aigw::keypool
