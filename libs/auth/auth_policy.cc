@@ -27,7 +27,7 @@ Access RequiredAccess(absl::string_view method) {
   }
   if (absl::StartsWith(method, "/aigw.v1.ChatService/")) return Access::kAnyToken;
   if (method == "/aigw.v1.KeyPool/LeaseKey" || method == "/aigw.v1.KeyPool/ReportUsage" ||
-      method == "/aigw.v1.KeyPool/ReportUsageBatch" ||
+      method == "/aigw.v1.KeyPool/ReportUsageBatch" || method == "/aigw.v1.KeyPool/AllotKeys" ||
       method == "/aigw.v1.UsageService/RecordCalls") {
     return Access::kService;
   }
@@ -42,7 +42,7 @@ absl::Status CheckRole(Access access, const Claims& claims) {
       if (claims.role != kRoleService) return absl::OkStatus();
       return absl::PermissionDeniedError(
           "a service token opens only the internal calls (LeaseKey, ReportUsage, "
-          "ReportUsageBatch, RecordCalls); call with a caller's or an admin's token");
+          "ReportUsageBatch, AllotKeys, RecordCalls); call with a caller's or an admin's token");
     case Access::kService:
       if (claims.role == kRoleService) return absl::OkStatus();
       break;

@@ -25,7 +25,7 @@ absl::string_view AccessName(Access access);
 //   grpc.health.v1.Health/*, grpc.reflection.*/*       public
 //   aigw.v1.ChatService/*                              any valid token but service
 //   KeyPool/LeaseKey, KeyPool/ReportUsage, KeyPool/ReportUsageBatch,
-//   UsageService/RecordCalls                           service
+//   KeyPool/AllotKeys, UsageService/RecordCalls        service
 //   AdminService/*, UsageService/* (the queries),
 //   KeyPool/* (ListKeyStates, Reload), anything else   admin
 // Unknown methods need admin, so a method added later is closed until it is

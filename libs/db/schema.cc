@@ -352,6 +352,27 @@ std::vector<std::string> V5ToolCallsAndImages(Backend b) {
           "ALTER TABLE t_ai_usage_stats ADD COLUMN images BIGINT NOT NULL DEFAULT 0"};
 }
 
+// The allotments the active keypool granted to gateways
+// (services/keypool/allotment.h, allotment_store.h): written before a
+// gateway hears of one, so a standby taking over holds back what they hold.
+// Times in milliseconds since the epoch, as in t_ai_leader_leases.
+std::vector<std::string> V6KeypoolAllotments(Backend b) {
+  const bool my = b == Backend::kMySql;
+  return {absl::StrCat(
+      "CREATE TABLE IF NOT EXISTS t_ai_keypool_allotments (\n"
+      "  id VARCHAR(64) NOT NULL PRIMARY KEY,\n"
+      "  holder VARCHAR(255) NOT NULL DEFAULT '',\n"
+      "  key_id BIGINT NOT NULL,\n"
+      "  requests BIGINT NOT NULL DEFAULT 0,\n"
+      "  tokens BIGINT NOT NULL DEFAULT 0,\n"
+      "  day_requests BIGINT NOT NULL DEFAULT 0,\n"
+      "  use_until_ms BIGINT NOT NULL DEFAULT 0,\n"
+      "  counted_until_ms BIGINT NOT NULL DEFAULT 0,\n"
+      "  day_end_ms BIGINT NOT NULL DEFAULT 0,\n"
+      "  fencing BIGINT NOT NULL DEFAULT 0)",
+      my ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" : "")};
+}
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
@@ -364,6 +385,7 @@ const std::vector<Migration>& AllMigrations() {
        &V4LeaderLeaseAndKeyWindows},
       {5, "tool calls and images of each call in the api logs and the daily usage stats",
        &V5ToolCallsAndImages},
+      {6, "keypool allotments granted to gateways", &V6KeypoolAllotments},
   };
   return *kMigrations;
 }

@@ -171,10 +171,12 @@ class KeyPool {
   // unknown to the pool, or another holder's, are ignored (the gateway
   // drops what the answer does not name). Errors: INVALID_ARGUMENT (empty
   // provider or holder, negative use), NOT_FOUND (unknown or disabled
-  // provider).
+  // provider). With `give_back` (a gateway stopping) every allotment of
+  // `held` is settled, used or not, and none is granted.
   absl::StatusOr<AllotmentPlan> PlanAllotments(absl::string_view provider_code,
                                                absl::string_view holder,
-                                               absl::Span<const AllotmentUse> held);
+                                               absl::Span<const AllotmentUse> held,
+                                               bool give_back = false);
   // After the plan was stored: extensions take effect, settled allotments
   // leave and what was spent of them is counted into their keys.
   void ConfirmAllotments(const AllotmentPlan& plan);

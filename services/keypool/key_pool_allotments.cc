@@ -22,6 +22,7 @@ void KeyPool::SetAllotmentTimes(ProviderState& p, absl::Time now, Allotment* a) 
 
 std::optional<Allotment> KeyPool::CutAllotment(ProviderState& p, KeyEntry* e,
                                                absl::string_view holder, absl::Time now) {
+  if (options_.allotment.share <= 0) return std::nullopt;  // allotments off
   const std::optional<HeldBack> share =
       ShareOf(e->Budget(now, p.calendar.Today(now)), options_.allotment);
   if (!share.has_value()) return std::nullopt;
@@ -57,7 +58,8 @@ bool KeyPool::MayExtend(KeyEntry* e, const Allotment& a, absl::Time now) {
 
 absl::StatusOr<AllotmentPlan> KeyPool::PlanAllotments(absl::string_view provider_code,
                                                       absl::string_view holder,
-                                                      absl::Span<const AllotmentUse> held) {
+                                                      absl::Span<const AllotmentUse> held,
+                                                      bool give_back) {
   if (provider_code.empty()) return absl::InvalidArgumentError("provider_code is required");
   if (holder.empty()) {
     return absl::InvalidArgumentError("holder is required (the gateway's name, e.g. its pod)");
@@ -97,7 +99,7 @@ absl::StatusOr<AllotmentPlan> KeyPool::PlanAllotments(absl::string_view provider
       continue;
     }
     KeyEntry* e = kit->second.entry;
-    if (u.requests > 0 || u.tokens > 0) {
+    if (give_back || u.requests > 0 || u.tokens > 0) {
       plan.settled.push_back(a);
       plan.settled_use.push_back(u);
     } else if (now < a.use_until && MayExtend(e, a, now)) {
@@ -107,6 +109,7 @@ absl::StatusOr<AllotmentPlan> KeyPool::PlanAllotments(absl::string_view provider
     }
   }
   for (const std::unique_ptr<KeyEntry>& up : p.keys) {
+    if (give_back) break;
     KeyEntry* e = up.get();
     if (covered.contains(e->id()) || !e->Healthy(now)) continue;
     std::optional<Allotment> a = CutAllotment(p, e, holder, now);

@@ -44,6 +44,16 @@ ABSL_FLAG(absl::Duration, leader_outage_hold, absl::Seconds(60),
           "While the database cannot be reached, the active replica keeps granting this long "
           "after its last renewal; 0 = step down when the lease runs out "
           "[env AIGW_KEYPOOL_LEADER_OUTAGE_HOLD]");
+ABSL_FLAG(double, allotment_share, 0.05,
+          "Each gateway's allotment: this share of each key's RPM, TPM and RPD, which it may "
+          "spend on its own while no keypool answers; held back from every other lease; "
+          "0 = grant none [env AIGW_KEYPOOL_ALLOTMENT_SHARE]");
+ABSL_FLAG(double, allotment_max_share, 0.25,
+          "What all gateways' allotments of one key may hold back together (at most 0.5) "
+          "[env AIGW_KEYPOOL_ALLOTMENT_MAX_SHARE]");
+ABSL_FLAG(absl::Duration, allotment_use_for, absl::Seconds(60),
+          "How long a gateway may use an allotment without asking again "
+          "[env AIGW_KEYPOOL_ALLOTMENT_USE_FOR]");
 
 namespace aigw::keypool {
 
@@ -60,7 +70,10 @@ std::vector<EnvFlag> KeyPoolEnvFlags() {
           {"leader_lease", "AIGW_KEYPOOL_LEADER_LEASE"},
           {"leader_renew_interval", "AIGW_KEYPOOL_LEADER_RENEW_INTERVAL"},
           {"leader_poll_interval", "AIGW_KEYPOOL_LEADER_POLL_INTERVAL"},
-          {"leader_outage_hold", "AIGW_KEYPOOL_LEADER_OUTAGE_HOLD"}};
+          {"leader_outage_hold", "AIGW_KEYPOOL_LEADER_OUTAGE_HOLD"},
+          {"allotment_share", "AIGW_KEYPOOL_ALLOTMENT_SHARE"},
+          {"allotment_max_share", "AIGW_KEYPOOL_ALLOTMENT_MAX_SHARE"},
+          {"allotment_use_for", "AIGW_KEYPOOL_ALLOTMENT_USE_FOR"}};
 }
 
 absl::StatusOr<KeyPoolConfig> KeyPoolConfigFromFlags() {
@@ -77,6 +90,7 @@ absl::StatusOr<KeyPoolConfig> KeyPoolConfigFromFlags() {
       {"lease_timeout", absl::GetFlag(FLAGS_lease_timeout), false},
       {"poll_interval", absl::GetFlag(FLAGS_poll_interval), true},
       {"flush_interval", absl::GetFlag(FLAGS_flush_interval), false},
+      {"allotment_use_for", absl::GetFlag(FLAGS_allotment_use_for), false},
   };
   for (const Positive& d : durations) {
     if (d.value < absl::ZeroDuration() || (!d.zero_ok && d.value == absl::ZeroDuration())) {
@@ -99,6 +113,15 @@ absl::StatusOr<KeyPoolConfig> KeyPoolConfigFromFlags() {
     return absl::InvalidArgumentError(absl::StrCat(
         "--time_zone / AIGW_TIME_ZONE: unknown time zone \"", zone,
         "\" (want an IANA name such as UTC or Asia/Shanghai; is tzdata installed?)"));
+  }
+  c.pool.allotment.share = absl::GetFlag(FLAGS_allotment_share);
+  c.pool.allotment.max_share = absl::GetFlag(FLAGS_allotment_max_share);
+  c.pool.allotment.use_for = absl::GetFlag(FLAGS_allotment_use_for);
+  if (!(c.pool.allotment.share >= 0 && c.pool.allotment.share <= 0.5) ||
+      !(c.pool.allotment.max_share >= 0 && c.pool.allotment.max_share <= 0.5)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--allotment_share and --allotment_max_share must be between 0 and 0.5 (got ",
+        c.pool.allotment.share, " and ", c.pool.allotment.max_share, ")"));
   }
   c.sync.poll_interval = absl::GetFlag(FLAGS_poll_interval);
   c.sync.flush_interval = absl::GetFlag(FLAGS_flush_interval);

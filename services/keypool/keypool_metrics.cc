@@ -59,7 +59,20 @@ KeyPoolMetrics::KeyPoolMetrics(prometheus::Registry& registry)
                        .Name("aigw_keypool_keys_loaded")
                        .Help("Keys in the pool after the last load.")
                        .Register(registry)
-                       .Add({})) {
+                       .Add({})),
+      allotments_total_(prometheus::BuildCounter()
+                            .Name("aigw_keypool_allotments_total")
+                            .Help("Gateways' allotments by result: granted, extended, settled "
+                                  "(used, counted into the key), failed (not stored).")
+                            .Register(registry)),
+      allotments_(prometheus::BuildGauge()
+                      .Name("aigw_keypool_allotments")
+                      .Help("Allotments holding back a share of some key's limits now.")
+                      .Register(registry)
+                      .Add({})) {
+  for (const char* r : {"granted", "extended", "settled", "failed"}) {
+    allotments_total_.Add({{"result", r}});
+  }
   // Exported at 0 from the start, so alerts and dashboards see the series
   // before the first error.
   db_errors_.Add({{"op", "load"}});
@@ -78,6 +91,10 @@ prometheus::Counter& KeyPoolMetrics::Reports(absl::string_view provider,
 
 void KeyPoolMetrics::CountDbError(absl::string_view op) {
   db_errors_.Add({{"op", std::string(op)}}).Increment();
+}
+
+void KeyPoolMetrics::CountAllotments(absl::string_view result, int64_t n) {
+  if (n > 0) allotments_total_.Add({{"result", std::string(result)}}).Increment(static_cast<double>(n));
 }
 
 void KeyPoolMetrics::RemoveSeries(const KeySeries& s) {

@@ -30,6 +30,9 @@ namespace aigw::keypool {
 //       rpm | tpm | rpd used (0 when unlimited)
 //   aigw_keypool_leases_outstanding, aigw_keypool_leases_expired_total,
 //   aigw_keypool_keys_loaded, aigw_keypool_db_errors_total{op}
+//   aigw_keypool_allotments_total{result}  granted | extended | settled |
+//       failed (an AllotKeys that could not be stored)
+//   aigw_keypool_allotments                 allotments holding something back
 // Thread-safe.
 class KeyPoolMetrics {
  public:
@@ -42,6 +45,8 @@ class KeyPoolMetrics {
   void AddExpiredLeases(int64_t n) { expired_.Increment(static_cast<double>(n)); }
   void SetKeysLoaded(int64_t n) { keys_loaded_.Set(static_cast<double>(n)); }
   void CountDbError(absl::string_view op);
+  void CountAllotments(absl::string_view result, int64_t n);
+  void SetAllotments(int64_t n) { allotments_.Set(static_cast<double>(n)); }
 
   // Makes the per-key gauges show `states`; series of keys no longer present
   // are removed.
@@ -68,6 +73,8 @@ class KeyPoolMetrics {
   prometheus::Gauge& outstanding_;
   prometheus::Counter& expired_;
   prometheus::Gauge& keys_loaded_;
+  prometheus::Family<prometheus::Counter>& allotments_total_;
+  prometheus::Gauge& allotments_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<int64_t, KeySeries> keys_ ABSL_GUARDED_BY(mu_);

@@ -19,8 +19,14 @@ absl::StatusOr<std::unique_ptr<KeyPoolRuntime>> KeyPoolRuntime::Start(
   KeyWindowStoreOptions window_options;
   window_options.save_interval = config.sync.flush_interval;
   rt->windows_ = std::make_unique<KeyWindowStore>(db, config.clock, window_options);
+  rt->allotment_store_ = std::make_unique<AllotmentStore>(db);
   KeyPoolRuntime* raw = rt.get();
+  rt->allotter_ = std::make_unique<Allotter>(
+      rt->pool_.get(), rt->allotment_store_.get(),
+      [raw] { return raw->role_ != nullptr ? raw->role_->serving_fencing() : 0; },
+      rt->metrics_.get());
   rt->sync_->set_flush_hook([raw] {
+    raw->allotter_->Sweep();
     return raw->windows_->Save(*raw->pool_,
                                raw->role_ != nullptr ? raw->role_->serving_fencing() : 0);
   });
@@ -48,6 +54,7 @@ absl::StatusOr<std::unique_ptr<KeyPoolRuntime>> KeyPoolRuntime::Start(
     rt->role_->AfterStep();
     rt->election_->Start();
   }
+  rt->allotter_->Start();
   rt->sync_->Start();
   return rt;
 }
@@ -65,6 +72,7 @@ absl::Status KeyPoolRuntime::SetUpElection(db::Database* db, prometheus::Registr
   auto fence = [e, role](soci::session& s) { return e->Fence(s, role->serving_fencing()); };
   store_->set_write_fence(fence);
   windows_->set_write_fence(fence);
+  allotment_store_->set_write_fence(fence);
   sync_->set_write_gate([role] { return role->MayWrite(); });
   return absl::OkStatus();
 }
@@ -86,7 +94,7 @@ absl::Status KeyPoolRuntime::RestoreWindows() {
                                      restored.status().message()));
   }
   if (*restored > 0) spdlog::info("msg=\"rate windows restored\" keys={}", *restored);
-  return absl::OkStatus();
+  return allotter_->Restore();
 }
 
 KeyPoolRuntime::~KeyPoolRuntime() { Stop(); }
@@ -96,6 +104,7 @@ void KeyPoolRuntime::Stop() {
   // number still held; then the lease is given up so a standby takes over
   // at its next poll with them.
   if (role_ != nullptr) role_->StopGranting();
+  if (allotter_ != nullptr) allotter_->Stop();
   if (sync_ != nullptr) sync_->Stop();
   if (election_ != nullptr) election_->Stop(/*release=*/true);
   if (role_ != nullptr) role_->DetachHealth();
@@ -103,12 +112,14 @@ void KeyPoolRuntime::Stop() {
 
 std::unique_ptr<KeyPoolService> KeyPoolRuntime::NewService() {
   KeySync* sync = sync_.get();
-  return std::make_unique<KeyPoolService>(
+  auto service = std::make_unique<KeyPoolService>(
       pool_.get(),
       [sync](std::function<void(absl::StatusOr<int>)> done) {
         sync->ReloadAsync(std::move(done));
       },
       role_.get());
+  service->set_allotter(allotter_.get());
+  return service;
 }
 
 void KeyPoolRuntime::AttachHealth(grpc::HealthCheckServiceInterface* health) {

@@ -8,6 +8,8 @@
 #include "libs/crypto/secret_box.h"
 #include "libs/db/database.h"
 #include "prometheus/registry.h"
+#include "services/keypool/allotment_store.h"
+#include "services/keypool/allotter.h"
 #include "services/keypool/key_pool.h"
 #include "services/keypool/key_store.h"
 #include "services/keypool/key_sync.h"
@@ -64,6 +66,7 @@ class KeyPoolRuntime {
 
   KeyPool& pool() { return *pool_; }
   KeySync& sync() { return *sync_; }
+  Allotter& allotter() { return *allotter_; }
   int keys_loaded() const { return keys_loaded_; }
   // Null without an election.
   LeaderElection* election() { return election_.get(); }
@@ -76,6 +79,7 @@ class KeyPoolRuntime {
   // What a replica does when it wins the lease: the pool as the database
   // holds it, with the saved rate windows.
   absl::Status TakeOver(int64_t fencing);
+  // The saved rate windows and the gateways' allotments into the pool.
   absl::Status RestoreWindows();
 
   crypto::SecretBox box_;
@@ -84,6 +88,8 @@ class KeyPoolRuntime {
   std::unique_ptr<KeyStore> store_;
   std::unique_ptr<KeySync> sync_;
   std::unique_ptr<KeyWindowStore> windows_;
+  std::unique_ptr<AllotmentStore> allotment_store_;
+  std::unique_ptr<Allotter> allotter_;
   std::unique_ptr<LeaderElection> election_;
   std::unique_ptr<KeyPoolRole> role_;
   int keys_loaded_ = 0;

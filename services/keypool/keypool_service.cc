@@ -1,5 +1,6 @@
 #include "services/keypool/keypool_service.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -182,6 +183,53 @@ grpc::ServerUnaryReactor* KeyPoolService::Reload(grpc::CallbackServerContext* ct
     response->set_keys_loaded(*loaded);
     reactor->Finish(grpc::Status::OK);
   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KeyPoolService::AllotKeys(grpc::CallbackServerContext* ctx,
+                                                    const aigw::v1::AllotKeysRequest* request,
+                                                    aigw::v1::AllotKeysResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (Refused(reactor)) return reactor;
+  if (allotter_ == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                 "this keypool grants no allotments (it has no database)"));
+    return reactor;
+  }
+  std::vector<AllotmentUse> held;
+  held.reserve(request->held_size());
+  for (const aigw::v1::AllotmentUse& u : request->held()) {
+    held.push_back(AllotmentUse{u.allotment_id(), u.requests(), u.tokens()});
+  }
+  const absl::Time asked = pool_->clock()->Now();
+  allotter_->Allot(request->provider_code(), request->holder(), std::move(held),
+                   request->give_back(), [reactor, response, asked](absl::StatusOr<AllotmentPlan> plan) {
+                     if (!plan.ok()) {
+                       reactor->Finish(ToGrpcStatus(plan.status()));
+                       return;
+                     }
+                     response->set_base_url(plan->provider->base_url);
+                     response->set_api_format(plan->provider->api_format);
+                     response->set_provider_id(plan->provider->id);
+                     for (const auto* list : {&plan->extended, &plan->granted}) {
+                       for (const AllotmentGrant& g : *list) {
+                         aigw::v1::KeyAllotment* a = response->add_allotments();
+                         a->set_allotment_id(g.allotment.id);
+                         a->set_key_id(g.key->id);
+                         a->set_api_key(g.key->secret);
+                         a->set_key_name(g.key->key_name);
+                         a->set_requests_per_minute(g.allotment.requests);
+                         a->set_tokens_per_minute(g.allotment.tokens);
+                         a->set_requests_per_day(g.allotment.day_requests);
+                         // From when the request arrived: the gateway
+                         // counts from before it sent it, so it stops no
+                         // later than use_until by this clock.
+                         a->set_valid_for_ms(std::max<int64_t>(
+                             0, absl::ToInt64Milliseconds(g.allotment.use_until - asked)));
+                       }
+                     }
+                     reactor->Finish(grpc::Status::OK);
+                   });
   return reactor;
 }
 

@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "aigw/v1/keypool.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "services/keypool/allotter.h"
 #include "services/keypool/key_pool.h"
 
 namespace aigw::keypool {
@@ -33,7 +34,8 @@ class ServingGate {
 
 // aigw.v1.KeyPool over a KeyPool (callback API). LeaseKey, ReportUsage and
 // ListKeyStates answer inline on the gRPC thread (memory only, no I/O);
-// Reload hands the database read to `reload` and answers when it is done.
+// Reload hands the database read to `reload` and AllotKeys its database
+// write to the Allotter; each answers when that is done.
 // Authorisation (service / admin roles) is the server's interceptors' job.
 class KeyPoolService final : public aigw::v1::KeyPool::CallbackService {
  public:
@@ -56,6 +58,14 @@ class KeyPoolService final : public aigw::v1::KeyPool::CallbackService {
   grpc::ServerUnaryReactor* Reload(grpc::CallbackServerContext* ctx,
                                    const aigw::v1::ReloadRequest* request,
                                    aigw::v1::ReloadResponse* response) override;
+  // Hands the request to the allotter and answers when it is stored.
+  grpc::ServerUnaryReactor* AllotKeys(grpc::CallbackServerContext* ctx,
+                                      const aigw::v1::AllotKeysRequest* request,
+                                      aigw::v1::AllotKeysResponse* response) override;
+
+  // Before serving: AllotKeys goes to `allotter` (not owned); without one it
+  // is FAILED_PRECONDITION.
+  void set_allotter(Allotter* allotter) { allotter_ = allotter; }
 
  private:
   // Finishes `reactor` with the gate's refusal and returns true, if any.
@@ -64,6 +74,7 @@ class KeyPoolService final : public aigw::v1::KeyPool::CallbackService {
   KeyPool* const pool_;
   const AsyncReload reload_;
   const ServingGate* const gate_;
+  Allotter* allotter_ = nullptr;
 };
 
 

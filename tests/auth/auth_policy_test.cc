@@ -21,6 +21,7 @@ TEST(AuthPolicyTest, EveryMethodOfTheContractHasTheDesignedAccess) {
       {"/aigw.v1.KeyPool/LeaseKey", Access::kService},
       {"/aigw.v1.KeyPool/ReportUsage", Access::kService},
       {"/aigw.v1.KeyPool/ReportUsageBatch", Access::kService},
+      {"/aigw.v1.KeyPool/AllotKeys", Access::kService},
       {"/aigw.v1.KeyPool/ListKeyStates", Access::kAdmin},
       {"/aigw.v1.KeyPool/Reload", Access::kAdmin},
       {"/aigw.v1.UsageService/RecordCalls", Access::kService},

@@ -148,6 +148,44 @@ TEST_P(KeyPoolRoleTest, StandbyTakesOverAfterTheActiveDiesWithTheCountsItWrote) 
   EXPECT_EQ(RequestsTodayInDb(), 9);
 }
 
+TEST_P(KeyPoolRoleTest, StandbyTakesOverTheAllotmentsAndADeposedActiveGrantsNone) {
+  auto a = StartReplica(&tdb_->db(), "replica-a");
+  auto b = StartReplica(db_b_.get(), "replica-b");
+  ASSERT_TRUE(a && b);
+  // The key: 100 RPM, 1000 RPD; a gateway's share 5% of each.
+  absl::StatusOr<AllotmentPlan> plan = a->allotter().AllotNow("deepseek", "gw-1", {});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->granted.size(), 1u);
+  EXPECT_EQ(plan->granted[0].allotment.requests, 5);
+  EXPECT_EQ(plan->granted[0].allotment.day_requests, 50);
+  const std::string id = plan->granted[0].allotment.id;
+
+  Freeze(*a);
+  ASSERT_TRUE(b->election()->Step().ok());
+  clock_.Advance(absl::Milliseconds(600));
+  ASSERT_TRUE(b->election()->Step().ok());
+  ASSERT_TRUE(b->role()->CheckServing().ok());
+  std::vector<Allotment> taken = b->pool().Allotments();
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].id, id);
+  EXPECT_EQ(taken[0].holder, "gw-1");
+  // b holds the gateway's 5 back: 95 leases, not 100.
+  LeaseN(*b, 95);
+  EXPECT_FALSE(b->pool().Lease("deepseek", 10, {}).ok());
+  // The gateway's next AllotKeys reaches b and extends what a granted.
+  plan = b->allotter().AllotNow("deepseek", "gw-1", {{id, 0, 0}});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->extended.size(), 1u);
+  EXPECT_EQ(plan->extended[0].allotment.id, id);
+
+  // a, deposed, cannot grant one: the store's fence refuses, the plan is
+  // undone and the answer is UNAVAILABLE.
+  absl::StatusOr<AllotmentPlan> refused = a->allotter().AllotNow("deepseek", "gw-2", {});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  for (const Allotment& x : a->pool().Allotments()) EXPECT_NE(x.holder, "gw-2");
+  EXPECT_EQ(b->pool().Allotments().size(), 1u);
+}
+
 TEST_P(KeyPoolRoleTest, GracefulStopHandsOverAtOnceWithTheFinalCounts) {
   auto a = StartReplica(&db(), "replica-a");
   auto b = StartReplica(db_b_.get(), "replica-b");

@@ -402,6 +402,74 @@ TEST_P(KeyPoolRuntimeTest, ReloadRpcReadsTheDatabaseAndShutdownWritesBack) {
   EXPECT_EQ(QueryInt("SELECT tokens_count_today FROM t_ai_api_keys WHERE key_name = 'ds-2'"), 77);
 }
 
+TEST_P(KeyPoolRuntimeTest, AllotKeysGrantsExtendsAndGivesBack) {
+  absl::StatusOr<std::unique_ptr<testing::TestDatabase>> tdb =
+      testing::TestDatabase::Create(GetParam());
+  ASSERT_TRUE(tdb.ok()) << tdb.status();
+  db::Database& db = (*tdb)->db();
+  ASSERT_TRUE(db.Run([&](soci::session& s) {
+                  s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, "
+                       "rate_limit_rpm, rate_limit_rpd) VALUES (3, 'ds-1', "
+                       "'sk-deepseek-plain-000001', 100, 1000)";
+                  return absl::OkStatus();
+                }).ok());
+  absl::StatusOr<crypto::SecretBox> box = crypto::SecretBox::FromMasterKey(
+      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+  ASSERT_TRUE(box.ok());
+  ManualClock clock(kT0);
+  KeyPoolConfig config;
+  config.clock = &clock;
+  config.sync.poll_interval = absl::ZeroDuration();
+  config.sync.flush_interval = absl::Hours(1);
+  absl::StatusOr<std::unique_ptr<KeyPoolRuntime>> rt =
+      KeyPoolRuntime::Start(&db, *box, nullptr, config);
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  std::unique_ptr<KeyPoolService> service = (*rt)->NewService();
+  Server server(service.get());
+  std::unique_ptr<aigw::v1::KeyPool::Stub> stub = server.NewClient();
+  auto allot = [&](aigw::v1::AllotKeysRequest req, aigw::v1::AllotKeysResponse* out) {
+    grpc::ClientContext ctx;
+    return stub->AllotKeys(&ctx, req, out);
+  };
+
+  aigw::v1::AllotKeysRequest req;
+  req.set_provider_code("deepseek");
+  req.set_holder("gw-1");
+  aigw::v1::AllotKeysResponse first;
+  ASSERT_TRUE(allot(req, &first).ok());
+  ASSERT_EQ(first.allotments_size(), 1);
+  const aigw::v1::KeyAllotment& a = first.allotments(0);
+  EXPECT_EQ(a.api_key(), "sk-deepseek-plain-000001");
+  EXPECT_EQ(a.key_name(), "ds-1");
+  EXPECT_EQ(a.requests_per_minute(), 5);
+  EXPECT_EQ(a.tokens_per_minute(), 0);
+  EXPECT_EQ(a.requests_per_day(), 50);
+  EXPECT_EQ(a.valid_for_ms(), 60'000);
+  EXPECT_EQ(first.base_url(), "https://api.deepseek.com");
+  EXPECT_EQ(first.provider_id(), 3);
+
+  clock.Advance(absl::Seconds(15));
+  aigw::v1::AllotmentUse* held = req.add_held();
+  held->set_allotment_id(a.allotment_id());
+  aigw::v1::AllotKeysResponse second;
+  ASSERT_TRUE(allot(req, &second).ok());
+  ASSERT_EQ(second.allotments_size(), 1);
+  EXPECT_EQ(second.allotments(0).allotment_id(), a.allotment_id()) << "extended in place";
+  EXPECT_EQ((*rt)->pool().Allotments()[0].use_until, kT0 + absl::Seconds(75));
+
+  req.set_give_back(true);
+  aigw::v1::AllotKeysResponse back;
+  ASSERT_TRUE(allot(req, &back).ok());
+  EXPECT_EQ(back.allotments_size(), 0);
+  EXPECT_TRUE((*rt)->pool().Allotments().empty());
+
+  aigw::v1::AllotKeysRequest nameless;
+  nameless.set_provider_code("deepseek");
+  aigw::v1::AllotKeysResponse refused;
+  EXPECT_EQ(allot(nameless, &refused).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  (*rt)->Stop();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, KeyPoolRuntimeTest,
                          ::testing::ValuesIn(testing::TestDatabase::Backends()),
                          testing::BackendName);
