@@ -126,10 +126,30 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
   auto& leases = prometheus::BuildCounter()
                      .Name("aigw_gateway_key_leases_total")
                      .Help("Keys leased for upstream attempts, by source: stock (a lease kept "
-                           "ready, no round trip) or keypool (a round trip the call waited for).")
+                           "ready, no round trip), keypool (a round trip the call waited for) "
+                           "or allotment (no keypool answered; the gateway's own share).")
                      .Register(registry);
   leases_from_stock_ = &leases.Add({{"source", "stock"}});
   leases_from_keypool_ = &leases.Add({{"source", "keypool"}});
+  leases_from_allotment_ = &leases.Add({{"source", "allotment"}});
+  allotment_refusals_ = &prometheus::BuildCounter()
+                             .Name("aigw_gateway_allotment_refusals_total")
+                             .Help("Leases refused because no keypool answered and the gateway's "
+                                   "allotment of the provider was used up or expired.")
+                             .Register(registry)
+                             .Add({});
+  auto& refreshes = prometheus::BuildCounter()
+                        .Name("aigw_gateway_allotment_refreshes_total")
+                        .Help("AllotKeys calls by result (ok, failed).")
+                        .Register(registry);
+  allotment_refreshes_ok_ = &refreshes.Add({{"result", "ok"}});
+  allotment_refreshes_failed_ = &refreshes.Add({{"result", "failed"}});
+  seconds_without_keypool_ = &prometheus::BuildCounter()
+                                  .Name("aigw_gateway_keypool_unreachable_seconds_total")
+                                  .Help("Time during which no keypool answered this gateway's "
+                                        "leases.")
+                                  .Register(registry)
+                                  .Add({});
 }
 
 prometheus::Counter& GatewayMetrics::CounterFor(prometheus::Family<prometheus::Counter>& family,

@@ -30,7 +30,9 @@ namespace aigw::gateway {
 //   aigw_gateway_event_queue_depth, aigw_gateway_spool_events, aigw_gateway_spool_bytes,
 //   aigw_gateway_events_delivered_total, aigw_gateway_events_rejected_total,
 //   aigw_gateway_events_cleaned_total, aigw_gateway_spool_unreadable_bytes_total
-//   aigw_gateway_key_leases_total{source}                 stock | keypool
+//   aigw_gateway_key_leases_total{source}                 stock | keypool | allotment
+//   aigw_gateway_allotment_refusals_total, aigw_gateway_allotment_refreshes_total{result},
+//   aigw_gateway_keypool_unreachable_seconds_total
 //   aigw_gateway_tool_calls_total{provider,model}          tool calls in successful answers
 //   aigw_gateway_images_total{provider,model}              images sent in successful calls
 // Label lookups are cached so the request path takes a shared lock, not
@@ -74,6 +76,12 @@ class GatewayMetrics {
   prometheus::Counter& spool_unreadable_bytes() { return *spool_unreadable_bytes_; }
   prometheus::Counter& leases_from_stock() { return *leases_from_stock_; }
   prometheus::Counter& leases_from_keypool() { return *leases_from_keypool_; }
+  prometheus::Counter& leases_from_allotment() { return *leases_from_allotment_; }
+  prometheus::Counter& allotment_refusals() { return *allotment_refusals_; }
+  prometheus::Counter& allotment_refreshes(absl::string_view result) {
+    return result == "ok" ? *allotment_refreshes_ok_ : *allotment_refreshes_failed_;
+  }
+  prometheus::Counter& seconds_without_keypool() { return *seconds_without_keypool_; }
 
  private:
   prometheus::Counter& CounterFor(prometheus::Family<prometheus::Counter>& family,
@@ -104,6 +112,11 @@ class GatewayMetrics {
   prometheus::Counter* spool_unreadable_bytes_;
   prometheus::Counter* leases_from_stock_;
   prometheus::Counter* leases_from_keypool_;
+  prometheus::Counter* leases_from_allotment_;
+  prometheus::Counter* allotment_refusals_;
+  prometheus::Counter* allotment_refreshes_ok_;
+  prometheus::Counter* allotment_refreshes_failed_;
+  prometheus::Counter* seconds_without_keypool_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<PerModel>> per_model_ ABSL_GUARDED_BY(mu_);

@@ -109,6 +109,16 @@ void GrpcKeyLeaser::Lease(const aigw::v1::LeaseKeyRequest& request,
                            });
 }
 
+absl::StatusOr<aigw::v1::AllotKeysResponse> GrpcKeyLeaser::AllotKeys(
+    const aigw::v1::AllotKeysRequest& request) {
+  grpc::ClientContext ctx;
+  PrepareContext(&ctx, kReportTimeout);
+  aigw::v1::AllotKeysResponse response;
+  grpc::Status status = stub_->AllotKeys(&ctx, request, &response);
+  if (!status.ok()) return server::ToAbslStatus(status);
+  return response;
+}
+
 void GrpcKeyLeaser::Report(const aigw::v1::ReportUsageRequest& request) {
   {
     absl::MutexLock lock(&mu_);

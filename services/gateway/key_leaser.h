@@ -65,6 +65,9 @@ class GrpcKeyLeaser : public KeyLeaser {
   void Report(const aigw::v1::ReportUsageRequest& request) override;
   // Reports the keypool refused one by one and that were dropped.
   int64_t refused_reports();
+  // One AllotKeys round trip, blocking (the allotment refresher's thread);
+  // fails fast when no keypool serves.
+  absl::StatusOr<aigw::v1::AllotKeysResponse> AllotKeys(const aigw::v1::AllotKeysRequest& request);
 
   // Before the first call: while a keypool answered less than `wait` ago, a
   // lease finding none that serves (the active keypool just died and its

@@ -1,6 +1,7 @@
 // aigw-gateway: the completion pipeline (aigw.v1.ChatService).
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <random>
@@ -15,6 +16,7 @@
 #include "libs/providers/parse_limits.h"
 #include "libs/server/peer_channel.h"
 #include "libs/server/service_main.h"
+#include "services/gateway/allotment_key_leaser.h"
 #include "services/gateway/chat_service.h"
 #include "services/gateway/event_sink.h"
 #include "services/gateway/prefetching_key_leaser.h"
@@ -36,6 +38,10 @@ ABSL_FLAG(absl::Duration, keypool_handover_wait, absl::Seconds(2),
           "While a keypool answered less than this ago, a lease that finds none serving waits "
           "for the standby to take over (within --keypool_timeout) instead of failing; 0 = "
           "always fail at once");
+ABSL_FLAG(absl::Duration, keypool_allotment_refresh, absl::Seconds(15),
+          "How often the gateway asks the keypool for its allotments, the share of each key it "
+          "may spend on its own while no keypool answers (0: none asked, calls fail at once "
+          "then) [env AIGW_KEYPOOL_ALLOTMENT_REFRESH]");
 ABSL_FLAG(absl::Duration, keypool_report_delay, absl::Milliseconds(5),
           "Reports to the keypool are gathered this long into one ReportUsageBatch (0: each "
           "goes at once)");
@@ -115,6 +121,8 @@ struct Gateway {
   std::unique_ptr<KeyLeaser> grpc_leaser;
   // In front of grpc_leaser (declared after it, so destroyed first).
   std::unique_ptr<PrefetchingKeyLeaser> leaser;
+  // In front of leaser: allotments while no keypool answers (may be null).
+  std::unique_ptr<AllotmentKeyLeaser> allotting;
   std::unique_ptr<EventSpool> spool;
   std::unique_ptr<EventUploader> uploader;
   std::unique_ptr<BatchingEventSink> events;
@@ -126,6 +134,8 @@ struct Gateway {
     // The gRPC server has drained: no new calls. Let in-flight upstream
     // transfers end, then flush every call event to usage or the spool.
     engine->Shutdown();
+    // Allotments go back so the keypool stops holding them back.
+    if (allotting != nullptr) allotting->GiveBack();
     leaser->ReleaseAll();
     events->Stop();
     catalogue->Stop();
@@ -188,6 +198,39 @@ absl::Status StartUpstream(Gateway& g) {
 
 using Authorization = std::function<std::string()>;
 
+// This process in the keypool's allotments: host (the pod's name), pid and
+// a random tag, so a restarted gateway never claims its predecessor's.
+std::string GatewayHolderName() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+    snprintf(host, sizeof(host), "gateway");
+  }
+  std::random_device rd;
+  return absl::StrCat(host, "-", getpid(), "-", absl::Hex(rd() & 0xffffff, absl::kZeroPad6));
+}
+
+// Allotments in front of the leaser, unless turned off.
+absl::Status StartAllotments(Gateway& g, GrpcKeyLeaser* grpc) {
+  const absl::Duration refresh = absl::GetFlag(FLAGS_keypool_allotment_refresh);
+  if (refresh < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--keypool_allotment_refresh must be zero (off) or more");
+  }
+  if (refresh == absl::ZeroDuration()) return absl::OkStatus();
+  AllotmentKeyLeaser::Options options;
+  options.holder = GatewayHolderName();
+  options.refresh_interval = refresh;
+  options.served = &g.metrics->leases_from_allotment();
+  options.refused = &g.metrics->allotment_refusals();
+  options.refreshed = &g.metrics->allotment_refreshes("ok");
+  options.refresh_failed = &g.metrics->allotment_refreshes("failed");
+  options.seconds_without_keypool = &g.metrics->seconds_without_keypool();
+  g.allotting = std::make_unique<AllotmentKeyLeaser>(
+      g.leaser.get(),
+      [grpc](const aigw::v1::AllotKeysRequest& request) { return grpc->AllotKeys(request); },
+      Clock::Real(), std::move(options));
+  return absl::OkStatus();
+}
+
 // Keys from the keypool, through a stock of prefetched leases.
 absl::Status StartLeaser(Gateway& g, const Authorization& authorization) {
   auto grpc_leaser = std::make_unique<GrpcKeyLeaser>(
@@ -197,6 +240,7 @@ absl::Status StartLeaser(Gateway& g, const Authorization& authorization) {
       absl::GetFlag(FLAGS_keypool_timeout), authorization,
       absl::GetFlag(FLAGS_keypool_report_delay));
   grpc_leaser->set_handover_wait(absl::GetFlag(FLAGS_keypool_handover_wait));
+  GrpcKeyLeaser* grpc = grpc_leaser.get();
   g.grpc_leaser = std::move(grpc_leaser);
   PrefetchingKeyLeaser::Options prefetch;
   prefetch.max_stock = absl::GetFlag(FLAGS_lease_prefetch);
@@ -212,7 +256,7 @@ absl::Status StartLeaser(Gateway& g, const Authorization& authorization) {
     return absl::InvalidArgumentError("--lease_prefetch_ttl must be positive");
   }
   g.leaser = std::make_unique<PrefetchingKeyLeaser>(g.grpc_leaser.get(), Clock::Real(), prefetch);
-  return absl::OkStatus();
+  return StartAllotments(g, grpc);
 }
 
 // The sink's counts in the gateway's metrics.
@@ -264,7 +308,8 @@ absl::Status StartEvents(Gateway& g, const Authorization& authorization) {
 void FillPipeline(Gateway& g) {
   PipelineContext& p = g.pipeline;
   p.engine = g.engine.get();
-  p.leaser = g.leaser.get();
+  p.leaser = g.allotting != nullptr ? static_cast<KeyLeaser*>(g.allotting.get())
+                                     : static_cast<KeyLeaser*>(g.leaser.get());
   p.events = g.events.get();
   p.metrics = g.metrics.get();
   p.retry.max_attempts_per_target = absl::GetFlag(FLAGS_retry_max_attempts);
@@ -343,6 +388,7 @@ int main(int argc, char** argv) {
                     {"stream_idle_timeout", "AIGW_STREAM_IDLE_TIMEOUT"},
                     {"retry_max_attempts", "AIGW_RETRY_MAX_ATTEMPTS"},
                     {"lease_prefetch", "AIGW_LEASE_PREFETCH"},
+                    {"keypool_allotment_refresh", "AIGW_KEYPOOL_ALLOTMENT_REFRESH"},
                     {"retry_initial_backoff", "AIGW_RETRY_INITIAL_BACKOFF"},
                     {"retry_max_backoff", "AIGW_RETRY_MAX_BACKOFF"},
                     {"spool_dir", "AIGW_SPOOL_DIR"},

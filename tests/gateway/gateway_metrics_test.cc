@@ -70,14 +70,21 @@ TEST_F(GatewayMetricsTest, EverySeriesIsRegisteredUnderItsContractName) {
        {"aigw_gateway_inflight_requests", "aigw_gateway_event_queue_depth",
         "aigw_gateway_spool_events", "aigw_gateway_spool_bytes",
         "aigw_gateway_events_delivered_total", "aigw_gateway_events_rejected_total",
-        "aigw_gateway_events_cleaned_total", "aigw_gateway_spool_unreadable_bytes_total"}) {
+        "aigw_gateway_events_cleaned_total", "aigw_gateway_spool_unreadable_bytes_total",
+        "aigw_gateway_allotment_refusals_total", "aigw_gateway_keypool_unreachable_seconds_total"}) {
     EXPECT_EQ(Series(name), 1u) << name;
   }
-  EXPECT_EQ(Series("aigw_gateway_key_leases_total"), 2u);
+  EXPECT_EQ(Series("aigw_gateway_key_leases_total"), 3u);
+  EXPECT_EQ(Series("aigw_gateway_allotment_refreshes_total"), 2u);
   metrics_.leases_from_stock().Increment(3);
   metrics_.leases_from_keypool().Increment();
+  metrics_.leases_from_allotment().Increment(2);
+  metrics_.allotment_refreshes("failed").Increment();
   EXPECT_EQ(Counter("aigw_gateway_key_leases_total", {{"source", "stock"}}), 3);
   EXPECT_EQ(Counter("aigw_gateway_key_leases_total", {{"source", "keypool"}}), 1);
+  EXPECT_EQ(Counter("aigw_gateway_key_leases_total", {{"source", "allotment"}}), 2);
+  EXPECT_EQ(Counter("aigw_gateway_allotment_refreshes_total", {{"result", "failed"}}), 1);
+  EXPECT_EQ(Counter("aigw_gateway_allotment_refreshes_total", {{"result", "ok"}}), 0);
   metrics_.inflight().Increment();
   EXPECT_EQ(Find("aigw_gateway_inflight_requests", {})->gauge.value, 1);
   // Labelled families have no series until the first request.
