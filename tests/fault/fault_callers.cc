@@ -111,11 +111,14 @@ std::string StatusCodeName(grpc::StatusCode code) {
   }
 }
 
-FaultCallers::FaultCallers(const std::string& gateway_target, std::string bearer_token, int clients)
-    : channel_(grpc::CreateChannel(gateway_target, grpc::InsecureChannelCredentials())),
-      stub_(aigw::v1::ChatService::NewStub(channel_)),
-      token_(std::move(bearer_token)),
-      clients_(clients) {}
+FaultCallers::FaultCallers(const std::vector<std::string>& gateway_targets,
+                           std::string bearer_token, int clients)
+    : token_(std::move(bearer_token)), clients_(clients) {
+  for (const std::string& target : gateway_targets) {
+    stubs_.push_back(aigw::v1::ChatService::NewStub(
+        grpc::CreateChannel(target, grpc::InsecureChannelCredentials())));
+  }
+}
 
 FaultCallers::~FaultCallers() { (void)Stop(); }
 
@@ -137,7 +140,7 @@ void FaultCallers::Run(int client) {
   // Clients start at different points of the rotation.
   for (int64_t n = client * 7; !stop_.load(); ++n) {
     const std::string request_id = absl::StrCat(prefix_, "-c", client, "-", n);
-    CallRecord r = Call(KindAt(n), request_id);
+    CallRecord r = Call(*stubs_[client % stubs_.size()], KindAt(n), request_id);
     // A failed call is tried again a little later, as a real client would,
     // rather than thousands of times a second while something is down.
     const bool pause = r.code != grpc::StatusCode::OK;
@@ -149,7 +152,8 @@ void FaultCallers::Run(int client) {
   }
 }
 
-CallRecord FaultCallers::Call(CallKind kind, const std::string& request_id) {
+CallRecord FaultCallers::Call(aigw::v1::ChatService::Stub& stub, CallKind kind,
+                              const std::string& request_id) {
   CallRecord rec;
   rec.request_id = request_id;
   rec.kind = kind;
@@ -161,7 +165,7 @@ CallRecord FaultCallers::Call(CallKind kind, const std::string& request_id) {
   grpc::Status st;
   if (kind == CallKind::kStream) {
     std::unique_ptr<grpc::ClientReader<aigw::v1::ChatCompletionChunk>> reader =
-        stub_->StreamChatCompletion(&ctx, request);
+        stub.StreamChatCompletion(&ctx, request);
     aigw::v1::ChatCompletionChunk chunk;
     while (reader->Read(&chunk)) {
       if (chunk.attempts() > 0) {  // the last chunk: usage, cost, attempts
@@ -175,7 +179,7 @@ CallRecord FaultCallers::Call(CallKind kind, const std::string& request_id) {
     st = reader->Finish();
   } else {
     aigw::v1::ChatCompletion out;
-    st = stub_->CreateChatCompletion(&ctx, request, &out);
+    st = stub.CreateChatCompletion(&ctx, request, &out);
     if (st.ok()) {
       rec.attempts = out.attempts();
       rec.prompt_tokens = out.usage().prompt_tokens();

@@ -43,12 +43,14 @@ struct CallRecord {
   absl::Time end;
 };
 
-// A few concurrent closed-loop clients of the gateway. Every call carries a
+// A few concurrent closed-loop clients of the gateways. Every call carries a
 // unique caller-supplied request_id (`<prefix>-c<client>-<n>`); each client
 // records what it saw.
 class FaultCallers {
  public:
-  FaultCallers(const std::string& gateway_target, std::string bearer_token, int clients);
+  // Client i calls gateway_targets[i % size].
+  FaultCallers(const std::vector<std::string>& gateway_targets, std::string bearer_token,
+               int clients);
   ~FaultCallers();
 
   // Starts the clients; their request ids begin with `prefix`.
@@ -59,10 +61,10 @@ class FaultCallers {
 
  private:
   void Run(int client);
-  CallRecord Call(CallKind kind, const std::string& request_id);
+  CallRecord Call(aigw::v1::ChatService::Stub& stub, CallKind kind,
+                  const std::string& request_id);
 
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<aigw::v1::ChatService::Stub> stub_;
+  std::vector<std::unique_ptr<aigw::v1::ChatService::Stub>> stubs_;
   const std::string token_;
   const int clients_;
   std::string prefix_;

@@ -69,9 +69,10 @@ std::string ComponentName(Component c) {
 
 absl::StatusOr<std::unique_ptr<FaultCluster>> FaultCluster::Start(db::Backend backend,
                                                                   const BinaryPaths& bins,
-                                                                  int keypool_replicas) {
+                                                                  ClusterOptions options) {
   std::unique_ptr<FaultCluster> c(new FaultCluster());
   c->backend_ = backend;
+  c->options_ = options;
   c->bins_ = bins;
   char tmpl[] = "/tmp/aigw_fault_XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return absl::InternalError("mkdtemp failed");
@@ -89,14 +90,16 @@ absl::StatusOr<std::unique_ptr<FaultCluster>> FaultCluster::Start(db::Backend ba
     c->db_url_ = absl::StrCat("sqlite3://", c->dir_, "/aigw.db");
   }
   c->upstream_port_ = testing::PickFreePort();
-  for (int i = 0; i < std::max(1, keypool_replicas); ++i) {
+  for (int i = 0; i < std::max(1, options.keypool_replicas); ++i) {
     c->keypool_ports_.push_back(testing::PickFreePort());
     c->keypools_.emplace_back();
   }
   c->usage_port_ = testing::PickFreePort();
-  c->gateway_port_ = testing::PickFreePort();
+  for (int i = 0; i < std::max(1, options.gateways); ++i) {
+    c->gateway_ports_.push_back(testing::PickFreePort());
+    c->gateway_metrics_ports_.push_back(testing::PickFreePort());
+  }
   c->admin_port_ = testing::PickFreePort();
-  c->gateway_metrics_port_ = testing::PickFreePort();
   c->usage_metrics_port_ = testing::PickFreePort();
   for (auto step : {&FaultCluster::StartFakeUpstream, &FaultCluster::Seed}) {
     if (absl::Status st = (c.get()->*step)(); !st.ok()) return st;
@@ -105,7 +108,7 @@ absl::StatusOr<std::unique_ptr<FaultCluster>> FaultCluster::Start(db::Backend ba
     if (absl::Status st = c->StartKeypool(i); !st.ok()) return st;
   }
   for (auto step :
-       {&FaultCluster::StartUsage, &FaultCluster::StartGateway, &FaultCluster::StartAdmin}) {
+       {&FaultCluster::StartUsage, &FaultCluster::StartGateways, &FaultCluster::StartAdmin}) {
     if (absl::Status st = (c.get()->*step)(); !st.ok()) return st;
   }
   return c;
@@ -114,7 +117,7 @@ absl::StatusOr<std::unique_ptr<FaultCluster>> FaultCluster::Start(db::Backend ba
 FaultCluster::~FaultCluster() {
   // Clients first, the database last.
   admin_.reset();
-  gateway_.reset();
+  gateways_.clear();
   usage_.reset();
   keypools_.clear();
   upstream_.reset();
@@ -127,12 +130,20 @@ absl::Status FaultCluster::StartFakeUpstream() {
   // Every call takes a few milliseconds, so calls are in flight when
   // something is killed; deepseek-chat always fails with 503 (retried, then
   // the call falls back) and gpt-3.5-turbo is refused with 400 (no retry).
-  const std::string rules =
+  // With keys that have limits, gpt-4o-mini answers carry a fixed usage and
+  // every request is recorded, so what each key received can be counted.
+  const bool count = !options_.openai_keys.empty();
+  const std::string rules = absl::StrCat(
       R"([{"delay_ms":5},{"model":"deepseek-chat","status":503},)"
-      R"({"model":"gpt-3.5-turbo","status":400,"message":"refused by the fault harness"}])";
+      R"({"model":"gpt-3.5-turbo","status":400,"message":"refused by the fault harness"})",
+      count ? absl::StrCat(R"(,{"model":"gpt-4o-mini","delay_ms":5,"usage":{"prompt_tokens":20,)",
+                           R"("completion_tokens":)", kTokensPerAnswer - 20, "}}")
+            : "",
+      "]");
   absl::StatusOr<std::unique_ptr<testing::Subprocess>> proc = testing::Subprocess::Start(
       {bins_.fake_upstream, absl::StrCat("--port=", upstream_port_), "--rules=" + rules,
-       "--max_recorded_requests=0", "--log_level=warn"});
+       count ? "--max_recorded_requests=2000000" : "--max_recorded_requests=0",
+       "--log_level=warn"});
   if (!proc.ok()) return proc.status();
   upstream_ = std::move(*proc);
   const absl::Time deadline = absl::Now() + kStartTimeout;
@@ -158,11 +169,21 @@ absl::Status FaultCluster::Seed() {
     s << "UPDATE t_ai_providers SET base_url = :u WHERE provider_code <> 'openai'", soci::use(base);
     // Plaintext keys: the keypool encrypts them in place when it loads them.
     for (const std::string code : {"openai", "anthropic", "deepseek"}) {
+      if (code == "openai" && !options_.openai_keys.empty()) continue;
       const std::string name = "fault-" + code;
       const std::string key = absl::StrCat("sk-fault-", code, "-0123456789abcdef");
       s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key) SELECT id, :n, :k "
            "FROM t_ai_providers WHERE provider_code = :c",
           soci::use(name), soci::use(key), soci::use(code);
+    }
+    for (size_t i = 0; i < options_.openai_keys.size(); ++i) {
+      const KeyLimits& k = options_.openai_keys[i];
+      const std::string name = absl::StrCat("fault-openai-", i + 1);
+      long long rpm = k.rpm, tpm = k.tpm, rpd = k.rpd;
+      s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, rate_limit_rpm, "
+           "rate_limit_tpm, rate_limit_rpd) SELECT id, :n, :k, :rpm, :tpm, :rpd "
+           "FROM t_ai_providers WHERE provider_code = 'openai'",
+          soci::use(name), soci::use(k.api_key), soci::use(rpm), soci::use(tpm), soci::use(rpd);
     }
     return absl::OkStatus();
   });
@@ -200,17 +221,22 @@ absl::Status FaultCluster::StartUsage() {
   return absl::OkStatus();
 }
 
-absl::Status FaultCluster::StartGateway() {
-  auto proc = StartServing(
-      {bins_.gateway, "--db_url=" + db_url_, "--grpc_addr=" + Addr(gateway_port_),
-       absl::StrCat("--metrics_addr=127.0.0.1:", gateway_metrics_port_),
-       "--keypool_addr=" + keypool_target(), "--usage_addr=" + Addr(usage_port_),
-       "--spool_dir=" + dir_ + "/spool", "--db_pool_size=2", "--event_flush_interval=50ms",
-       "--catalogue_refresh=1s", "--keypool_timeout=1s", "--retry_max_attempts=2",
-       "--retry_initial_backoff=10ms", "--retry_max_backoff=50ms"},
-      gateway_port_);
-  if (!proc.ok()) return proc.status();
-  gateway_ = std::move(*proc);
+absl::Status FaultCluster::StartGateways() {
+  gateways_.clear();
+  for (size_t i = 0; i < gateway_ports_.size(); ++i) {
+    std::vector<std::string> argv = {
+        bins_.gateway, "--db_url=" + db_url_, "--grpc_addr=" + Addr(gateway_ports_[i]),
+        absl::StrCat("--metrics_addr=127.0.0.1:", gateway_metrics_ports_[i]),
+        "--keypool_addr=" + keypool_target(), "--usage_addr=" + Addr(usage_port_),
+        absl::StrCat("--spool_dir=", dir_, "/spool", i == 0 ? "" : absl::StrCat("-", i + 1)),
+        "--db_pool_size=2", "--event_flush_interval=50ms", "--catalogue_refresh=1s",
+        "--keypool_timeout=1s", "--retry_max_attempts=2", "--retry_initial_backoff=10ms",
+        "--retry_max_backoff=50ms"};
+    argv.insert(argv.end(), options_.gateway_flags.begin(), options_.gateway_flags.end());
+    auto proc = StartServing(argv, gateway_ports_[i]);
+    if (!proc.ok()) return proc.status();
+    gateways_.push_back(std::move(*proc));
+  }
   return absl::OkStatus();
 }
 
@@ -268,7 +294,12 @@ absl::Status FaultCluster::Restart(Component c) {
   return absl::InvalidArgumentError("unknown component");
 }
 
-std::string FaultCluster::gateway_target() const { return Addr(gateway_port_); }
+std::string FaultCluster::gateway_target() const { return Addr(gateway_ports_[0]); }
+std::vector<std::string> FaultCluster::gateway_targets() const {
+  std::vector<std::string> out;
+  for (int port : gateway_ports_) out.push_back(Addr(port));
+  return out;
+}
 std::string FaultCluster::usage_target() const { return Addr(usage_port_); }
 std::string FaultCluster::keypool_target() const {
   std::vector<std::string> addrs;
@@ -285,8 +316,10 @@ absl::StatusOr<std::unique_ptr<db::Database>> FaultCluster::OpenDatabase() const
 
 std::vector<std::string> FaultCluster::DeadProcesses() {
   std::vector<std::pair<std::string, testing::Subprocess*>> procs = {
-      {"fake upstream", upstream_.get()}, {"usage", usage_.get()}, {"gateway", gateway_.get()},
-      {"admin", admin_.get()}};
+      {"fake upstream", upstream_.get()}, {"usage", usage_.get()}, {"admin", admin_.get()}};
+  for (size_t i = 0; i < gateways_.size(); ++i) {
+    procs.emplace_back(i == 0 ? "gateway" : absl::StrCat("gateway ", i + 1), gateways_[i].get());
+  }
   for (size_t i = 0; i < keypools_.size(); ++i) {
     procs.emplace_back(i == 0 ? "keypool" : absl::StrCat("keypool ", i + 1), keypools_[i].get());
   }
@@ -316,7 +349,7 @@ std::string FaultCluster::Logs(Component c) const {
 }
 
 std::string FaultCluster::GatewayLog() const {
-  return gateway_ != nullptr ? LastLines(gateway_->Stderr()) : "";
+  return !gateways_.empty() && gateways_[0] != nullptr ? LastLines(gateways_[0]->Stderr()) : "";
 }
 
 }  // namespace aigw::fault

@@ -24,6 +24,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "libs/auth/jwt.h"
 #include "soci/soci.h"
@@ -51,6 +52,15 @@ ABSL_FLAG(absl::Duration, give_up_after, absl::Seconds(60),
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "after the load, how long the gateway may take to deliver its events");
 ABSL_FLAG(bool, markdown, false, "also print the figures as a docs/FAULTS.md table");
+ABSL_FLAG(int, gateways, 1, "gateways (the clients spread over them)");
+ABSL_FLAG(std::string, openai_keys, "",
+          "openai's keys with limits, rpm:tpm:rpd each (0 = none), comma-separated; then what "
+          "each key received is counted at the fake upstream and no key may get more than its "
+          "limits + --max_overshoot. Empty: one key without limits");
+ABSL_FLAG(double, max_overshoot, 0.01,
+          "with --openai_keys: how far over a limit (a fraction of it) a key may be driven");
+ABSL_FLAG(std::string, gateway_flags, "",
+          "more flags for every gateway, space-separated (e.g. --keypool_handover_wait=0)");
 ABSL_FLAG(int, keypool_replicas, 1,
           "1, or 2 for an active keypool and a standby (the keypool kill then kills the active "
           "one and the standby must take over)");
@@ -88,9 +98,14 @@ absl::StatusOr<KillPlan> ParseKill(absl::string_view name) {
 }
 
 // A call that failed for no reason of its own: neither a refusal the
-// harness asked for (kInvalid, kRefused) nor a success.
+// harness asked for (kInvalid, kRefused) nor a success, nor a call refused
+// because every key was at its limits (the keypool doing its job).
 bool FailedByFault(const CallRecord& r) {
   if (r.code == grpc::StatusCode::OK) return false;
+  if (r.code == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+      absl::StrContains(r.message, "No available API keys")) {
+    return false;
+  }
   return r.kind != CallKind::kInvalid && r.kind != CallKind::kRefused;
 }
 
@@ -113,10 +128,19 @@ std::optional<absl::Duration> WaitDrained(FaultCluster& cluster, const std::stri
   long long last_rows = -2;
   int stable = 0;
   while (absl::Now() - start < timeout) {
-    absl::StatusOr<double> queued =
-        ReadMetric(cluster.gateway_metrics_port(), "aigw_gateway_event_queue_depth");
-    absl::StatusOr<double> spooled =
-        ReadMetric(cluster.gateway_metrics_port(), "aigw_gateway_spool_events");
+    absl::StatusOr<double> queued = 0.0;
+    absl::StatusOr<double> spooled = 0.0;
+    for (int port : cluster.gateway_metrics_ports()) {
+      absl::StatusOr<double> q = ReadMetric(port, "aigw_gateway_event_queue_depth");
+      absl::StatusOr<double> sp = ReadMetric(port, "aigw_gateway_spool_events");
+      if (!q.ok() || !sp.ok() || !queued.ok() || !spooled.ok()) {
+        queued = q.ok() ? queued : q;
+        spooled = sp.ok() ? spooled : sp;
+        continue;
+      }
+      queued = *queued + *q;
+      spooled = *spooled + *sp;
+    }
     long long rows = -1;
     if (absl::StatusOr<std::unique_ptr<db::Database>> db = cluster.OpenDatabase(); db.ok()) {
       rows = CountRows(**db, prefix);
@@ -149,6 +173,11 @@ struct KillReport {
   std::vector<RecoveryProbes::Result> probes;
   CallLogAudit audit;
   StatsAudit stats;
+  // With --openai_keys: what each key received at the fake upstream (the
+  // whole run so far).
+  std::vector<KeyUse> key_use;
+  // Calls served from gateways' allotments (their metrics, summed).
+  double allotment_leases = 0;
   std::vector<std::string> problems;  // anything that makes this kill fail
 };
 
@@ -195,6 +224,18 @@ void Print(const std::string& backend, const KillReport& r) {
   std::printf("  failed calls by the log's error_code: %s\n", LogErrorCodes(a).c_str());
   std::printf("  aggregates = log: %s\n",
               r.stats.ok() ? "yes" : absl::StrJoin(r.stats.differences, "; ").c_str());
+  for (const KeyUse& u : r.key_use) {
+    std::printf(
+        "  key %s (rpm %lld, tpm %lld, rpd %lld) at the upstream: busiest minute %lld requests, "
+        "%lld tokens; %lld requests in all; over: rpm %.2f%%, tpm %.2f%%, rpd %.2f%%\n",
+        u.limits.api_key.substr(0, 18).c_str(), static_cast<long long>(u.limits.rpm),
+        static_cast<long long>(u.limits.tpm), static_cast<long long>(u.limits.rpd),
+        static_cast<long long>(u.max_minute_requests), static_cast<long long>(u.max_minute_tokens),
+        static_cast<long long>(u.requests), 100 * u.rpm_over, 100 * u.tpm_over, 100 * u.rpd_over);
+  }
+  if (!r.key_use.empty()) {
+    std::printf("  calls served from the gateways' allotments: %.0f\n", r.allotment_leases);
+  }
   std::printf("  events delivered %s after the load stopped\n",
               r.drained.has_value() ? Seconds(*r.drained).c_str() : "NEVER");
   std::vector<std::string> probes;
@@ -252,6 +293,33 @@ std::pair<double, double> KillMidReplay(FaultCluster& cluster, std::vector<std::
   }
   return {before,
           ReadMetric(cluster.gateway_metrics_port(), "aigw_gateway_spool_events").value_or(-1)};
+}
+
+// What each key received at the fake upstream, held against its limits.
+void CheckKeyUse(FaultCluster& cluster, KillReport* r) {
+  absl::StatusOr<std::vector<UpstreamRequest>> requests =
+      FetchUpstreamRequests(cluster.upstream_port());
+  if (!requests.ok()) {
+    r->problems.push_back(
+        absl::StrCat("reading the fake upstream's requests: ", requests.status().message()));
+    return;
+  }
+  r->key_use = CountUse(cluster.options().openai_keys, *requests, FaultCluster::kTokensPerAnswer);
+  const double max_over = absl::GetFlag(FLAGS_max_overshoot);
+  for (const KeyUse& u : r->key_use) {
+    for (const auto& [name, over] : {std::pair<const char*, double>{"RPM", u.rpm_over},
+                                     {"TPM", u.tpm_over},
+                                     {"RPD", u.rpd_over}}) {
+      if (over > max_over) {
+        r->problems.push_back(absl::StrFormat("key %s got %.2f%% over its %s at the upstream",
+                                              u.limits.api_key, 100 * over, name));
+      }
+    }
+  }
+  for (int port : cluster.gateway_metrics_ports()) {
+    r->allotment_leases +=
+        ReadMetric(port, "aigw_gateway_key_leases_total{source=\"allotment\"}").value_or(0);
+  }
 }
 
 KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, const KillPlan& plan, int index,
@@ -349,6 +417,7 @@ KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, const KillPlan&
     r.stats = *std::move(stats);
     if (!r.stats.ok()) r.problems.push_back("the aggregates differ from the call log");
   }
+  if (!cluster.options().openai_keys.empty()) CheckKeyUse(cluster, &r);
   for (const std::string& dead : cluster.DeadProcesses()) r.problems.push_back(dead);
   if (!r.problems.empty()) {
     std::printf("--- gateway log (tail)\n%s\n--- %s log (tail)\n%s\n---\n",
@@ -383,27 +452,44 @@ int Main() {
   const BinaryPaths bins{AIGW_GATEWAY_BIN, AIGW_KEYPOOL_BIN, AIGW_USAGE_BIN, AIGW_ADMIN_BIN,
                          AIGW_FAKE_UPSTREAM_BIN};
   const absl::Time setup = absl::Now();
-  const int keypools = absl::GetFlag(FLAGS_keypool_replicas);
-  if (keypools != 1 && keypools != 2) {
+  ClusterOptions options;
+  options.keypool_replicas = absl::GetFlag(FLAGS_keypool_replicas);
+  if (options.keypool_replicas != 1 && options.keypool_replicas != 2) {
     std::fprintf(stderr, "--keypool_replicas must be 1 or 2\n");
     return 2;
   }
+  options.gateways = absl::GetFlag(FLAGS_gateways);
+  if (options.gateways < 1 || options.gateways > 8) {
+    std::fprintf(stderr, "--gateways must be 1 to 8\n");
+    return 2;
+  }
+  absl::StatusOr<std::vector<KeyLimits>> keys = ParseKeyLimits(absl::GetFlag(FLAGS_openai_keys));
+  if (!keys.ok()) {
+    std::fprintf(stderr, "--openai_keys: %s\n", std::string(keys.status().message()).c_str());
+    return 2;
+  }
+  options.openai_keys = *std::move(keys);
+  for (absl::string_view f :
+       absl::StrSplit(absl::GetFlag(FLAGS_gateway_flags), ' ', absl::SkipEmpty())) {
+    options.gateway_flags.emplace_back(f);
+  }
   absl::StatusOr<std::unique_ptr<FaultCluster>> cluster =
-      FaultCluster::Start(backend, bins, keypools);
+      FaultCluster::Start(backend, bins, options);
   if (!cluster.ok()) {
     std::fprintf(stderr, "cluster setup failed: %s\n",
                  std::string(cluster.status().message()).c_str());
     return 2;
   }
   std::printf(
-      "cluster up on %s in %s; %d clients, load %s before each kill, down %s, load %s "
-      "after\n\n",
-      backend_name.c_str(), Seconds(absl::Now() - setup).c_str(), absl::GetFlag(FLAGS_clients),
+      "cluster up on %s in %s; %d gateways, %d clients, load %s before each kill, down %s, "
+      "load %s after\n\n",
+      backend_name.c_str(), Seconds(absl::Now() - setup).c_str(), options.gateways,
+      absl::GetFlag(FLAGS_clients),
       Seconds(absl::GetFlag(FLAGS_load_before)).c_str(), Seconds(absl::GetFlag(FLAGS_down)).c_str(),
       Seconds(absl::GetFlag(FLAGS_load_after)).c_str());
   std::fflush(stdout);
   const std::string admin_token = Token("admin", "fault-harness-ops");
-  FaultCallers callers((*cluster)->gateway_target(), Token("client", "fault-harness"),
+  FaultCallers callers((*cluster)->gateway_targets(), Token("client", "fault-harness"),
                        absl::GetFlag(FLAGS_clients));
   std::vector<KillReport> reports;
   bool ok = true;
