@@ -16,6 +16,7 @@
 #include "libs/common/clock.h"
 #include "services/keypool/key_pool.h"
 #include "services/keypool/keypool_runtime.h"
+#include "soci/soci.h"
 #include "tests/testing/database_test.h"
 #include "tests/testing/local_grpc_server.h"
 #include "tests/testing/test_keys.h"
@@ -407,10 +408,11 @@ TEST_P(KeyPoolRuntimeTest, AllotKeysGrantsExtendsAndGivesBack) {
       testing::TestDatabase::Create(GetParam());
   ASSERT_TRUE(tdb.ok()) << tdb.status();
   db::Database& db = (*tdb)->db();
+  const std::string insert =
+      "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, rate_limit_rpm, "
+      "rate_limit_rpd) VALUES (3, 'ds-1', 'sk-deepseek-plain-000001', 100, 1000)";
   ASSERT_TRUE(db.Run([&](soci::session& s) {
-                  s << "INSERT INTO t_ai_api_keys (provider_id, key_name, api_key, "
-                       "rate_limit_rpm, rate_limit_rpd) VALUES (3, 'ds-1', "
-                       "'sk-deepseek-plain-000001', 100, 1000)";
+                  s << insert;
                   return absl::OkStatus();
                 }).ok());
   absl::StatusOr<crypto::SecretBox> box = crypto::SecretBox::FromMasterKey(
