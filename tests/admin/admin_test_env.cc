@@ -18,7 +18,7 @@ AdminTestEnv::AdminTestEnv(std::unique_ptr<aigw::testing::TestDatabase> tdb,
       clock_(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()))) {}
 
 AdminTestEnv::~AdminTestEnv() {
-  if (server_) server_->Shutdown();
+  server_.reset();
   if (http_) http_->Shutdown();
   // The capturing sink writes into logs_, which goes with this object.
   spdlog::set_default_logger(std::make_shared<spdlog::logger>(
@@ -63,14 +63,10 @@ absl::StatusOr<std::unique_ptr<AdminTestEnv>> AdminTestEnv::Create(
   deps.provider_hosts = &env->provider_hosts_;
   env->service_ = std::make_unique<AdminServiceImpl>(deps);
 
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", env->auth_->ServerCredentials(), &port);
-  builder.RegisterService(env->service_.get());
-  env->server_ = builder.BuildAndStart();
-  if (env->server_ == nullptr) return absl::InternalError("cannot start the test server");
-  env->stub_ = v1::AdminService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  env->server_ = std::make_unique<aigw::testing::LocalGrpcServer>(
+      std::vector<grpc::Service*>{env->service_.get()}, nullptr, env->auth_->ServerCredentials());
+  if (!env->server_->ok()) return absl::InternalError("cannot start the test server");
+  env->stub_ = v1::AdminService::NewStub(env->server_->NewChannel());
   return env;
 }
 

@@ -23,6 +23,7 @@
 #include "services/admin/model_store.h"
 #include "services/admin/provider_store.h"
 #include "tests/testing/database_test.h"
+#include "tests/testing/local_grpc_server.h"
 #include "tests/testing/test_database.h"
 
 namespace aigw::admin::testing {
@@ -96,7 +97,7 @@ class AdminTestEnv {
   http::HostAllowlist provider_hosts_;
   std::unique_ptr<auth::ServerAuth> auth_;
   std::unique_ptr<AdminServiceImpl> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<aigw::testing::LocalGrpcServer> server_;
   std::unique_ptr<v1::AdminService::Stub> stub_;
 };
 

@@ -10,6 +10,7 @@
 #include "libs/auth/server_auth.h"
 #include "services/keypool/keypool_runtime.h"
 #include "tests/admin/admin_test_env.h"
+#include "tests/testing/local_grpc_server.h"
 
 namespace aigw::admin {
 namespace {
@@ -41,7 +42,7 @@ class KeyPoolLinkTest : public ::testing::TestWithParam<db::Backend> {
     auth_ = *auth::ServerAuth::Create(options);
   }
   void TearDown() override {
-    if (server_) server_->Shutdown();
+    server_.reset();
     if (runtime_) runtime_->Stop();
   }
 
@@ -53,14 +54,10 @@ class KeyPoolLinkTest : public ::testing::TestWithParam<db::Backend> {
     ASSERT_TRUE(rt.ok()) << rt.status();
     runtime_ = std::move(*rt);
     service_ = runtime_->NewService();
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", auth_->ServerCredentials(), &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials());
+    server_ = std::make_unique<aigw::testing::LocalGrpcServer>(
+        std::vector<grpc::Service*>{service_.get()}, nullptr, auth_->ServerCredentials());
+    ASSERT_TRUE(server_->ok());
+    channel_ = server_->NewChannel();
     notifier_ = std::make_unique<GrpcKeyPoolNotifier>(channel_, absl::Seconds(5));
     forward_.target = notifier_.get();
   }
@@ -80,7 +77,7 @@ class KeyPoolLinkTest : public ::testing::TestWithParam<db::Backend> {
   std::unique_ptr<auth::ServerAuth> auth_;
   std::unique_ptr<keypool::KeyPoolRuntime> runtime_;
   std::unique_ptr<keypool::KeyPoolService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<aigw::testing::LocalGrpcServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<GrpcKeyPoolNotifier> notifier_;
 };

@@ -21,6 +21,7 @@
 #include "libs/auth/jwt.h"
 #include "prometheus/registry.h"
 #include "testing/health_client.grpc.pb.h"
+#include "tests/testing/local_grpc_server.h"
 #include "tests/testing/test_keys.h"
 
 namespace aigw::auth {
@@ -125,20 +126,13 @@ class ServerAuthTest : public ::testing::Test {
     callback_ = std::make_unique<CallbackKeyPool>(auth_.get(), &seen_);
     stream_ = std::make_unique<StreamingChat>(auth_.get(), &seen_);
     grpc::EnableDefaultHealthCheckService(true);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", auth_->ServerCredentials(), &port);
-    builder.RegisterService(sync_.get());
-    builder.RegisterService(callback_.get());
-    builder.RegisterService(stream_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials());
+    server_ = std::make_unique<aigw::testing::LocalGrpcServer>(
+        std::vector<grpc::Service*>{sync_.get(), callback_.get(), stream_.get()}, nullptr,
+        auth_->ServerCredentials());
+    ASSERT_TRUE(server_->ok());
+    channel_ = server_->NewChannel();
   }
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-  }
+  void TearDown() override { server_.reset(); }
 
   std::string Bearer(absl::string_view role, absl::Duration ttl = absl::Hours(1),
                      absl::string_view secret = kSecret) {
@@ -218,7 +212,7 @@ class ServerAuthTest : public ::testing::Test {
   std::unique_ptr<SyncAdmin> sync_;
   std::unique_ptr<CallbackKeyPool> callback_;
   std::unique_ptr<StreamingChat> stream_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<aigw::testing::LocalGrpcServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

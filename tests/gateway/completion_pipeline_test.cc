@@ -18,6 +18,7 @@
 #include "services/usage/call_log_row.h"
 #include "soci/soci.h"
 #include "tests/gateway/gateway_harness.h"
+#include "tests/testing/local_grpc_server.h"
 
 namespace aigw::gateway::testing {
 namespace {
@@ -656,14 +657,9 @@ TEST_F(CompletionPipelineTest, BatchKeepsOrderWithMixedFailures) {
   CatalogueCache cache(&h_.db(), absl::Hours(1));
   cache.Set(h_.catalogue());
   ChatServiceImpl service(&h_.pipeline(), &cache, {});
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  auto server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  auto stub = aigw::v1::ChatService::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  aigw::testing::LocalGrpcServer server({&service});
+  ASSERT_TRUE(server.ok());
+  auto stub = aigw::v1::ChatService::NewStub(server.NewChannel());
 
   aigw::v1::BatchChatCompletionRequest batch;
   *batch.add_requests() = UserRequest("openai", "gpt-4o-mini", "first");
@@ -702,7 +698,7 @@ TEST_F(CompletionPipelineTest, BatchKeepsOrderWithMixedFailures) {
   EXPECT_EQ(counted.token_count(), 2);
   EXPECT_EQ(counted.encoding(), "o200k_base");
   EXPECT_FALSE(counted.is_estimate());
-  server->Shutdown();
+  server.server().Shutdown();
 }
 
 }  // namespace

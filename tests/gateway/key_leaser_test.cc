@@ -15,6 +15,7 @@
 #include "aigw/v1/keypool.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/gateway/gateway_harness.h"
+#include "tests/testing/local_grpc_server.h"
 #include "tests/testing/subprocess.h"
 
 namespace aigw::gateway::testing {
@@ -118,12 +119,9 @@ TEST_F(GrpcKeyLeaserTest, TheFlusherSendsGatheredReportsAfterTheDelay) {
 class CountingKeyPool final : public aigw::v1::KeyPool::CallbackService {
  public:
   explicit CountingKeyPool(bool batch_rpc = true) : batch_rpc_(batch_rpc) {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(this);
-    server_ = builder.BuildAndStart();
+    server_ = std::make_unique<aigw::testing::LocalGrpcServer>(std::vector<grpc::Service*>{this});
   }
-  ~CountingKeyPool() override { server_->Shutdown(); }
+  ~CountingKeyPool() override { server_.reset(); }
 
   grpc::ServerUnaryReactor* ReportUsage(grpc::CallbackServerContext* ctx,
                                         const aigw::v1::ReportUsageRequest* request,
@@ -158,9 +156,7 @@ class CountingKeyPool final : public aigw::v1::KeyPool::CallbackService {
   }
 
   std::unique_ptr<GrpcKeyLeaser> NewLeaser() {
-    return std::make_unique<GrpcKeyLeaser>(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()),
-        absl::Seconds(5));
+    return std::make_unique<GrpcKeyLeaser>(server_->NewChannel(), absl::Seconds(5));
   }
   std::multiset<std::string> applied() {
     absl::MutexLock lock(&mu_);
@@ -179,8 +175,7 @@ class CountingKeyPool final : public aigw::v1::KeyPool::CallbackService {
   }
 
   const bool batch_rpc_;
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<aigw::testing::LocalGrpcServer> server_;
   absl::Mutex mu_;
   std::vector<std::string> applied_;
   int single_calls_ = 0;

@@ -16,6 +16,7 @@
 #include "services/gateway/chat_service.h"
 #include "services/usage/call_log_row.h"
 #include "tests/gateway/gateway_harness.h"
+#include "tests/testing/local_grpc_server.h"
 #include "tests/testing/raw_socket_server.h"
 
 namespace aigw::gateway::testing {
@@ -258,16 +259,11 @@ TEST_F(UpstreamBoundsTest, AClientThatDoesNotReadEndsItsStreamAtTheQueueLimit) {
   ChatServiceOptions options;
   options.max_queued_bytes = 32 << 10;
   ChatServiceImpl service(&h_.pipeline(), &cache, options);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
+  aigw::testing::LocalGrpcServer server({&service});
+  ASSERT_TRUE(server.ok());
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);  // the client's window stays as small as it starts
-  auto stub = aigw::v1::ChatService::NewStub(grpc::CreateCustomChannel(
-      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), args));
+  auto stub = aigw::v1::ChatService::NewStub(server.NewChannel(args));
 
   grpc::ClientContext ctx;
   std::unique_ptr<grpc::ClientReader<aigw::v1::ChatCompletionChunk>> reader =
@@ -292,7 +288,7 @@ TEST_F(UpstreamBoundsTest, AClientThatDoesNotReadEndsItsStreamAtTheQueueLimit) {
   EXPECT_GT(received, 0);
   EXPECT_LT(received * static_cast<int64_t>(kChunk), sent->load());
   EXPECT_EQ(raw_->connections(), 1);
-  server->Shutdown();
+  server.server().Shutdown();
 }
 
 }  // namespace
