@@ -373,6 +373,13 @@ std::vector<std::string> V6KeypoolAllotments(Backend b) {
       my ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" : "")};
 }
 
+// The lease the keypool's holder announces (services/keypool/
+// leader_election.h, `max_lease`): longer while its renewals are slow, and a
+// standby waits that long. 0 in rows written before: the standby's own lease.
+std::vector<std::string> V7LeaderAnnouncedLease(Backend) {
+  return {"ALTER TABLE t_ai_leader_leases ADD COLUMN lease_ms BIGINT NOT NULL DEFAULT 0"};
+}
+
 }  // namespace
 
 const std::vector<Migration>& AllMigrations() {
@@ -386,6 +393,7 @@ const std::vector<Migration>& AllMigrations() {
       {5, "tool calls and images of each call in the api logs and the daily usage stats",
        &V5ToolCallsAndImages},
       {6, "keypool allotments granted to gateways", &V6KeypoolAllotments},
+      {7, "the lease the keypool's leader announces", &V7LeaderAnnouncedLease},
   };
   return *kMigrations;
 }

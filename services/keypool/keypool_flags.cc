@@ -1,5 +1,6 @@
 #include "services/keypool/keypool_flags.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -35,6 +36,10 @@ ABSL_FLAG(bool, leader_election, true,
 ABSL_FLAG(absl::Duration, leader_lease, absl::Milliseconds(600),
           "How long an active replica that stopped renewing keeps the lead before a standby "
           "takes over [env AIGW_KEYPOOL_LEADER_LEASE]");
+ABSL_FLAG(absl::Duration, leader_max_lease, absl::Seconds(5),
+          "While its renewals are slow the active replica announces a longer lease, up to this "
+          "(at least --leader_lease), so it does not refuse calls while a renewal waits for "
+          "the database; a standby then waits that long [env AIGW_KEYPOOL_LEADER_MAX_LEASE]");
 ABSL_FLAG(absl::Duration, leader_renew_interval, absl::Milliseconds(150),
           "How often the active replica renews its lease (at most half of --leader_lease) "
           "[env AIGW_KEYPOOL_LEADER_RENEW_INTERVAL]");
@@ -68,6 +73,7 @@ std::vector<EnvFlag> KeyPoolEnvFlags() {
           {"flush_interval", "AIGW_KEYPOOL_FLUSH_INTERVAL"},
           {"leader_election", "AIGW_KEYPOOL_LEADER_ELECTION"},
           {"leader_lease", "AIGW_KEYPOOL_LEADER_LEASE"},
+          {"leader_max_lease", "AIGW_KEYPOOL_LEADER_MAX_LEASE"},
           {"leader_renew_interval", "AIGW_KEYPOOL_LEADER_RENEW_INTERVAL"},
           {"leader_poll_interval", "AIGW_KEYPOOL_LEADER_POLL_INTERVAL"},
           {"leader_outage_hold", "AIGW_KEYPOOL_LEADER_OUTAGE_HOLD"},
@@ -128,6 +134,8 @@ absl::StatusOr<KeyPoolConfig> KeyPoolConfigFromFlags() {
   c.election.enabled = absl::GetFlag(FLAGS_leader_election);
   c.election.options.holder = DefaultHolderName();
   c.election.options.lease = absl::GetFlag(FLAGS_leader_lease);
+  c.election.options.max_lease =
+      std::max(absl::GetFlag(FLAGS_leader_max_lease), c.election.options.lease);
   c.election.options.renew_interval = absl::GetFlag(FLAGS_leader_renew_interval);
   c.election.options.poll_interval = absl::GetFlag(FLAGS_leader_poll_interval);
   c.election.options.outage_hold = absl::GetFlag(FLAGS_leader_outage_hold);

@@ -30,6 +30,27 @@ KeyPoolRole::KeyPoolRole(LeaderElection* election, TakeOver take_over,
                           .Register(*registry)
                           .Add({});
   }
+  if (registry != nullptr) {
+    renewal_seconds_ = &prometheus::BuildHistogram()
+                            .Name("aigw_keypool_leader_renewal_seconds")
+                            .Help("How long the active replica's lease renewals took (the "
+                                  "database's latency for it; near --leader_lease, the replica "
+                                  "refuses calls while one waits)")
+                            .Register(*registry)
+                            .Add({}, prometheus::Histogram::BucketBoundaries{
+                                         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2,
+                                         0.35, 0.5, 0.75, 1, 2.5});
+    lapsed_seconds_ = &prometheus::BuildCounter()
+                           .Name("aigw_keypool_leader_lapsed_seconds_total")
+                           .Help("Seconds the active replica could not grant because its lease "
+                                 "ran out while a renewal waited for the database")
+                           .Register(*registry)
+                           .Add({});
+    election_->set_on_renewal([this](absl::Duration took, absl::Duration lapsed) {
+      renewal_seconds_->Observe(absl::ToDoubleSeconds(took));
+      if (lapsed > absl::ZeroDuration()) lapsed_seconds_->Increment(absl::ToDoubleSeconds(lapsed));
+    });
+  }
   election_->set_on_role_change(
       [this](bool active, int64_t fencing) { OnRoleChange(active, fencing); });
   election_->set_after_step([this] { AfterStep(); });

@@ -11,6 +11,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "services/keypool/keypool_service.h"
 #include "services/keypool/leader_election.h"
@@ -80,6 +81,8 @@ class KeyPoolRole : public ServingGate {
   prometheus::Gauge* role_standby_ = nullptr;
   prometheus::Counter* takeovers_ = nullptr;
   prometheus::Gauge* fencing_gauge_ = nullptr;
+  prometheus::Histogram* renewal_seconds_ = nullptr;
+  prometheus::Counter* lapsed_seconds_ = nullptr;
 
   absl::Mutex health_mu_;
   grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(health_mu_) = nullptr;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 #include <utility>
 
@@ -56,6 +57,12 @@ absl::StatusOr<std::unique_ptr<LeaderElection>> LeaderElection::Create(
         "the poll interval must be positive and at most the lease (got ",
         absl::FormatDuration(options.poll_interval), ")"));
   }
+  if (options.max_lease < options.lease) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the longest leader lease must be at least the lease (got ",
+        absl::FormatDuration(options.max_lease), " for a lease of ",
+        absl::FormatDuration(options.lease), ")"));
+  }
   if (options.outage_hold < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("the outage hold must not be negative");
   }
@@ -88,15 +95,16 @@ absl::StatusOr<LeaderLeaseRow> LeaderElection::ReadRow() {
   bool found = false;
   absl::Status st = db_->Run([&](soci::session& s) -> absl::Status {
     std::string name = options_.name;
-    long long fencing = 0, renewals = 0, expires = 0;
-    s << "SELECT holder, fencing, renewals, expires_at_ms FROM t_ai_leader_leases "
+    long long fencing = 0, renewals = 0, expires = 0, lease = 0;
+    s << "SELECT holder, fencing, renewals, expires_at_ms, lease_ms FROM t_ai_leader_leases "
          "WHERE name = :n",
         soci::into(row.holder), soci::into(fencing), soci::into(renewals), soci::into(expires),
-        soci::use(name);
+        soci::into(lease), soci::use(name);
     found = s.got_data();
     row.fencing = fencing;
     row.renewals = renewals;
     row.expires_at_ms = expires;
+    row.lease_ms = lease;
     return absl::OkStatus();
   });
   if (!st.ok()) return st;
@@ -118,20 +126,25 @@ absl::Status LeaderElection::Step() {
 
 absl::Status LeaderElection::StepActive() {
   const int64_t fencing = fencing_.load(std::memory_order_acquire);
+  const absl::Duration lease = AnnouncedLeaseLocked();
   const absl::Time start = options_.clock->Now();
   long long changed = 0;
   absl::Status st = db_->Run([&](soci::session& s) -> absl::Status {
     std::string name = options_.name;
     std::string holder = options_.holder;
     long long f = fencing;
-    long long expires = ToMillis(start + options_.lease);
+    long long expires = ToMillis(start + lease);
+    long long lease_ms = absl::ToInt64Milliseconds(lease);
     soci::statement u =
         (s.prepare << "UPDATE t_ai_leader_leases SET renewals = renewals + 1, "
-                      "expires_at_ms = :e WHERE name = :n AND holder = :h AND fencing = :f",
-         soci::use(expires), soci::use(name), soci::use(holder), soci::use(f));
+                      "expires_at_ms = :e, lease_ms = :l "
+                      "WHERE name = :n AND holder = :h AND fencing = :f",
+         soci::use(expires), soci::use(lease_ms), soci::use(name), soci::use(holder),
+         soci::use(f));
     changed = Execute(u);
     return absl::OkStatus();
   });
+  ObserveRenewal(start);
   if (!st.ok()) {
     // Nobody takes the row over through a database nobody reaches: keep
     // granting for the outage hold after the last renewal.
@@ -148,9 +161,42 @@ absl::Status LeaderElection::StepActive() {
     return absl::OkStatus();
   }
   last_renewed_ = start;
-  valid_until_ns_.store(absl::ToUnixNanos(start + options_.lease - kSafetyMargin),
+  valid_until_ns_.store(absl::ToUnixNanos(start + lease - kSafetyMargin),
                         std::memory_order_release);
   return absl::OkStatus();
+}
+
+absl::Duration LeaderElection::AnnouncedLease() const {
+  absl::MutexLock l(&step_mu_);
+  return AnnouncedLeaseLocked();
+}
+
+absl::Duration LeaderElection::AnnouncedLeaseLocked() const {
+  absl::Duration slowest = absl::ZeroDuration();
+  for (absl::Duration d : recent_renewals_) slowest = std::max(slowest, d);
+  // The next renewal starts up to a renew interval after this one returned
+  // and may be as slow: room for two of the slowest, and half of one more.
+  const absl::Duration wanted = options_.renew_interval + kSafetyMargin + slowest * 2.5;
+  return std::clamp(wanted, options_.lease, options_.max_lease);
+}
+
+void LeaderElection::ObserveRenewal(absl::Time start) {
+  const absl::Time end = options_.clock->Now();
+  recent_renewals_[next_renewal_slot_] = end - start;
+  next_renewal_slot_ = (next_renewal_slot_ + 1) % kRenewalsRemembered;
+  const absl::Time valid_until =
+      absl::FromUnixNanos(valid_until_ns_.load(std::memory_order_acquire));
+  const absl::Duration lapsed =
+      valid_until < end ? end - std::max(valid_until, start) : absl::ZeroDuration();
+  if (lapsed > absl::ZeroDuration()) {
+    // The replica refused calls while its own renewal waited for the
+    // database: the lease is too short for this database's worst latency.
+    spdlog::warn("msg=\"the active replica could not grant while a renewal waited for the "
+                 "database\" election=\"{}\" renewal_ms={} refused_for_ms={} lease_ms={}",
+                 options_.name, absl::ToInt64Milliseconds(end - start),
+                 absl::ToInt64Milliseconds(lapsed), absl::ToInt64Milliseconds(options_.lease));
+  }
+  if (on_renewal_) on_renewal_(end - start, lapsed);
 }
 
 absl::Status LeaderElection::StepStandby() {
@@ -172,7 +218,9 @@ absl::Status LeaderElection::StepStandby() {
     observed_renewals_ = row->renewals;
     observed_at_ = now;
   }
-  const bool free = row->holder.empty() || now - observed_at_ >= options_.lease;
+  // The holder may grant for the lease it announced, when longer than ours.
+  const absl::Duration wait = std::max(options_.lease, absl::Milliseconds(row->lease_ms));
+  const bool free = row->holder.empty() || now - observed_at_ >= wait;
   if (!free) return absl::OkStatus();
 
   long long changed = 0;
@@ -182,11 +230,13 @@ absl::Status LeaderElection::StepStandby() {
     long long f = row->fencing;
     long long r = row->renewals;
     long long expires = ToMillis(now + options_.lease);
+    long long lease_ms = absl::ToInt64Milliseconds(options_.lease);
     soci::statement u =
         (s.prepare << "UPDATE t_ai_leader_leases SET holder = :h, fencing = fencing + 1, "
-                      "renewals = renewals + 1, expires_at_ms = :e "
+                      "renewals = renewals + 1, expires_at_ms = :e, lease_ms = :l "
                       "WHERE name = :n AND fencing = :f AND renewals = :r",
-         soci::use(holder), soci::use(expires), soci::use(name), soci::use(f), soci::use(r));
+         soci::use(holder), soci::use(expires), soci::use(lease_ms), soci::use(name),
+         soci::use(f), soci::use(r));
     changed = Execute(u);
     return absl::OkStatus();
   });

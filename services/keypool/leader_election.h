@@ -32,6 +32,15 @@ struct LeaderElectionOptions {
   // standby waits after the active one died. The holder itself stops
   // granting `kSafetyMargin` before its last renewal's start + lease.
   absl::Duration lease = absl::Milliseconds(600);
+  // The longest lease the holder announces when its renewals are slow. A
+  // renewal that takes longer than the lease left makes the holder refuse
+  // calls until it comes back, so the holder announces in the row a lease
+  // long enough for the slowest of its recent renewals (2.5 times it, plus
+  // the renew interval and the margin), never shorter than `lease` nor
+  // longer than this; a standby waits for the lease the row announces. The
+  // cost: after the holder dies on a slow database the takeover takes that
+  // long. Equal to `lease`: never lengthened.
+  absl::Duration max_lease = absl::Seconds(5);
   // How often the holder renews (well under `lease`).
   absl::Duration renew_interval = absl::Milliseconds(150);
   // How often a standby reads the row.
@@ -51,6 +60,9 @@ struct LeaderLeaseRow {
   int64_t fencing = 0;
   int64_t renewals = 0;
   int64_t expires_at_ms = 0;
+  // The lease the holder announced (0: a holder that announces none; the
+  // standby's own `lease` applies).
+  int64_t lease_ms = 0;
 };
 
 // One process's part in an active/standby election through a row of the
@@ -66,10 +78,12 @@ struct LeaderLeaseRow {
 //     outage the standby waits a whole lease again, so a holder that is
 //     still alive renews first.
 //   - The holder renews by bumping `renewals` where holder and fencing are
-//     still its own. It is active until the start of its last successful
-//     renewal + lease - kSafetyMargin: since a standby can only have seen that
-//     renewal after it started, it takes over no earlier, so two holders
-//     never grant at once (given clocks that run at the same rate). A
+//     still its own, announcing the lease it holds for (`lease`, longer
+//     while its renewals are slow: see `max_lease`). It is active until the
+//     start of its last successful renewal + that lease - kSafetyMargin:
+//     since a standby can only have seen that renewal after it started, and
+//     waits the lease the row announced, it takes over no earlier, so two
+//     holders never grant at once (given clocks that run at the same rate). A
 //     renewal that finds the row taken (fencing moved on) deposes it at
 //     once; so does a lapse of its own validity (a holder that was frozen
 //     comes back inactive: IsActive reads the clock on every call).
@@ -99,6 +113,12 @@ class LeaderElection {
   void set_on_role_change(RoleCallback cb) { on_role_change_ = std::move(cb); }
   // Set before Start: called on the election's thread after every step.
   void set_after_step(std::function<void()> cb) { after_step_ = std::move(cb); }
+  // Set before Start: called after every renewal the holder attempted, with
+  // how long the database took and for how long the holder could not grant
+  // meanwhile (its validity ran out before the renewal came back; zero when
+  // it did not).
+  using RenewalObserver = std::function<void(absl::Duration took, absl::Duration lapsed)>;
+  void set_on_renewal(RenewalObserver cb) { on_renewal_ = std::move(cb); }
 
   // One round: the holder renews; a standby reads the row and takes it over
   // when it may. Returns the database's error, if any (the role is then as
@@ -111,6 +131,9 @@ class LeaderElection {
            absl::ToUnixNanos(options_.clock->Now()) <
                valid_until_ns_.load(std::memory_order_acquire);
   }
+  // The lease the holder announces in its next renewal (`lease` unless its
+  // recent renewals were slow).
+  absl::Duration AnnouncedLease() const;
   // The fencing number held, 0 when standby (whether or not still valid).
   int64_t fencing() const { return fencing_.load(std::memory_order_acquire); }
   // The holder the row named when last read ("" if free or never read).
@@ -135,6 +158,8 @@ class LeaderElection {
   absl::Status EnsureRow();
   absl::Status StepActive();
   absl::Status StepStandby();
+  void ObserveRenewal(absl::Time start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(step_mu_);
+  absl::Duration AnnouncedLeaseLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(step_mu_);
   absl::StatusOr<LeaderLeaseRow> ReadRow();
   void BecomeActive(int64_t fencing, absl::Time since);
   void BecomeStandby(absl::string_view why);
@@ -144,14 +169,20 @@ class LeaderElection {
   const LeaderElectionOptions options_;
   RoleCallback on_role_change_;
   std::function<void()> after_step_;
+  RenewalObserver on_renewal_;
 
   std::atomic<int64_t> fencing_{0};
   std::atomic<int64_t> valid_until_ns_{0};
 
   // Step's own state (one Step at a time).
-  absl::Mutex step_mu_;
+  mutable absl::Mutex step_mu_;
   bool row_ensured_ ABSL_GUARDED_BY(step_mu_) = false;
   absl::Time last_renewed_ ABSL_GUARDED_BY(step_mu_) = absl::InfinitePast();
+  // How long the holder's last renewals took (a ring), for the lease it
+  // announces.
+  static constexpr int kRenewalsRemembered = 32;
+  absl::Duration recent_renewals_[kRenewalsRemembered] ABSL_GUARDED_BY(step_mu_) = {};
+  int next_renewal_slot_ ABSL_GUARDED_BY(step_mu_) = 0;
   // The standby's observation: the row's version and when this process first
   // saw it (reset by a failed read, so an outage restarts the wait).
   bool observed_ ABSL_GUARDED_BY(step_mu_) = false;

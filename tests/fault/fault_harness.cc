@@ -47,6 +47,9 @@ ABSL_FLAG(absl::Duration, settle, absl::Seconds(1),
 ABSL_FLAG(absl::Duration, max_recovery, absl::Seconds(5),
           "after the restart, how long each path (and the clients' calls) may take to work "
           "again");
+ABSL_FLAG(absl::Duration, max_failing_after_granting, absl::Milliseconds(200),
+          "keypool kills: no call may fail later than this after a keypool grants again "
+          "(the standby's takeover, or the restarted replica's)");
 ABSL_FLAG(absl::Duration, give_up_after, absl::Seconds(60),
           "after the restart, how long to keep measuring a path that does not work again");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
@@ -168,6 +171,10 @@ struct KillReport {
   // granting.
   std::optional<absl::Duration> takeover;
   std::optional<absl::Duration> clients_ok;  // restart to the end of the last failed call
+  // Keypool kills: a keypool granting again (the standby's takeover, or the
+  // restarted replica's) to the end of the last failed call (zero when none
+  // ended after it).
+  std::optional<absl::Duration> granting_to_last_failure;
   int64_t failed_by_fault = 0;
   std::optional<absl::Duration> drained;  // load stopped to every event delivered
   std::vector<RecoveryProbes::Result> probes;
@@ -214,6 +221,10 @@ void Print(const std::string& backend, const KillReport& r) {
   std::printf("  failed because of the kill: %lld; clients all OK again %s after the restart\n",
               static_cast<long long>(r.failed_by_fault),
               r.clients_ok.has_value() ? Seconds(*r.clients_ok).c_str() : "never");
+  if (r.granting_to_last_failure.has_value()) {
+    std::printf("  last failed call ended %s after a keypool granted again\n",
+                Seconds(*r.granting_to_last_failure).c_str());
+  }
   std::printf(
       "  call log: %lld rows; %lld calls must be logged: lost %lld, double %lld, "
       "mismatched %lld, unexpected rows %lld, unanswered %lld\n",
@@ -342,6 +353,19 @@ KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, const KillPlan&
   absl::Time restarted = absl::Now();
   r.down = restarted - killed;
   absl::Status back = cluster.Restart(component);
+  std::optional<absl::Time> granting_at;
+  if (r.takeover.has_value()) granting_at = killed + *r.takeover;
+  if (component == Component::kKeypool && !granting_at.has_value() && back.ok()) {
+    // The restarted lone replica serves once it holds the lease.
+    while (absl::Now() - restarted < absl::GetFlag(FLAGS_give_up_after)) {
+      if (cluster.ActiveKeypool() >= 0) {
+        granting_at = absl::Now();
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    if (!granting_at.has_value()) r.problems.push_back("the restarted keypool never granted");
+  }
   if (back.ok() && plan.again_mid_replay) {
     std::tie(r.spooled_at_replay, r.spooled_at_second_kill) = KillMidReplay(cluster, &r.problems);
     absl::SleepFor(absl::Seconds(1));
@@ -381,6 +405,13 @@ KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, const KillPlan&
     last_failure = std::max(last_failure, c.end);
   }
   r.clients_ok = last_failure < restarted ? absl::ZeroDuration() : last_failure - restarted;
+  if (granting_at.has_value()) {
+    r.granting_to_last_failure = std::max(absl::ZeroDuration(), last_failure - *granting_at);
+    if (*r.granting_to_last_failure > absl::GetFlag(FLAGS_max_failing_after_granting)) {
+      r.problems.push_back(absl::StrCat("a call failed ", Seconds(*r.granting_to_last_failure),
+                                        " after a keypool granted again"));
+    }
+  }
   if (*r.clients_ok > absl::GetFlag(FLAGS_max_recovery)) {
     r.problems.push_back(
         absl::StrCat("calls failed until ", Seconds(*r.clients_ok), " after the restart"));

@@ -7,6 +7,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "libs/common/clock.h"
 #include "soci/soci.h"
 #include "tests/testing/database_test.h"
@@ -17,6 +19,29 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr absl::Duration kLease = absl::Milliseconds(600);
+
+// A clock on which the database call a holder makes next seems to take a
+// given time: of the next two reads, the second comes that much later.
+class SlowCallClock : public Clock {
+ public:
+  explicit SlowCallClock(ManualClock* base) : base_(base) {}
+  absl::Time Now() const override {
+    absl::MutexLock l(&mu_);
+    if (reads_left_ > 0 && --reads_left_ == 0) base_->Advance(call_takes_);
+    return base_->Now();
+  }
+  void NextCallTakes(absl::Duration d) {
+    absl::MutexLock l(&mu_);
+    call_takes_ = d;
+    reads_left_ = 2;
+  }
+
+ private:
+  ManualClock* const base_;
+  mutable absl::Mutex mu_;
+  mutable int reads_left_ = 0;
+  absl::Duration call_takes_;
+};
 
 class LeaderElectionTest : public testing::DatabaseTest {
  protected:
@@ -226,6 +251,76 @@ TEST_P(LeaderElectionTest, WithoutOutageHoldAHolderThatCannotRenewStepsDown) {
   EXPECT_EQ(a->fencing(), 1);
 }
 
+TEST_P(LeaderElectionTest, SlowRenewalsLengthenTheAnnouncedLeaseAndTheStandbyWaitsForIt) {
+  SlowCallClock slow(&clock_);
+  auto a = Make("a", &slow);
+  auto b = Make("b", &clock_);
+  std::vector<absl::Duration> lapses;
+  a->set_on_renewal([&](absl::Duration, absl::Duration lapsed) { lapses.push_back(lapsed); });
+  ASSERT_TRUE(a->Step().ok());
+  ASSERT_TRUE(b->Step().ok());
+  EXPECT_EQ(a->AnnouncedLease(), kLease);
+  // The database takes 450 ms for every renewal, renewed 150 ms after the
+  // last one came back.
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(absl::Milliseconds(150));
+    slow.NextCallTakes(absl::Milliseconds(450));
+    ASSERT_TRUE(a->Step().ok());
+    ASSERT_TRUE(b->Step().ok());
+    EXPECT_FALSE(b->IsActive()) << i;
+  }
+  // The first two renewals were announced with the 600 ms lease and the
+  // holder could not grant before they came back; once the longer lease is
+  // announced, it grants throughout.
+  ASSERT_EQ(lapses.size(), 5u);
+  EXPECT_GT(lapses[0], absl::ZeroDuration());
+  EXPECT_GT(lapses[1], absl::ZeroDuration());
+  for (size_t i = 2; i < lapses.size(); ++i) EXPECT_EQ(lapses[i], absl::ZeroDuration()) << i;
+  const absl::Duration announced =
+      absl::Milliseconds(150) + LeaderElection::kSafetyMargin + absl::Milliseconds(450) * 2.5;
+  EXPECT_EQ(a->AnnouncedLease(), announced);
+  EXPECT_EQ(QueryString("SELECT lease_ms FROM t_ai_leader_leases WHERE name = 'keypool'"),
+            absl::StrCat(absl::ToInt64Milliseconds(announced)));
+
+  // a dies. b saw its last renewal when it came back and waits the
+  // announced lease, not its own 600 ms, while a may still be granting.
+  clock_.Advance(kLease);
+  ASSERT_TRUE(b->Step().ok());
+  EXPECT_FALSE(b->IsActive());
+  clock_.Advance(announced - kLease - absl::Milliseconds(1));
+  ASSERT_TRUE(b->Step().ok());
+  EXPECT_FALSE(b->IsActive());
+  clock_.Advance(absl::Milliseconds(1));
+  ASSERT_TRUE(b->Step().ok());
+  EXPECT_TRUE(b->IsActive());
+  EXPECT_FALSE(a->IsActive());
+}
+
+TEST_P(LeaderElectionTest, AnnouncedLeaseIsCappedAndReturnsToTheLeaseWhenRenewalsAreFastAgain) {
+  SlowCallClock slow(&clock_);
+  LeaderElectionOptions o;
+  o.holder = "a";
+  o.lease = kLease;
+  o.max_lease = absl::Seconds(2);
+  o.clock = &slow;
+  absl::StatusOr<std::unique_ptr<LeaderElection>> a = LeaderElection::Create(&db(), o);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE((*a)->Step().ok());
+  clock_.Advance(absl::Milliseconds(150));
+  slow.NextCallTakes(absl::Seconds(3));
+  ASSERT_TRUE((*a)->Step().ok());
+  EXPECT_EQ((*a)->AnnouncedLease(), absl::Seconds(2));
+  // The slow renewal is forgotten after 32 fast ones.
+  for (int i = 0; i < 31; ++i) {
+    clock_.Advance(absl::Milliseconds(150));
+    ASSERT_TRUE((*a)->Step().ok());
+    EXPECT_EQ((*a)->AnnouncedLease(), absl::Seconds(2)) << i;
+  }
+  clock_.Advance(absl::Milliseconds(150));
+  ASSERT_TRUE((*a)->Step().ok());
+  EXPECT_EQ((*a)->AnnouncedLease(), kLease);
+}
+
 TEST_P(LeaderElectionTest, RejectsOptionsThatCannotWork) {
   LeaderElectionOptions o;
   EXPECT_EQ(LeaderElection::Create(&db(), o).status().code(),
@@ -235,6 +330,10 @@ TEST_P(LeaderElectionTest, RejectsOptionsThatCannotWork) {
   EXPECT_EQ(LeaderElection::Create(&db(), o).status().code(),
             absl::StatusCode::kInvalidArgument);
   o.renew_interval = absl::Milliseconds(100);
+  o.max_lease = o.lease - absl::Milliseconds(1);
+  EXPECT_EQ(LeaderElection::Create(&db(), o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  o.max_lease = o.lease;
   EXPECT_TRUE(LeaderElection::Create(&db(), o).ok());
 }
 
