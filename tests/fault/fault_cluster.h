@@ -91,6 +91,9 @@ class FaultCluster {
   // per use so that a database restart does not leave it broken).
   absl::StatusOr<std::unique_ptr<db::Database>> OpenDatabase() const;
 
+  // The replica whose aigw.v1.KeyPool health is SERVING (granting), or -1.
+  int ActiveKeypool() const;
+
   // The processes that should be running and are not ("gateway exited: 139").
   std::vector<std::string> DeadProcesses();
 
@@ -101,8 +104,6 @@ class FaultCluster {
  private:
   FaultCluster() = default;
   absl::Status StartKeypool(size_t replica);
-  // The replica whose aigw.v1.KeyPool health is SERVING, or -1.
-  int ActiveKeypool() const;
   absl::Status StartUsage();
   absl::Status StartGateways();
   absl::Status StartAdmin();

@@ -353,6 +353,16 @@ KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, const KillPlan&
   absl::Time restarted = absl::Now();
   r.down = restarted - killed;
   absl::Status back = cluster.Restart(component);
+  if (back.ok() && plan.again_mid_replay) {
+    std::tie(r.spooled_at_replay, r.spooled_at_second_kill) = KillMidReplay(cluster, &r.problems);
+    absl::SleepFor(absl::Seconds(1));
+    restarted = absl::Now();
+    back = cluster.Restart(component);
+  }
+  r.back_up = absl::Now() - restarted;
+  if (!back.ok()) r.problems.push_back(absl::StrCat("restart: ", back.message()));
+  RecoveryProbes probes(&cluster, admin_token);
+  probes.Start(restarted, absl::GetFlag(FLAGS_give_up_after));
   std::optional<absl::Time> granting_at;
   if (r.takeover.has_value()) granting_at = killed + *r.takeover;
   if (component == Component::kKeypool && !granting_at.has_value() && back.ok()) {
@@ -366,16 +376,6 @@ KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, const KillPlan&
     }
     if (!granting_at.has_value()) r.problems.push_back("the restarted keypool never granted");
   }
-  if (back.ok() && plan.again_mid_replay) {
-    std::tie(r.spooled_at_replay, r.spooled_at_second_kill) = KillMidReplay(cluster, &r.problems);
-    absl::SleepFor(absl::Seconds(1));
-    restarted = absl::Now();
-    back = cluster.Restart(component);
-  }
-  r.back_up = absl::Now() - restarted;
-  if (!back.ok()) r.problems.push_back(absl::StrCat("restart: ", back.message()));
-  RecoveryProbes probes(&cluster, admin_token);
-  probes.Start(restarted, absl::GetFlag(FLAGS_give_up_after));
   absl::SleepFor(absl::GetFlag(FLAGS_load_after));
   std::vector<CallRecord> calls = callers.Stop();
   const absl::Time load_stopped = absl::Now();
