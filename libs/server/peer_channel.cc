@@ -1,5 +1,6 @@
 #include "libs/server/peer_channel.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -11,10 +12,10 @@
 namespace aigw::server {
 namespace {
 
-grpc::ChannelArguments PeerChannelArguments() {
+grpc::ChannelArguments PeerChannelArguments(int max_reconnect_backoff_ms) {
   grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kPeerMaxReconnectBackoffMs);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(100, max_reconnect_backoff_ms));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_reconnect_backoff_ms);
   return args;
 }
 
@@ -22,7 +23,7 @@ grpc::ChannelArguments PeerChannelArguments() {
 
 std::shared_ptr<grpc::Channel> CreatePeerChannel(const std::string& target) {
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
-                                   PeerChannelArguments());
+                                   PeerChannelArguments(kPeerMaxReconnectBackoffMs));
 }
 
 std::string ReplicatedPeerTarget(const std::string& addresses) {
@@ -41,7 +42,7 @@ std::string ReplicatedPeerTarget(const std::string& addresses) {
 
 std::shared_ptr<grpc::Channel> CreateReplicatedPeerChannel(const std::string& addresses,
                                                            const std::string& health_name) {
-  grpc::ChannelArguments args = PeerChannelArguments();
+  grpc::ChannelArguments args = PeerChannelArguments(kReplicatedPeerMaxReconnectBackoffMs);
   args.SetServiceConfigJSON(absl::StrCat(
       R"({"loadBalancingConfig": [{"round_robin": {}}], "healthCheckConfig": {"serviceName": ")",
       health_name, R"("}})"));

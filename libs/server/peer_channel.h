@@ -11,6 +11,12 @@ namespace aigw::server {
 // How often, at least, a channel to a peer that went away tries to connect
 // again.
 inline constexpr int kPeerMaxReconnectBackoffMs = 1000;
+// The same for a replicated peer (the keypool): its calls wait for a
+// replica that grants, so a restarted one must be connected by the time it
+// does (a lone keypool restarting serves ~0.6 s after it listens, when its
+// predecessor's lease ran out); four connect attempts a second per gateway
+// to a replica that is down still cost nothing.
+inline constexpr int kReplicatedPeerMaxReconnectBackoffMs = 200;
 
 // A channel to another aigw service (the gateway's to keypool and usage,
 // admin's to keypool). gRPC reconnects to a peer that went away with a
