@@ -26,6 +26,10 @@ bool Retryable(const absl::Status& st) {
          absl::StrContains(st.message(), "database is locked");
 }
 
+// A statement the database refused while reachable and not for a lock: the
+// cause may be what one of the batches holds.
+bool RefusedStatement(const absl::Status& st) { return absl::IsInternal(st) && !Retryable(st); }
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<UsageStore>> UsageStore::Create(db::Database* db,
@@ -124,17 +128,36 @@ absl::StatusOr<RecordResult> UsageStore::Record(
   return RecordResult{me.accepted, n - me.accepted};
 }
 
+size_t UsageStore::queued_batches() const {
+  absl::MutexLock l(&mu_);
+  return queue_.size();
+}
+
+bool UsageStore::writing() const {
+  absl::MutexLock l(&mu_);
+  return writing_;
+}
+
 void UsageStore::WriteGroup(const std::vector<Pending*>& group) {
+  const absl::Status st = WriteRetryingLocks(group);
+  if (!st.ok() && group.size() > 1 && RefusedStatement(st)) {
+    for (Pending* p : group) WriteGroup({p});
+    return;
+  }
+  for (Pending* p : group) {
+    p->status = st;
+    if (!st.ok()) p->accepted = 0;
+  }
+}
+
+absl::Status UsageStore::WriteRetryingLocks(const std::vector<Pending*>& group) {
   absl::Status st;
   for (int attempt = 1; attempt <= kMaxTransactionTries; ++attempt) {
     for (Pending* p : group) p->accepted = 0;
     st = WriteOnce(group);
     if (st.ok() || !Retryable(st)) break;
   }
-  for (Pending* p : group) {
-    p->status = st;
-    if (!st.ok()) p->accepted = 0;
-  }
+  return st;
 }
 
 absl::Status UsageStore::WriteOnce(const std::vector<Pending*>& group) {

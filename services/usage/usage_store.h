@@ -55,7 +55,11 @@ struct RecordResult {
 // database serialises writers anyway, and ids then grow in commit order,
 // which QueryLogs' snapshot paging relies on), and batches that arrive while
 // a transaction runs are written together in the next one. Each caller still
-// returns only after the transaction holding its batch has committed.
+// returns only after the transaction holding its batch has committed. A
+// group the database refuses for a statement (not a lock or a lost
+// connection) is written again a batch at a time, so an event the database
+// will not take fails only the batch that carries it, not the other
+// callers' batches that happened to share its transaction.
 // Validation, text conversions and SQL text are done by each caller's own
 // thread beforehand.
 class UsageStore {
@@ -73,6 +77,11 @@ class UsageStore {
 
   const UsageStoreOptions& options() const { return options_; }
 
+  // Batches waiting for the writer (not counting the group being written),
+  // and whether a group is being written.
+  size_t queued_batches() const;
+  bool writing() const;
+
  private:
   UsageStore(db::Database* db, UsageStoreOptions options, UsageMetrics* metrics, Clock* clock,
              SqlQuoter quoter)
@@ -88,8 +97,10 @@ class UsageStore {
   absl::StatusOr<RecordResult> Record(
       const google::protobuf::RepeatedPtrField<v1::CallEvent>& events);
   // Writes `group` in one transaction (retrying lock conflicts) and fills in
-  // each batch's outcome.
+  // each batch's outcome; a refused group of several batches, a batch at a
+  // time.
   void WriteGroup(const std::vector<Pending*>& group);
+  absl::Status WriteRetryingLocks(const std::vector<Pending*>& group);
   absl::Status WriteOnce(const std::vector<Pending*>& group);
   // The log rows and stats upserts of one transaction; counts each owner's
   // accepted rows.
@@ -104,7 +115,7 @@ class UsageStore {
   // Used by the one writer at a time.
   std::unique_ptr<LogInserter> inserter_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
 };

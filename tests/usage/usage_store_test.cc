@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "libs/common/clock.h"
 #include "prometheus/registry.h"
@@ -535,6 +536,80 @@ TEST_P(UsageStoreTest, ConcurrentCallersOnOneStoreCommitIdsInOrder) {
   EXPECT_EQ(accepted.load(), static_cast<int>(events.size()));
   EXPECT_EQ(LogRows(), static_cast<int64_t>(events.size()));
   ExpectAggregatesMatch(events);
+}
+
+// A trigger makes the database refuse the row of one request id, as it
+// would a value it cannot store.
+void PoisonRequestId(db::Database& db, db::Backend backend, const std::string& request_id) {
+  if (backend == db::Backend::kMySql) {
+    aigw::testing::Exec(db, absl::StrCat("CREATE TRIGGER poison BEFORE INSERT ON t_ai_api_logs FOR EACH ROW "
+                          "BEGIN IF NEW.request_id = '", request_id, "' THEN SIGNAL SQLSTATE "
+                          "'45000' SET MESSAGE_TEXT = 'poisoned row'; END IF; END"));
+  } else {
+    aigw::testing::Exec(db, absl::StrCat("CREATE TRIGGER poison BEFORE INSERT ON t_ai_api_logs WHEN "
+                          "NEW.request_id = '", request_id,
+                          "' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END"));
+  }
+}
+
+TEST_P(UsageStoreTest, AnEventTheDatabaseRefusesFailsOnlyItsOwnBatchNotItsGroup) {
+  const std::vector<v1::CallEvent> events = MixedWorkload(7, 30, 1);
+  ASSERT_GE(events.size(), 30u);
+  const v1::RecordCallsRequest first = Batch(events, 0, 10);
+  v1::RecordCallsRequest poisoned = Batch(events, 10, 20);
+  const v1::RecordCallsRequest clean = Batch(events, 20, 30);
+  poisoned.mutable_events(3)->set_request_id("poison");
+  PoisonRequestId(db(), GetParam(), "poison");
+
+  // Another connection holds the writers back (SQLite's write lock; on MySQL
+  // every row and gap of the stats table), so that while the first batch's
+  // transaction waits, the other two queue and are written as one group.
+  auto other_db = tdb_->Reopen();
+  ASSERT_TRUE(other_db.ok()) << other_db.status();
+  absl::Notification locked, release;
+  std::thread holder([&] {
+    absl::Status st = (*other_db)->Run([&](soci::session& s) {
+      if (GetParam() == db::Backend::kMySql) {
+        long long n = 0;
+        s << "START TRANSACTION";
+        s << "SELECT COUNT(*) FROM t_ai_usage_stats FOR UPDATE", soci::into(n);
+      } else {
+        s << "BEGIN IMMEDIATE";
+      }
+      locked.Notify();
+      release.WaitForNotification();
+      s << "ROLLBACK";
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(st.ok()) << st;
+  });
+  locked.WaitForNotification();
+  absl::StatusOr<RecordResult> first_result, poisoned_result, clean_result;
+  std::thread first_caller([&] { first_result = store_->RecordCalls(first.events()); });
+  while (!(store_->writing() && store_->queued_batches() == 0)) std::this_thread::yield();
+  std::thread poisoned_caller([&] { poisoned_result = store_->RecordCalls(poisoned.events()); });
+  std::thread clean_caller([&] { clean_result = store_->RecordCalls(clean.events()); });
+  while (store_->queued_batches() < 2) std::this_thread::yield();
+  release.Notify();
+  holder.join();
+  first_caller.join();
+  poisoned_caller.join();
+  clean_caller.join();
+
+  ASSERT_TRUE(first_result.ok()) << first_result.status();
+  EXPECT_EQ(first_result->accepted, first.events_size());
+  ASSERT_TRUE(clean_result.ok()) << clean_result.status();
+  EXPECT_EQ(clean_result->accepted, clean.events_size());
+  EXPECT_EQ(poisoned_result.status().code(), absl::StatusCode::kInternal)
+      << poisoned_result.status();
+  EXPECT_TRUE(absl::StrContains(poisoned_result.status().message(), "poisoned row"))
+      << poisoned_result.status();
+  // Nothing of the poisoned batch went in; the other two in full, counted
+  // in the aggregates exactly.
+  EXPECT_EQ(LogRows(), first.events_size() + clean.events_size());
+  std::vector<v1::CallEvent> written(events.begin(), events.begin() + 10);
+  written.insert(written.end(), events.begin() + 20, events.begin() + 30);
+  ExpectAggregatesMatch(written);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, UsageStoreTest,
