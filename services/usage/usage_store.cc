@@ -1,5 +1,6 @@
 #include "services/usage/usage_store.h"
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,8 +66,10 @@ absl::StatusOr<RecordResult> UsageStore::RecordCalls(
 // One caller's batch on its way through the group commit.
 struct UsageStore::Pending {
   int events = 0;
-  // The batch's rows, first occurrence of each (request_id, attempt).
+  // The batch's rows, first occurrence of each (request_id, attempt), and
+  // the index in the batch of each row's event.
   std::vector<LogRow> rows;
+  std::vector<int> row_event;
   // Set by the writer.
   bool done = false;
   absl::Status status;
@@ -97,7 +100,9 @@ absl::StatusOr<RecordResult> UsageStore::Record(
     }
     if (!seen.insert({e.request_id(), e.attempt()}).second) continue;
     me.rows.push_back(*std::move(row));
+    me.row_event.push_back(i);
   }
+  if (absl::Status refused = CheckRefusedBefore(events); !refused.ok()) return refused;
   if (me.rows.empty()) return RecordResult{0, n};
   // Group commit: whoever finds no writer at work writes everything queued
   // (FIFO, up to max_group_events), then hands over; the others wait for
@@ -139,15 +144,107 @@ bool UsageStore::writing() const {
 }
 
 void UsageStore::WriteGroup(const std::vector<Pending*>& group) {
-  const absl::Status st = WriteRetryingLocks(group);
-  if (!st.ok() && group.size() > 1 && RefusedStatement(st)) {
-    for (Pending* p : group) WriteGroup({p});
-    return;
+  absl::Status st = WriteRetryingLocks(group);
+  if (!st.ok() && RefusedStatement(st)) {
+    if (group.size() > 1) {
+      for (Pending* p : group) WriteGroup({p});
+      return;
+    }
+    st = SingleOut(*group[0], st);
   }
   for (Pending* p : group) {
     p->status = st;
     if (!st.ok()) p->accepted = 0;
   }
+}
+
+absl::Status UsageStore::SingleOut(Pending& batch, const absl::Status& refused) {
+  // A database that refuses everything (a full disk, a missing table) does
+  // so from the first split: both halves are refused before any row was
+  // taken, and the batch fails as it did, after two more transactions.
+  // Past kMaxWrites the search stops too.
+  constexpr int kMaxWrites = 64;
+  int writes = 0;
+  int accepted = 0;
+  bool took_some = false;
+  std::vector<size_t> refused_rows;
+  absl::Status failed;  // a failure that is no refusal ends the search
+  // [lo, hi) was refused in one transaction.
+  std::function<bool(size_t, size_t)> narrow = [&](size_t lo, size_t hi) -> bool {
+    if (hi - lo == 1) {
+      refused_rows.push_back(lo);
+      return true;
+    }
+    const size_t mid = lo + (hi - lo) / 2;
+    bool refused_halves[2] = {false, false};
+    const std::pair<size_t, size_t> halves[2] = {{lo, mid}, {mid, hi}};
+    for (int h = 0; h < 2; ++h) {
+      if (++writes > kMaxWrites) return false;
+      Pending part;
+      part.events = static_cast<int>(halves[h].second - halves[h].first);
+      part.rows.assign(batch.rows.begin() + halves[h].first,
+                       batch.rows.begin() + halves[h].second);
+      const absl::Status st = WriteRetryingLocks({&part});
+      if (st.ok()) {
+        took_some = true;
+        accepted += part.accepted;
+      } else if (RefusedStatement(st)) {
+        refused_halves[h] = true;
+      } else {
+        failed = st;
+        return false;
+      }
+    }
+    if (refused_halves[0] && refused_halves[1] && !took_some) return false;
+    for (int h = 0; h < 2; ++h) {
+      if (refused_halves[h] && !narrow(halves[h].first, halves[h].second)) return false;
+    }
+    return true;
+  };
+  const bool narrowed = narrow(0, batch.rows.size());
+  if (!failed.ok()) return failed;
+  if (!narrowed || !took_some) return refused;
+  batch.accepted = accepted;
+  if (refused_rows.empty()) return absl::OkStatus();  // refused once, then taken
+  const LogRow& first = batch.rows[refused_rows.front()];
+  for (size_t r : refused_rows) RememberRefused(batch.rows[r], refused);
+  return absl::InvalidArgumentError(absl::StrCat(
+      "events[", batch.row_event[refused_rows.front()], "] (request_id '",
+      CleanUtf8(first.request_id, 80), "', attempt ", first.attempt,
+      "): the database refuses to store it (", refused.message(), "); ",
+      refused_rows.size(), " of the batch's events refused, the others recorded"));
+}
+
+void UsageStore::RememberRefused(const LogRow& row, const absl::Status& why) {
+  absl::MutexLock l(&refused_mu_);
+  auto key = std::make_pair(row.request_id, row.attempt);
+  auto [it, added] = refused_.try_emplace(key);
+  it->second = Refusal{std::string(why.message()), clock_->Now()};
+  if (!added) return;
+  refused_order_.push_back(std::move(key));
+  if (refused_order_.size() > kRefusedRemembered) {
+    refused_.erase(refused_order_.front());
+    refused_order_.pop_front();
+  }
+  refused_count_.store(refused_.size(), std::memory_order_release);
+}
+
+absl::Status UsageStore::CheckRefusedBefore(
+    const google::protobuf::RepeatedPtrField<v1::CallEvent>& events) const {
+  if (refused_count_.load(std::memory_order_acquire) == 0) return absl::OkStatus();
+  absl::MutexLock l(&refused_mu_);
+  for (int i = 0; i < events.size(); ++i) {
+    const v1::CallEvent& e = events.Get(i);
+    auto it = refused_.find(std::make_pair(e.request_id(), e.attempt()));
+    if (it == refused_.end() || clock_->Now() - it->second.at >= kRefusedFor) continue;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "events[", i, "] (request_id '", CleanUtf8(e.request_id(), 80), "', attempt ",
+        e.attempt(), "): the database refused to store it ",
+        absl::FormatDuration(absl::Trunc(clock_->Now() - it->second.at, absl::Seconds(1))),
+        " ago (", it->second.why, "), and is refused without trying for ",
+        absl::FormatDuration(kRefusedFor), " after that"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status UsageStore::WriteRetryingLocks(const std::vector<Pending*>& group) {

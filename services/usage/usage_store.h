@@ -1,10 +1,14 @@
 #ifndef AIGW_SERVICES_USAGE_USAGE_STORE_H_
 #define AIGW_SERVICES_USAGE_USAGE_STORE_H_
 
+#include <atomic>
 #include <deque>
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -59,7 +63,13 @@ struct RecordResult {
 // group the database refuses for a statement (not a lock or a lost
 // connection) is written again a batch at a time, so an event the database
 // will not take fails only the batch that carries it, not the other
-// callers' batches that happened to share its transaction.
+// callers' batches that happened to share its transaction. A batch refused
+// alone is written in halves, each in a transaction of its own, down to the
+// rows the database refuses alone (see SingleOut): when it took the rest,
+// those events are the cause; the batch is refused with INVALID_ARGUMENT
+// naming the first (the gateway then sets it aside and resends the rest),
+// and they are remembered for kRefusedFor, so that the event sent again,
+// alone or in any batch, is refused at once.
 // Validation, text conversions and SQL text are done by each caller's own
 // thread beforehand.
 class UsageStore {
@@ -101,6 +111,12 @@ class UsageStore {
   // time.
   void WriteGroup(const std::vector<Pending*>& group);
   absl::Status WriteRetryingLocks(const std::vector<Pending*>& group);
+  absl::Status SingleOut(Pending& batch, const absl::Status& refused);
+  // INVALID_ARGUMENT naming the first of `events` the database refused
+  // before (RememberRefused); OK when none.
+  absl::Status CheckRefusedBefore(
+      const google::protobuf::RepeatedPtrField<v1::CallEvent>& events) const;
+  void RememberRefused(const LogRow& row, const absl::Status& why);
   absl::Status WriteOnce(const std::vector<Pending*>& group);
   // The log rows and stats upserts of one transaction; counts each owner's
   // accepted rows.
@@ -114,6 +130,21 @@ class UsageStore {
   SqlQuoter quoter_;
   // Used by the one writer at a time.
   std::unique_ptr<LogInserter> inserter_;
+
+  // Events the database refused alone while it took their batch's others,
+  // for kRefusedFor (an operator who fixed the cause can resend them then),
+  // the oldest forgotten first past kRefusedRemembered.
+  static constexpr size_t kRefusedRemembered = 1024;
+  static constexpr absl::Duration kRefusedFor = absl::Minutes(10);
+  struct Refusal {
+    std::string why;
+    absl::Time at;
+  };
+  mutable absl::Mutex refused_mu_;
+  std::atomic<size_t> refused_count_{0};
+  absl::flat_hash_map<std::pair<std::string, int32_t>, Refusal> refused_
+      ABSL_GUARDED_BY(refused_mu_);
+  std::deque<std::pair<std::string, int32_t>> refused_order_ ABSL_GUARDED_BY(refused_mu_);
 
   mutable absl::Mutex mu_;
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);

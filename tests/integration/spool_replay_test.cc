@@ -6,8 +6,11 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "aigw/v1/chat.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -222,6 +225,75 @@ TEST(SpoolReplayTest, NoCallStopsTheCallRecord) {
                std::filesystem::file_size(std::string(spool_dir) + "/call-events.spool.rejected") >
                    0)
       << "nothing was set aside";
+  upstream.Stop();
+  std::filesystem::remove_all(spool_dir);
+}
+
+// An event the database will not store (here a trigger refuses its
+// request id, as it would a value it cannot hold) is set aside for an
+// operator, and the events that shared its batch are recorded.
+TEST(SpoolReplayTest, AnEventTheDatabaseRefusesIsSetAsideAndHoldsNoOtherBack) {
+  fake_upstream::FakeUpstreamServer upstream({});
+  ASSERT_TRUE(upstream.Start().ok());
+  std::unique_ptr<testing::TestDatabase> db = OpenAiAt(upstream);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->db()
+                  .Run([](soci::session& s) {
+                    s << "CREATE TRIGGER poison BEFORE INSERT ON t_ai_api_logs WHEN "
+                         "NEW.request_id = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned row'); "
+                         "END";
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  const int keypool_port = testing::PickFreePort();
+  const int usage_port = testing::PickFreePort();
+  const int gateway_port = testing::PickFreePort();
+  char spool_dir[] = "/tmp/aigw_refused_XXXXXX";
+  ASSERT_NE(mkdtemp(spool_dir), nullptr);
+  auto keypool = StartService(AIGW_KEYPOOL_BIN, *db, keypool_port);
+  auto usage = StartService(AIGW_USAGE_BIN, *db, usage_port);
+  // The three calls' events go as one batch.
+  std::vector<std::string> flags = GatewayFlags(keypool_port, usage_port, spool_dir);
+  flags.push_back("--event_batch_size=3");
+  flags.push_back("--event_flush_interval=1m");
+  auto gateway = StartService(AIGW_GATEWAY_BIN, *db, gateway_port, 0, flags);
+  ASSERT_TRUE(keypool.ok() && usage.ok() && gateway.ok());
+  for (int port : {keypool_port, usage_port, gateway_port}) {
+    ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", port), absl::Seconds(20)).ok())
+        << (*gateway)->Stderr();
+  }
+  auto stub = aigw::v1::ChatService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", gateway_port), grpc::InsecureChannelCredentials()));
+  for (const char* id : {"before-poison", "poison", "after-poison"}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", Bearer("client"));
+    aigw::v1::ChatCompletionRequest req;
+    req.set_provider_code("openai");
+    req.set_request_id(id);
+    auto* m = req.add_messages();
+    m->set_role("user");
+    m->set_content("write a verse");
+    aigw::v1::ChatCompletion out;
+    grpc::Status st = stub->CreateChatCompletion(&ctx, req, &out);
+    ASSERT_TRUE(st.ok()) << id << ": " << st.error_message();
+  }
+  // The batch is delivered as soon as it is full.
+  const std::string log_count =
+      "SELECT COUNT(*) FROM t_ai_api_logs WHERE request_id IN ('before-poison', 'after-poison')";
+  for (int i = 0; i < 200 && Count(db->db(), log_count) < 2; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(Count(db->db(), log_count), 2);
+  (*gateway)->Signal(SIGTERM);
+  ASSERT_EQ(*(*gateway)->Wait(absl::Seconds(30)), 0) << (*gateway)->Stderr();
+  EXPECT_EQ(Count(db->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), 2);
+  std::error_code ec;
+  EXPECT_EQ(std::filesystem::file_size(std::string(spool_dir) + "/call-events.spool", ec), 0u)
+      << "nothing waits in the spool";
+  const std::string rejected = std::string(spool_dir) + "/call-events.spool.rejected";
+  EXPECT_GT(std::filesystem::file_size(rejected, ec), 0u) << "the refused event is set aside";
+  EXPECT_NE((*gateway)->Stderr().find("poisoned row"), std::string::npos)
+      << (*gateway)->Stderr();
   upstream.Stop();
   std::filesystem::remove_all(spool_dir);
 }

@@ -600,16 +600,69 @@ TEST_P(UsageStoreTest, AnEventTheDatabaseRefusesFailsOnlyItsOwnBatchNotItsGroup)
   EXPECT_EQ(first_result->accepted, first.events_size());
   ASSERT_TRUE(clean_result.ok()) << clean_result.status();
   EXPECT_EQ(clean_result->accepted, clean.events_size());
-  EXPECT_EQ(poisoned_result.status().code(), absl::StatusCode::kInternal)
+  // The poisoned batch alone: refused naming its event; its others went in.
+  EXPECT_EQ(poisoned_result.status().code(), absl::StatusCode::kInvalidArgument)
       << poisoned_result.status();
-  EXPECT_TRUE(absl::StrContains(poisoned_result.status().message(), "poisoned row"))
+  EXPECT_TRUE(absl::StartsWith(poisoned_result.status().message(), "events[3] "))
       << poisoned_result.status();
-  // Nothing of the poisoned batch went in; the other two in full, counted
-  // in the aggregates exactly.
-  EXPECT_EQ(LogRows(), first.events_size() + clean.events_size());
-  std::vector<v1::CallEvent> written(events.begin(), events.begin() + 10);
-  written.insert(written.end(), events.begin() + 20, events.begin() + 30);
+  EXPECT_EQ(LogRows(), 29);
+  std::vector<v1::CallEvent> written(events.begin(), events.begin() + 30);
+  written.erase(written.begin() + 13);
   ExpectAggregatesMatch(written);
+}
+
+TEST_P(UsageStoreTest, AnEventTheDatabaseRefusesIsNamedTheRestRecordedAndItIsRefusedAtOnceAgain) {
+  const std::vector<v1::CallEvent> events = MixedWorkload(9, 20, 1);
+  v1::RecordCallsRequest batch = Batch(events, 0, 20);
+  batch.mutable_events(7)->set_request_id("poison");
+  PoisonRequestId(db(), GetParam(), "poison");
+
+  absl::StatusOr<RecordResult> r = store_->RecordCalls(batch.events());
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  EXPECT_TRUE(absl::StartsWith(r.status().message(), "events[7] (request_id 'poison'"))
+      << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "poisoned row")) << r.status();
+  std::vector<v1::CallEvent> written(events.begin(), events.begin() + 20);
+  written.erase(written.begin() + 7);
+  EXPECT_EQ(LogRows(), 19);
+  ExpectAggregatesMatch(written);
+
+  // Sent again alone (the gateway checks the event it was told of), it is
+  // refused without a write, even though the database is taking it now.
+  Exec("DROP TRIGGER poison");
+  v1::RecordCallsRequest alone;
+  *alone.add_events() = batch.events(7);
+  r = store_->RecordCalls(alone.events());
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
+  EXPECT_TRUE(absl::StartsWith(r.status().message(), "events[0] (request_id 'poison'"))
+      << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "refused to store it")) << r.status();
+  // The rest again: duplicates.
+  v1::RecordCallsRequest rest = batch;
+  rest.mutable_events()->DeleteSubrange(7, 1);
+  EXPECT_EQ(Record(rest).accepted, 0);
+  // Ten minutes later it is tried again (an operator fixed the cause).
+  clock_.Advance(absl::Minutes(10));
+  EXPECT_EQ(Record(alone).accepted, 1);
+  EXPECT_EQ(LogRows(), 20);
+}
+
+TEST_P(UsageStoreTest, ADatabaseThatRefusesEveryRowFailsTheBatchAndRecordsNothing) {
+  const std::vector<v1::CallEvent> events = MixedWorkload(11, 20, 1);
+  if (GetParam() == db::Backend::kMySql) {
+    Exec("CREATE TRIGGER poison BEFORE INSERT ON t_ai_api_logs FOR EACH ROW "
+         "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refusing every row'");
+  } else {
+    Exec("CREATE TRIGGER poison BEFORE INSERT ON t_ai_api_logs "
+         "BEGIN SELECT RAISE(ABORT, 'refusing every row'); END");
+  }
+  absl::StatusOr<RecordResult> r = store_->RecordCalls(Batch(events, 0, 20).events());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "refusing every row")) << r.status();
+  EXPECT_EQ(LogRows(), 0);
+  // Nothing was blamed on an event: once the database takes rows, all go in.
+  Exec("DROP TRIGGER poison");
+  EXPECT_EQ(Record(Batch(events, 0, 20)).accepted, 20);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, UsageStoreTest,
