@@ -1,6 +1,7 @@
 #include "services/usage/usage_store.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -9,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "libs/common/clock.h"
 #include "prometheus/registry.h"
@@ -586,10 +588,19 @@ TEST_P(UsageStoreTest, AnEventTheDatabaseRefusesFailsOnlyItsOwnBatchNotItsGroup)
   locked.WaitForNotification();
   absl::StatusOr<RecordResult> first_result, poisoned_result, clean_result;
   std::thread first_caller([&] { first_result = store_->RecordCalls(first.events()); });
-  while (!(store_->writing() && store_->queued_batches() == 0)) std::this_thread::yield();
+  // Each wait is for the other threads to get there (bounded, so that a
+  // store that never blocks fails the test instead of hanging it).
+  auto wait_until = [](const std::function<bool()>& reached) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(30);
+    while (!reached() && absl::Now() < give_up) std::this_thread::yield();
+    return reached();
+  };
+  const bool first_writing =
+      wait_until([&] { return store_->writing() && store_->queued_batches() == 0; });
+  EXPECT_TRUE(first_writing);
   std::thread poisoned_caller([&] { poisoned_result = store_->RecordCalls(poisoned.events()); });
   std::thread clean_caller([&] { clean_result = store_->RecordCalls(clean.events()); });
-  while (store_->queued_batches() < 2) std::this_thread::yield();
+  EXPECT_TRUE(wait_until([&] { return store_->queued_batches() >= 2; }));
   release.Notify();
   holder.join();
   first_caller.join();
