@@ -29,8 +29,6 @@ KeyPoolRole::KeyPoolRole(LeaderElection* election, TakeOver take_over,
                           .Help("The fencing number this replica grants under (0: standby)")
                           .Register(*registry)
                           .Add({});
-  }
-  if (registry != nullptr) {
     renewal_seconds_ = &prometheus::BuildHistogram()
                             .Name("aigw_keypool_leader_renewal_seconds")
                             .Help("How long the active replica's lease renewals took (the "

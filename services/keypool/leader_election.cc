@@ -144,7 +144,7 @@ absl::Status LeaderElection::StepActive() {
     changed = Execute(u);
     return absl::OkStatus();
   });
-  ObserveRenewal(start);
+  ObserveRenewal(start, lease);
   if (!st.ok()) {
     // Nobody takes the row over through a database nobody reaches: keep
     // granting for the outage hold after the last renewal.
@@ -180,7 +180,7 @@ absl::Duration LeaderElection::AnnouncedLeaseLocked() const {
   return std::clamp(wanted, options_.lease, options_.max_lease);
 }
 
-void LeaderElection::ObserveRenewal(absl::Time start) {
+void LeaderElection::ObserveRenewal(absl::Time start, absl::Duration lease) {
   const absl::Time end = options_.clock->Now();
   recent_renewals_[next_renewal_slot_] = end - start;
   next_renewal_slot_ = (next_renewal_slot_ + 1) % kRenewalsRemembered;
@@ -194,7 +194,7 @@ void LeaderElection::ObserveRenewal(absl::Time start) {
     spdlog::warn("msg=\"the active replica could not grant while a renewal waited for the "
                  "database\" election=\"{}\" renewal_ms={} refused_for_ms={} lease_ms={}",
                  options_.name, absl::ToInt64Milliseconds(end - start),
-                 absl::ToInt64Milliseconds(lapsed), absl::ToInt64Milliseconds(options_.lease));
+                 absl::ToInt64Milliseconds(lapsed), absl::ToInt64Milliseconds(lease));
   }
   if (on_renewal_) on_renewal_(end - start, lapsed);
 }

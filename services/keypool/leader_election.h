@@ -158,7 +158,9 @@ class LeaderElection {
   absl::Status EnsureRow();
   absl::Status StepActive();
   absl::Status StepStandby();
-  void ObserveRenewal(absl::Time start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(step_mu_);
+  // After a renewal that started at `start` announcing `lease`.
+  void ObserveRenewal(absl::Time start, absl::Duration lease)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(step_mu_);
   absl::Duration AnnouncedLeaseLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(step_mu_);
   absl::StatusOr<LeaderLeaseRow> ReadRow();
   void BecomeActive(int64_t fencing, absl::Time since);

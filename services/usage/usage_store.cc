@@ -232,15 +232,16 @@ void UsageStore::RememberRefused(const LogRow& row, const absl::Status& why) {
 absl::Status UsageStore::CheckRefusedBefore(
     const google::protobuf::RepeatedPtrField<v1::CallEvent>& events) const {
   if (refused_count_.load(std::memory_order_acquire) == 0) return absl::OkStatus();
+  const absl::Time now = clock_->Now();
   absl::MutexLock l(&refused_mu_);
   for (int i = 0; i < events.size(); ++i) {
     const v1::CallEvent& e = events.Get(i);
     auto it = refused_.find(std::make_pair(e.request_id(), e.attempt()));
-    if (it == refused_.end() || clock_->Now() - it->second.at >= kRefusedFor) continue;
+    if (it == refused_.end() || now - it->second.at >= kRefusedFor) continue;
     return absl::InvalidArgumentError(absl::StrCat(
         "events[", i, "] (request_id '", CleanUtf8(e.request_id(), 80), "', attempt ",
         e.attempt(), "): the database refused to store it ",
-        absl::FormatDuration(absl::Trunc(clock_->Now() - it->second.at, absl::Seconds(1))),
+        absl::FormatDuration(absl::Trunc(now - it->second.at, absl::Seconds(1))),
         " ago (", it->second.why, "), and is refused without trying for ",
         absl::FormatDuration(kRefusedFor), " after that"));
   }

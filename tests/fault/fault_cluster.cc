@@ -268,16 +268,22 @@ absl::Status FaultCluster::Kill(Component c) {
   // Keep the dead process's log for the report; it is replaced at restart.
   if (c == Component::kKeypool && keypools_.size() > 1) {
     last_takeover_.reset();
-    while (absl::Now() - killed < absl::Seconds(10)) {
-      const int active = ActiveKeypool();
-      if (active >= 0 && active != killed_keypool_) {
-        last_takeover_ = absl::Now() - killed;
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(5));
-    }
+    const std::optional<absl::Time> granting =
+        WaitForGrantingKeypool(killed_keypool_, absl::Seconds(10));
+    if (granting.has_value()) last_takeover_ = *granting - killed;
   }
   return absl::OkStatus();
+}
+
+std::optional<absl::Time> FaultCluster::WaitForGrantingKeypool(int other_than,
+                                                               absl::Duration timeout) const {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (absl::Now() < give_up) {
+    const int active = ActiveKeypool();
+    if (active >= 0 && active != other_than) return absl::Now();
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return std::nullopt;
 }
 
 absl::Status FaultCluster::Restart(Component c) {

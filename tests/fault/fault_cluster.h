@@ -91,8 +91,10 @@ class FaultCluster {
   // per use so that a database restart does not leave it broken).
   absl::StatusOr<std::unique_ptr<db::Database>> OpenDatabase() const;
 
-  // The replica whose aigw.v1.KeyPool health is SERVING (granting), or -1.
-  int ActiveKeypool() const;
+  // When a keypool replica other than `other_than` (-1: any) first says
+  // it grants (aigw.v1.KeyPool SERVING), checked every 5 ms; nothing if none
+  // did within `timeout`.
+  std::optional<absl::Time> WaitForGrantingKeypool(int other_than, absl::Duration timeout) const;
 
   // The processes that should be running and are not ("gateway exited: 139").
   std::vector<std::string> DeadProcesses();
@@ -104,6 +106,8 @@ class FaultCluster {
  private:
   FaultCluster() = default;
   absl::Status StartKeypool(size_t replica);
+  // The replica whose aigw.v1.KeyPool health is SERVING, or -1.
+  int ActiveKeypool() const;
   absl::Status StartUsage();
   absl::Status StartGateways();
   absl::Status StartAdmin();

@@ -367,13 +367,8 @@ KillReport RunKill(FaultCluster& cluster, FaultCallers& callers, const KillPlan&
   if (r.takeover.has_value()) granting_at = killed + *r.takeover;
   if (component == Component::kKeypool && !granting_at.has_value() && back.ok()) {
     // The restarted lone replica serves once it holds the lease.
-    while (absl::Now() - restarted < absl::GetFlag(FLAGS_give_up_after)) {
-      if (cluster.ActiveKeypool() >= 0) {
-        granting_at = absl::Now();
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(5));
-    }
+    granting_at = cluster.WaitForGrantingKeypool(/*other_than=*/-1,
+                                                 absl::GetFlag(FLAGS_give_up_after));
     if (!granting_at.has_value()) r.problems.push_back("the restarted keypool never granted");
   }
   absl::SleepFor(absl::GetFlag(FLAGS_load_after));

@@ -80,6 +80,56 @@ std::vector<std::string> GatewayFlags(int keypool_port, int usage_port,
           "--event_flush_interval=20ms"};
 }
 
+// Keypool, usage and a gateway over one database, each serving, and a
+// ChatService stub to the gateway. The gateway gets GatewayFlags and then
+// `extra_gateway_flags` (later flags win).
+struct Stack {
+  std::string spool_dir;
+  std::unique_ptr<Subprocess> keypool, usage, gateway;
+  std::unique_ptr<aigw::v1::ChatService::Stub> chat;
+};
+
+void StartStack(testing::TestDatabase& db, const std::vector<std::string>& extra_gateway_flags,
+                Stack* stack) {
+  const int keypool_port = testing::PickFreePort();
+  const int usage_port = testing::PickFreePort();
+  const int gateway_port = testing::PickFreePort();
+  char spool_dir[] = "/tmp/aigw_stack_XXXXXX";
+  ASSERT_NE(mkdtemp(spool_dir), nullptr);
+  stack->spool_dir = spool_dir;
+  std::vector<std::string> flags = GatewayFlags(keypool_port, usage_port, spool_dir);
+  flags.insert(flags.end(), extra_gateway_flags.begin(), extra_gateway_flags.end());
+  auto keypool = StartService(AIGW_KEYPOOL_BIN, db, keypool_port);
+  auto usage = StartService(AIGW_USAGE_BIN, db, usage_port);
+  auto gateway = StartService(AIGW_GATEWAY_BIN, db, gateway_port, 0, flags);
+  ASSERT_TRUE(keypool.ok() && usage.ok() && gateway.ok());
+  stack->keypool = std::move(*keypool);
+  stack->usage = std::move(*usage);
+  stack->gateway = std::move(*gateway);
+  for (int port : {keypool_port, usage_port, gateway_port}) {
+    ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", port), absl::Seconds(20)).ok())
+        << stack->gateway->Stderr();
+  }
+  stack->chat = aigw::v1::ChatService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", gateway_port), grpc::InsecureChannelCredentials()));
+}
+
+// One openai completion through the gateway, as a client.
+grpc::Status Complete(aigw::v1::ChatService::Stub& chat, const std::string& request_id,
+                      const std::string& user_agent = "client/1.0") {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", Bearer("client"));
+  aigw::v1::ChatCompletionRequest req;
+  req.set_provider_code("openai");
+  req.set_request_id(request_id);
+  req.mutable_caller()->set_user_agent(user_agent);
+  auto* m = req.add_messages();
+  m->set_role("user");
+  m->set_content("write a chorus");
+  aigw::v1::ChatCompletion out;
+  return chat.CreateChatCompletion(&ctx, req, &out);
+}
+
 TEST(SpoolReplayTest, EventsSpooledWhileUsageIsDownArriveOnceWhenItReturns) {
   fake_upstream::FakeUpstreamServer upstream({});
   ASSERT_TRUE(upstream.Start().ok());
@@ -166,49 +216,24 @@ TEST(SpoolReplayTest, NoCallStopsTheCallRecord) {
   refuse.message = chinese;
   upstream.rules().Add(refuse);
 
-  const int keypool_port = testing::PickFreePort();
-  const int usage_port = testing::PickFreePort();
-  const int gateway_port = testing::PickFreePort();
-  char spool_dir[] = "/tmp/aigw_record_XXXXXX";
-  ASSERT_NE(mkdtemp(spool_dir), nullptr);
-  auto keypool = StartService(AIGW_KEYPOOL_BIN, *db, keypool_port);
-  auto usage = StartService(AIGW_USAGE_BIN, *db, usage_port);
-  auto gateway = StartService(AIGW_GATEWAY_BIN, *db, gateway_port, 0,
-                              GatewayFlags(keypool_port, usage_port, spool_dir));
-  ASSERT_TRUE(keypool.ok() && usage.ok() && gateway.ok());
-  for (int port : {keypool_port, usage_port, gateway_port}) {
-    ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", port), absl::Seconds(20)).ok())
-        << (*gateway)->Stderr();
-  }
-  auto stub = aigw::v1::ChatService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", gateway_port), grpc::InsecureChannelCredentials()));
-  auto call = [&](const std::string& request_id, const std::string& user_agent) {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", Bearer("client"));
-    aigw::v1::ChatCompletionRequest req;
-    req.set_provider_code("openai");
-    req.set_request_id(request_id);
-    req.mutable_caller()->set_user_agent(user_agent);
-    auto* m = req.add_messages();
-    m->set_role("user");
-    m->set_content("write a chorus");
-    aigw::v1::ChatCompletion out;
-    return stub->CreateChatCompletion(&ctx, req, &out);
-  };
+  Stack stack;
+  StartStack(*db, {}, &stack);
+  if (HasFatalFailure()) return;
+  const std::string& spool_dir = stack.spool_dir;
 
-  grpc::Status refused = call("zh-error", "client/1.0");
+  grpc::Status refused = Complete(*stack.chat, "zh-error");
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refused.error_message();
   // Megabytes of caller fields are refused at the door, naming the field.
-  grpc::Status huge = call("huge-caller", std::string(2 << 20, 'a'));
+  grpc::Status huge = Complete(*stack.chat, "huge-caller", std::string(2 << 20, 'a'));
   EXPECT_EQ(huge.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(huge.error_message().find("caller.user_agent"), std::string::npos)
       << huge.error_message();
-  grpc::Status later = call("after-zh-error", "client/1.0");
+  grpc::Status later = Complete(*stack.chat, "after-zh-error");
   ASSERT_TRUE(later.ok()) << later.error_message();
 
   // A stopped gateway has sent every event, or spooled it.
-  (*gateway)->Signal(SIGTERM);
-  ASSERT_EQ(*(*gateway)->Wait(absl::Seconds(30)), 0) << (*gateway)->Stderr();
+  stack.gateway->Signal(SIGTERM);
+  ASSERT_EQ(*stack.gateway->Wait(absl::Seconds(30)), 0) << stack.gateway->Stderr();
   EXPECT_EQ(Count(db->db(),
                   "SELECT COUNT(*) FROM t_ai_api_logs WHERE request_id = 'zh-error' "
                   "AND http_status = 400 AND error_message LIKE '%(HTTP 400): 请求参数错误%'"),
@@ -245,36 +270,13 @@ TEST(SpoolReplayTest, AnEventTheDatabaseRefusesIsSetAsideAndHoldsNoOtherBack) {
                     return absl::OkStatus();
                   })
                   .ok());
-  const int keypool_port = testing::PickFreePort();
-  const int usage_port = testing::PickFreePort();
-  const int gateway_port = testing::PickFreePort();
-  char spool_dir[] = "/tmp/aigw_refused_XXXXXX";
-  ASSERT_NE(mkdtemp(spool_dir), nullptr);
-  auto keypool = StartService(AIGW_KEYPOOL_BIN, *db, keypool_port);
-  auto usage = StartService(AIGW_USAGE_BIN, *db, usage_port);
   // The three calls' events go as one batch.
-  std::vector<std::string> flags = GatewayFlags(keypool_port, usage_port, spool_dir);
-  flags.push_back("--event_batch_size=3");
-  flags.push_back("--event_flush_interval=1m");
-  auto gateway = StartService(AIGW_GATEWAY_BIN, *db, gateway_port, 0, flags);
-  ASSERT_TRUE(keypool.ok() && usage.ok() && gateway.ok());
-  for (int port : {keypool_port, usage_port, gateway_port}) {
-    ASSERT_TRUE(testing::WaitForServing(absl::StrCat("127.0.0.1:", port), absl::Seconds(20)).ok())
-        << (*gateway)->Stderr();
-  }
-  auto stub = aigw::v1::ChatService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", gateway_port), grpc::InsecureChannelCredentials()));
+  Stack stack;
+  StartStack(*db, {"--event_batch_size=3", "--event_flush_interval=1m"}, &stack);
+  if (HasFatalFailure()) return;
+  const std::string& spool_dir = stack.spool_dir;
   for (const char* id : {"before-poison", "poison", "after-poison"}) {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", Bearer("client"));
-    aigw::v1::ChatCompletionRequest req;
-    req.set_provider_code("openai");
-    req.set_request_id(id);
-    auto* m = req.add_messages();
-    m->set_role("user");
-    m->set_content("write a verse");
-    aigw::v1::ChatCompletion out;
-    grpc::Status st = stub->CreateChatCompletion(&ctx, req, &out);
+    grpc::Status st = Complete(*stack.chat, id);
     ASSERT_TRUE(st.ok()) << id << ": " << st.error_message();
   }
   // The batch is delivered as soon as it is full.
@@ -284,16 +286,16 @@ TEST(SpoolReplayTest, AnEventTheDatabaseRefusesIsSetAsideAndHoldsNoOtherBack) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_EQ(Count(db->db(), log_count), 2);
-  (*gateway)->Signal(SIGTERM);
-  ASSERT_EQ(*(*gateway)->Wait(absl::Seconds(30)), 0) << (*gateway)->Stderr();
+  stack.gateway->Signal(SIGTERM);
+  ASSERT_EQ(*stack.gateway->Wait(absl::Seconds(30)), 0) << stack.gateway->Stderr();
   EXPECT_EQ(Count(db->db(), "SELECT COUNT(*) FROM t_ai_api_logs"), 2);
   std::error_code ec;
   EXPECT_EQ(std::filesystem::file_size(std::string(spool_dir) + "/call-events.spool", ec), 0u)
       << "nothing waits in the spool";
   const std::string rejected = std::string(spool_dir) + "/call-events.spool.rejected";
   EXPECT_GT(std::filesystem::file_size(rejected, ec), 0u) << "the refused event is set aside";
-  EXPECT_NE((*gateway)->Stderr().find("poisoned row"), std::string::npos)
-      << (*gateway)->Stderr();
+  EXPECT_NE(stack.gateway->Stderr().find("poisoned row"), std::string::npos)
+      << stack.gateway->Stderr();
   upstream.Stop();
   std::filesystem::remove_all(spool_dir);
 }
